@@ -1,0 +1,161 @@
+// regsync: the command-line front end. Exit codes: 0 all properties held,
+// 1 a property was violated, 2 usage or input error, 3 replay diverged.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "explore/explore.h"
+#include "explore/replay.h"
+#include "fakekvm/kernel_config.h"
+#include "harness/input_error.h"
+#include "harness/trace_file.h"
+#include "model/policy_registry.h"
+#include "properties/property.h"
+
+namespace {
+
+using namespace regsync;
+
+constexpr int kExitOk = 0;
+constexpr int kExitViolation = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitDiverged = 3;
+
+struct Options {
+    std::string scenario_dir = REGSYNC_SCENARIO_DIR;
+    // explore
+    std::string scenario;
+    explore::ExploreConfig cfg;
+    std::string trace_out;
+    // replay
+    std::string trace;
+    bool quiet = false;
+};
+
+int cmd_list(const Options& o) {
+    std::printf("scenarios (%s):\n", o.scenario_dir.c_str());
+    for (const auto& n : harness::bundled_scenarios(o.scenario_dir)) {
+        try {
+            auto s = harness::load_scenario(n, o.scenario_dir);
+            std::printf("  %-22s %-9s %s\n", n.c_str(), std::string(model::to_string(s.arch)).c_str(), s.description.c_str());
+        } catch (const harness::InputError& e) {
+            std::printf("  %-22s (invalid: %s)\n", n.c_str(), e.what());
+        }
+    }
+    std::printf("policies:\n");
+    for (const auto& p : model::policies()) std::printf("  %-22s %s\n", std::string(p.name).c_str(), std::string(p.description).c_str());
+    std::printf("kernel variants:\n");
+    for (const auto& k : fakekvm::kernel_variants())
+        std::printf("  %-22s %s\n", std::string(k.name).c_str(), std::string(k.description).c_str());
+    std::printf("strategies:\n  %-22s %s\n", "random", "seeded random scheduling, one sub-seed per execution");
+    std::printf("properties:\n");
+    for (int i = 0; i < properties::kPropertyCount; ++i) {
+        const auto p = static_cast<properties::Property>(i);
+        std::printf("  %-22s %s\n", std::string(properties::to_string(p)).c_str(), std::string(properties::describe(p)).c_str());
+    }
+    return kExitOk;
+}
+
+std::string default_trace_path(const harness::Scenario& s, const explore::ExploreConfig& c) {
+    return "traces/generated/" + s.name + "-" + c.policy + "-" + c.kernel + "-seed" + std::to_string(c.seed) + ".json";
+}
+
+void print_violations(const harness::Trace& t) {
+    for (const auto& v : t.violations) std::printf("  %s: %s\n", v.property.c_str(), v.message.c_str());
+}
+
+int cmd_explore(const Options& o) {
+    if (o.cfg.strategy != "random")
+        throw harness::InputError("unknown strategy '" + o.cfg.strategy + "' (this build offers: random)");
+    if (!model::make_policy(o.cfg.policy)) throw harness::InputError("unknown policy '" + o.cfg.policy + "' (see 'regsync list')");
+    if (!fakekvm::kernel_variant(o.cfg.kernel)) throw harness::InputError("unknown kernel variant '" + o.cfg.kernel + "' (see 'regsync list')");
+    if (o.cfg.executions == 0) throw harness::InputError("--executions must be at least 1");
+    const auto s = harness::load_scenario(o.scenario, o.scenario_dir);
+    harness::Engine engine;
+    const auto rep = explore::explore_random(s, o.cfg, engine);
+    std::printf("scenario %s, policy %s, kernel %s, strategy %s, seed %llu\n", s.name.c_str(), o.cfg.policy.c_str(),
+                o.cfg.kernel.c_str(), o.cfg.strategy.c_str(), static_cast<unsigned long long>(o.cfg.seed));
+    std::printf("executions: %llu, scheduling decisions: %llu, steps: %llu, step-limited: %llu\n",
+                static_cast<unsigned long long>(rep.executions), static_cast<unsigned long long>(rep.decisions),
+                static_cast<unsigned long long>(rep.steps), static_cast<unsigned long long>(rep.step_limited));
+    if (!rep.violating_execution) {
+        std::printf("no violation in %llu executions\n", static_cast<unsigned long long>(rep.executions));
+        return kExitOk;
+    }
+    const auto t = harness::make_trace(s, o.cfg.policy, o.cfg.kernel, o.cfg.strategy, o.cfg.seed, *rep.violating_execution,
+                                       rep.first_violation);
+    const std::string path = o.trace_out.empty() ? default_trace_path(s, o.cfg) : o.trace_out;
+    harness::write_trace(path, t);
+    std::printf("VIOLATION in execution %llu (%zu decisions, outcome %s):\n", static_cast<unsigned long long>(*rep.violating_execution),
+                t.decisions.size(), t.outcome.c_str());
+    print_violations(t);
+    std::printf("trace written to %s\nreplay with: regsync replay %s\n", path.c_str(), path.c_str());
+    return kExitViolation;
+}
+
+int cmd_replay(const Options& o) {
+    const auto t = harness::read_trace(o.trace);
+    harness::Engine engine;
+    const auto rep = explore::replay_trace(t, o.scenario_dir, engine);
+    if (!o.quiet)
+        for (const auto& line : rep.replayed.events) std::printf("%s\n", line.c_str());
+    std::printf("replayed %s: scenario %s, policy %s, kernel %s, %zu decisions, outcome %s\n", o.trace.c_str(),
+                t.scenario_name.c_str(), t.policy.c_str(), t.kernel.c_str(), t.decisions.size(), rep.replayed.outcome.c_str());
+    if (rep.diverged) {
+        std::printf("DIVERGED: %s\n", rep.divergence.c_str());
+        return kExitDiverged;
+    }
+    if (rep.replayed.violations.empty() && rep.replayed.outcome == "quiescent") {
+        std::printf("reproduced exactly: no violation\n");
+        return kExitOk;
+    }
+    std::printf("reproduced exactly: VIOLATION\n");
+    print_violations(rep.replayed);
+    return kExitViolation;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"regsync: deterministic simulation and model checking of VMM/KVM vCPU register sync"};
+    app.require_subcommand(1);
+    Options o;
+    app.add_option("--scenario-dir", o.scenario_dir, "Where bundled scenarios live");
+
+    auto* list = app.add_subcommand("list", "List scenarios, policies, kernel variants, strategies and properties");
+
+    auto* ex = app.add_subcommand("explore", "Explore schedules of a scenario and report the first violation");
+    ex->add_option("--scenario", o.scenario, "Bundled scenario NAME or a .toml FILE")->required();
+    ex->add_option("--policy", o.cfg.policy, "Sync policy")->capture_default_str();
+    ex->add_option("--kernel", o.cfg.kernel, "Kernel variant")->capture_default_str();
+    ex->add_option("--strategy", o.cfg.strategy, "Exploration strategy")->capture_default_str();
+    ex->add_option("--seed", o.cfg.seed, "Seed of the run")->capture_default_str();
+    ex->add_option("--executions", o.cfg.executions, "Number of executions")->capture_default_str();
+    ex->add_option("--trace-out", o.trace_out, "Where to write the trace of a violation");
+
+    auto* rp = app.add_subcommand("replay", "Replay a trace bit-exactly (exit 3 if it diverges)");
+    rp->add_option("trace", o.trace, "Trace file")->required();
+    rp->add_flag("-q,--quiet", o.quiet, "Do not print the event log");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "regsync: %s (see --help)\n", e.what());
+        return kExitUsage;
+    }
+    try {
+        if (list->parsed()) return cmd_list(o);
+        if (ex->parsed()) return cmd_explore(o);
+        if (rp->parsed()) return cmd_replay(o);
+    } catch (const harness::InputError& e) {
+        std::fprintf(stderr, "regsync: %s\n", e.what());
+        return kExitUsage;
+    }
+    return kExitUsage;
+}

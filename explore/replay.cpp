@@ -1,0 +1,42 @@
+#include "explore/replay.h"
+
+#include "fakekvm/kernel_config.h"
+#include "harness/input_error.h"
+#include "sched/decision_source.h"
+
+namespace regsync::explore {
+
+ReplayReport replay_trace(const harness::Trace& t, const std::string& bundled_dir, harness::Engine& engine) {
+    const auto s = harness::load_scenario(t.scenario_source, bundled_dir);
+    if (s.content_hash != t.scenario_hash)
+        throw harness::InputError(s.file + ": scenario '" + t.scenario_name + "' has changed since the trace was recorded (content hash " +
+                                  harness::hex64(s.content_hash) + ", trace has " + harness::hex64(t.scenario_hash) + ")");
+    auto kernel = fakekvm::kernel_variant(t.kernel);
+    if (!kernel) throw harness::InputError("trace names unknown kernel variant '" + t.kernel + "'");
+    sched::ReplayDecisions d(std::vector<sim::ActorId>(t.decisions.begin(), t.decisions.end()));
+    auto r = engine.run(s, t.policy, *kernel, d);
+    ReplayReport rep;
+    rep.replayed = harness::make_trace(s, t.policy, t.kernel, t.strategy, t.seed, t.execution, r);
+    if (d.diverged() || !d.exhausted()) {
+        rep.diverged = true;
+        rep.divergence = "decision " + std::to_string(d.position()) + " of " + std::to_string(t.decisions.size()) +
+                         (d.diverged() ? ": recorded actor not enabled" : ": recorded decisions not all used");
+        return rep;
+    }
+    const auto& a = t.events;
+    const auto& b = rep.replayed.events;
+    for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+        if (i < a.size() && i < b.size() && a[i] == b[i]) continue;
+        rep.diverged = true;
+        rep.divergence = "event " + std::to_string(i) + ": recorded '" + (i < a.size() ? a[i] : "<end>") + "', replayed '" +
+                         (i < b.size() ? b[i] : "<end>") + "'";
+        return rep;
+    }
+    if (t.violations != rep.replayed.violations || t.outcome != rep.replayed.outcome) {
+        rep.diverged = true;
+        rep.divergence = "same events but a different verdict or outcome";
+    }
+    return rep;
+}
+
+}  // namespace regsync::explore

@@ -1,0 +1,431 @@
+#include "fakekvm/fake_vcpu.h"
+
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+
+#include "fakekvm/fake_vm.h"
+#include "fakekvm/lapic.h"
+#include "model/kvm_abi.h"
+#include "sim/footprint.h"
+
+namespace regsync::fakekvm {
+
+using model::Access;
+using model::RegIndex;
+using sim::EventKind;
+using sim::Obj;
+using sim::Writer;
+
+namespace {
+constexpr std::size_t kRunPageSize = 4096;
+constexpr std::size_t kIoDataOffset = 2048;  // where KVM_EXIT_IO data lives in the run page
+}  // namespace
+
+FakeVcpu::FakeVcpu(FakeVm& vm, int index, bool bsp, GuestImage image)
+    : vm_(vm), index_(index), bsp_(bsp), image_(std::move(image)), run_page_(new unsigned char[kRunPageSize]()) {
+    run_ = reinterpret_cast<struct kvm_run*>(run_page_.get());
+}
+
+const model::Catalogue& FakeVcpu::cat() const { return vm_.cat(); }
+std::uint32_t FakeVcpu::obj(RegIndex r) const { return Obj::vcpu(index_, static_cast<std::uint32_t>(r)); }
+
+std::uint64_t FakeVcpu::tsc() const {
+    return static_cast<std::uint64_t>(static_cast<std::int64_t>(vm_.world().now() * vm_.config().tsc_per_tick) + tsc_offset_);
+}
+
+std::uint64_t FakeVcpu::get(RegIndex r) {
+    vm_.world().read(obj(r));
+    if (cat()[r].time_varying) {
+        vm_.world().read(Obj::kClock);
+        return tsc();
+    }
+    return regs_[static_cast<std::size_t>(r)];
+}
+
+void FakeVcpu::set(RegIndex r, std::uint64_t v, Writer who) {
+    const auto& d = cat()[r];
+    v &= d.mask();
+    vm_.world().write(obj(r));
+    std::uint64_t old;
+    if (d.time_varying) {
+        // Writing IA32_TSC sets the offset so that the guest reads v now.
+        vm_.world().read(Obj::kClock);
+        old = tsc();
+        tsc_offset_ = static_cast<std::int64_t>(v) - static_cast<std::int64_t>(vm_.world().now() * vm_.config().tsc_per_tick);
+    } else {
+        old = regs_[static_cast<std::size_t>(r)];
+        if (old == v) return;
+        regs_[static_cast<std::size_t>(r)] = v;
+    }
+    vm_.world().emit({.kind = EventKind::KernelWrite, .writer = who, .vcpu = static_cast<std::int16_t>(index_),
+                      .reg = r, .old = old, .value = v, .mask = (old ^ v) | (d.time_varying ? d.mask() : 0)});
+}
+
+std::uint64_t FakeVcpu::guest_pc() const {
+    const auto& c = cat();
+    std::uint64_t pc = regs_[static_cast<std::size_t>(c.pc)];
+    if (c.cs_base >= 0) pc += regs_[static_cast<std::size_t>(c.cs_base)];
+    return pc;
+}
+
+void FakeVcpu::kick() {
+    // kvm_vcpu_kick / pthread_kill(SIG_IPI): wakes a blocked vCPU and makes
+    // the current or next KVM_RUN return -EINTR.
+    vm_.world().write(Obj::vcpu(index_, Obj::kSignal));
+    signal_pending_ = true;
+}
+
+void FakeVcpu::lock() {
+    auto& w = vm_.world();
+    if (mutex_held_) w.sched().wait_until([this] { return !mutex_held_; });
+    mutex_held_ = true;
+    w.write(Obj::vcpu(index_, Obj::kVcpuMutex));
+}
+
+void FakeVcpu::unlock() { mutex_held_ = false; }
+
+int FakeVcpu::ioctl(unsigned long request, void* arg) {
+    auto& w = vm_.world();
+    w.sched().point();  // the scheduler may switch between any two ioctls
+    lock();
+    w.emit({.kind = EventKind::Ioctl, .vcpu = static_cast<std::int16_t>(index_), .aux = static_cast<std::uint32_t>(request)});
+    int r;
+    const bool x86 = vm_.arch() == model::Arch::X86;
+    if (request == KVM_RUN) r = kvm_run_ioctl();
+    else if (request == (x86 ? KVM_GET_REGS : ppc::KVM_PPC_GET_REGS)) r = get_regs(arg);
+    else if (request == (x86 ? KVM_SET_REGS : ppc::KVM_PPC_SET_REGS)) r = set_regs(arg);
+    else if (request == (x86 ? KVM_GET_SREGS : ppc::KVM_PPC_GET_SREGS)) r = get_sregs(arg);
+    else if (request == (x86 ? KVM_SET_SREGS : ppc::KVM_PPC_SET_SREGS)) r = set_sregs(arg);
+    else if (x86 && request == KVM_GET_MSRS) r = get_msrs(arg);
+    else if (x86 && request == KVM_SET_MSRS) r = set_msrs(arg);
+    else if (request == KVM_GET_ONE_REG) r = get_one_reg(arg);
+    else if (request == KVM_SET_ONE_REG) r = set_one_reg(arg);
+    else if (x86 && request == KVM_GET_MP_STATE) r = get_mp_state(arg);
+    else if (x86 && request == KVM_SET_MP_STATE) r = set_mp_state(arg);
+    else if (x86 && request == KVM_GET_VCPU_EVENTS) r = get_vcpu_events(arg);
+    else if (x86 && request == KVM_SET_VCPU_EVENTS) r = set_vcpu_events(arg);
+    else r = -ENOTTY;
+    unlock();
+    return r;
+}
+
+// ---------------------------------------------------------------- KVM_RUN
+
+bool FakeVcpu::runnable() const {
+    return cat().mp_state < 0 || regs_[static_cast<std::size_t>(cat().mp_state)] == KVM_MP_STATE_RUNNABLE;
+}
+
+bool FakeVcpu::wake_condition() const {
+    if (signal_pending_) return true;
+    if (vm_.config().init_sipi == InitSipi::ApicEvents) return Lapic::has_events(*this);
+    const auto mp = regs_[static_cast<std::size_t>(cat().mp_state)];
+    return mp == KVM_MP_STATE_SIPI_RECEIVED || mp == KVM_MP_STATE_RUNNABLE;
+}
+
+int FakeVcpu::exit_to_user(__u32 reason, int ret) {
+    run_->exit_reason = reason;
+    vm_.world().emit({.kind = EventKind::VcpuExit, .vcpu = static_cast<std::int16_t>(index_), .aux = reason});
+    return ret;
+}
+
+int FakeVcpu::kvm_run_ioctl() {
+    auto& w = vm_.world();
+    w.read(Obj::vcpu(index_, Obj::kSignal));
+    if (run_->immediate_exit || signal_pending_) {
+        signal_pending_ = false;
+        run_->exit_reason = KVM_EXIT_INTR;
+        return -EINTR;
+    }
+    w.emit({.kind = EventKind::VcpuEnter, .vcpu = static_cast<std::int16_t>(index_)});
+    const bool x86 = vm_.arch() == model::Arch::X86;
+    for (;;) {
+        if (x86) {
+            if (vm_.config().init_sipi == InitSipi::ApicEvents) {
+                Lapic::accept_events(*this);
+            } else if (get(cat().mp_state) == KVM_MP_STATE_SIPI_RECEIVED) {
+                // Pre-3.10 __vcpu_run: reset on SIPI; the AP's CS comes from the vector.
+                Lapic::vcpu_reset(*this);
+                if (!bsp_) Lapic::deliver_sipi_vector(*this, apic_sipi_vector);
+                set(cat().mp_state, KVM_MP_STATE_RUNNABLE, Writer::Init);
+            }
+        }
+        w.read(Obj::vcpu(index_, Obj::kSignal));
+        if (signal_pending_) {
+            signal_pending_ = false;
+            w.write(Obj::vcpu(index_, Obj::kSignal));
+            return exit_to_user(KVM_EXIT_INTR, -EINTR);
+        }
+        if (!runnable()) {
+            // kvm_vcpu_block(): sleep until an event or a signal.
+            w.sched().wait_until([this] { return wake_condition(); });
+            continue;
+        }
+        if (guest_step() == 0) return exit_to_user(KVM_EXIT_IO, 0);
+        w.sched().point();
+    }
+}
+
+void FakeVcpu::halt() {
+    auto& w = vm_.world();
+    if (vm_.arch() != model::Arch::X86) {
+        // Book-E wait: modelled as blocking until a signal.
+        w.sched().wait_until([this] { return signal_pending_; });
+        return;
+    }
+    // The VM exit for HLT has happened; kvm_emulate_halt() has not yet
+    // stored HALTED. Before 3.10 an INIT landing here is overwritten.
+    w.sched().point();
+    set(cat().mp_state, KVM_MP_STATE_HALTED, Writer::Halt);
+}
+
+// Executes one guest step. Returns 0 when the step exits to userspace.
+int FakeVcpu::guest_step() {
+    auto& w = vm_.world();
+    const auto& c = cat();
+    const std::uint64_t pc = guest_pc();
+    const std::uint64_t step_size = vm_.arch() == model::Arch::X86 ? 1 : 4;
+    w.read(obj(c.pc));
+    const GuestProgram* prog = nullptr;
+    std::size_t idx = 0;
+    for (const auto& p : image_) {
+        if (pc >= p.entry && pc < p.entry + p.steps.size() * step_size) {
+            prog = &p;
+            idx = (pc - p.entry) / step_size;
+            break;
+        }
+    }
+    if (prog == nullptr) {
+        halt();  // past the end of its code the guest idles in HLT
+        return 1;
+    }
+    if (idx == 0)
+        w.emit({.kind = EventKind::GuestEntry, .vcpu = static_cast<std::int16_t>(index_), .value = pc});
+    const GuestStep& s = prog->steps[idx];
+    set(c.pc, regs_[static_cast<std::size_t>(c.pc)] + step_size, Writer::Guest);
+    switch (s.op) {
+        case GuestOp::Nop: break;
+        case GuestOp::Write: set(s.reg, s.value, Writer::Guest); break;
+        case GuestOp::Rdtsc: {
+            const std::uint64_t t = get(c.tsc);
+            w.emit({.kind = EventKind::GuestTscRead, .vcpu = static_cast<std::int16_t>(index_), .value = t});
+            set(*c.find("rax"), t & 0xffffffffULL, Writer::Guest);
+            set(*c.find("rdx"), t >> 32, Writer::Guest);
+            break;
+        }
+        case GuestOp::AckTsr: set(c.tsr, get(c.tsr) & ~s.value, Writer::Guest); break;
+        case GuestOp::SendInit: Lapic::send_init(vm_, index_, s.target); break;
+        case GuestOp::SendSipi: Lapic::send_sipi(vm_, index_, s.target, static_cast<std::uint32_t>(s.value)); break;
+        case GuestOp::Hlt: halt(); break;
+        case GuestOp::Io: {
+            run_->io.direction = KVM_EXIT_IO_OUT;
+            run_->io.size = 4;
+            run_->io.port = s.port;
+            run_->io.count = 1;
+            run_->io.data_offset = kIoDataOffset;
+            const auto v = static_cast<std::uint32_t>(s.value);
+            std::memcpy(run_page_.get() + kIoDataOffset, &v, sizeof v);
+            w.emit({.kind = EventKind::GuestIo, .vcpu = static_cast<std::int16_t>(index_), .aux = s.port, .value = s.value});
+            return 0;
+        }
+    }
+    return 1;
+}
+
+// ------------------------------------------------------ register ioctls
+
+namespace {
+template <typename F>
+void for_access(const model::Catalogue& c, Access a, F&& f) {
+    for (std::size_t i = 0; i < c.size(); ++i)
+        if (c.regs[i].access == a) f(static_cast<RegIndex>(i), c.regs[i]);
+}
+}  // namespace
+
+int FakeVcpu::get_regs(void* arg) {
+    auto* fields = static_cast<__u64*>(arg);
+    for_access(cat(), Access::Regs, [&](RegIndex r, const model::RegisterDesc& d) { fields[d.id] = get(r); });
+    return 0;
+}
+
+int FakeVcpu::set_regs(void* arg) {
+    const auto* fields = static_cast<const __u64*>(arg);
+    for_access(cat(), Access::Regs, [&](RegIndex r, const model::RegisterDesc& d) { set(r, fields[d.id], Writer::Userspace); });
+    return 0;
+}
+
+namespace {
+// x86 struct kvm_sregs fields in catalogue order (model/catalogue.cpp).
+__u64* x86_sreg_field(struct kvm_sregs& s, std::uint64_t id) {
+    switch (id) {
+        case 0: return &s.cs.base;
+        case 2: return &s.cr0;
+        case 3: return &s.cr2;
+        case 4: return &s.cr3;
+        case 5: return &s.cr4;
+        case 6: return &s.efer;
+        case 7: return &s.apic_base;
+        default: return nullptr;
+    }
+}
+}  // namespace
+
+int FakeVcpu::get_sregs(void* arg) {
+    if (vm_.arch() == model::Arch::X86) {
+        auto& s = *static_cast<struct kvm_sregs*>(arg);
+        std::memset(&s, 0, sizeof s);
+        for_access(cat(), Access::Sregs, [&](RegIndex r, const model::RegisterDesc& d) {
+            if (d.id == 1) s.cs.selector = static_cast<__u16>(get(r));
+            else *x86_sreg_field(s, d.id) = get(r);
+        });
+        return 0;
+    }
+    auto& s = *static_cast<ppc::kvm_sregs*>(arg);
+    std::memset(&s, 0, sizeof s);
+    s.u.e.features = ppc::KVM_SREGS_E_BASE;
+    s.u.e.tsr = static_cast<__u32>(get(cat().tsr));
+    s.u.e.tcr = static_cast<__u32>(get(*cat().find("TCR")));
+    s.u.e.dec = static_cast<__u32>(get(*cat().find("DEC")));
+    return 0;
+}
+
+int FakeVcpu::set_sregs(void* arg) {
+    if (vm_.arch() == model::Arch::X86) {
+        auto& s = *static_cast<struct kvm_sregs*>(arg);
+        for_access(cat(), Access::Sregs, [&](RegIndex r, const model::RegisterDesc& d) {
+            set(r, d.id == 1 ? s.cs.selector : *x86_sreg_field(s, d.id), Writer::Userspace);
+        });
+        return 0;
+    }
+    // Book-E (kvmppc_set_sregs_e): TSR and DEC change only when asked to
+    // through update_special, because the kernel may have changed them.
+    auto& s = *static_cast<ppc::kvm_sregs*>(arg);
+    if (!(s.u.e.features & ppc::KVM_SREGS_E_BASE)) return 0;
+    set(*cat().find("TCR"), s.u.e.tcr, Writer::Userspace);
+    if (s.u.e.update_special & ppc::KVM_SREGS_E_UPDATE_TSR) set(cat().tsr, s.u.e.tsr, Writer::Userspace);
+    if (s.u.e.update_special & ppc::KVM_SREGS_E_UPDATE_DEC) set(*cat().find("DEC"), s.u.e.dec, Writer::Userspace);
+    return 0;
+}
+
+namespace {
+std::optional<RegIndex> msr_reg(const model::Catalogue& c, __u32 index) {
+    for (std::size_t i = 0; i < c.size(); ++i)
+        if (c.regs[i].access == Access::Msrs && c.regs[i].id == index) return static_cast<RegIndex>(i);
+    return std::nullopt;
+}
+std::optional<RegIndex> one_reg(const model::Catalogue& c, __u64 id) {
+    for (std::size_t i = 0; i < c.size(); ++i)
+        if (c.regs[i].access == Access::OneReg && c.regs[i].id == id) return static_cast<RegIndex>(i);
+    return std::nullopt;
+}
+}  // namespace
+
+// Both return the number of MSRs processed, stopping at the first unknown one.
+int FakeVcpu::get_msrs(void* arg) {
+    auto* m = static_cast<x86::kvm_msrs_buf*>(arg);
+    if (m->nmsrs > std::size(m->entries)) return -E2BIG;
+    for (__u32 i = 0; i < m->nmsrs; ++i) {
+        auto r = msr_reg(cat(), m->entries[i].index);
+        if (!r) return static_cast<int>(i);
+        m->entries[i].data = get(*r);
+    }
+    return static_cast<int>(m->nmsrs);
+}
+
+int FakeVcpu::set_msrs(void* arg) {
+    auto* m = static_cast<x86::kvm_msrs_buf*>(arg);
+    if (m->nmsrs > std::size(m->entries)) return -E2BIG;
+    for (__u32 i = 0; i < m->nmsrs; ++i) {
+        auto r = msr_reg(cat(), m->entries[i].index);
+        if (!r) return static_cast<int>(i);
+        set(*r, m->entries[i].data, Writer::Userspace);
+    }
+    return static_cast<int>(m->nmsrs);
+}
+
+int FakeVcpu::get_one_reg(void* arg) {
+    auto* o = static_cast<struct kvm_one_reg*>(arg);
+    auto r = one_reg(cat(), o->id);
+    if (!r) return -EINVAL;  // includes the write-only OR_TSR / CLEAR_TSR ids
+    const std::uint64_t v = get(*r);
+    if ((o->id & KVM_REG_SIZE_MASK) == KVM_REG_SIZE_U32) {
+        const auto v32 = static_cast<std::uint32_t>(v);
+        std::memcpy(reinterpret_cast<void*>(o->addr), &v32, sizeof v32);
+    } else {
+        std::memcpy(reinterpret_cast<void*>(o->addr), &v, sizeof v);
+    }
+    return 0;
+}
+
+int FakeVcpu::set_one_reg(void* arg) {
+    auto* o = static_cast<struct kvm_one_reg*>(arg);
+    std::uint64_t v = 0;
+    if ((o->id & KVM_REG_SIZE_MASK) == KVM_REG_SIZE_U32) {
+        std::uint32_t v32;
+        std::memcpy(&v32, reinterpret_cast<const void*>(o->addr), sizeof v32);
+        v = v32;
+    } else {
+        std::memcpy(&v, reinterpret_cast<const void*>(o->addr), sizeof v);
+    }
+    if (vm_.arch() == model::Arch::PpcBookE) {
+        // kvmppc_set_tsr_bits / kvmppc_clr_tsr_bits: atomic against the timer.
+        if (o->id == ppc::KVM_REG_PPC_OR_TSR) {
+            set(cat().tsr, get(cat().tsr) | v, Writer::Userspace);
+            return 0;
+        }
+        if (o->id == ppc::KVM_REG_PPC_CLEAR_TSR) {
+            set(cat().tsr, get(cat().tsr) & ~v, Writer::Userspace);
+            return 0;
+        }
+    }
+    auto r = one_reg(cat(), o->id);
+    if (!r) return -EINVAL;
+    set(*r, v, Writer::Userspace);
+    return 0;
+}
+
+int FakeVcpu::get_mp_state(void* arg) {
+    // kvm_arch_vcpu_ioctl_get_mpstate() runs kvm_apic_accept_events() first:
+    // reading mp_state may reset the vCPU for a pending INIT.
+    if (vm_.config().init_sipi == InitSipi::ApicEvents) Lapic::accept_events(*this);
+    static_cast<struct kvm_mp_state*>(arg)->mp_state = static_cast<__u32>(get(cat().mp_state));
+    return 0;
+}
+
+int FakeVcpu::set_mp_state(void* arg) {
+    const __u32 mp = static_cast<struct kvm_mp_state*>(arg)->mp_state;
+    if (mp > KVM_MP_STATE_SIPI_RECEIVED) return -EINVAL;
+    if (vm_.config().init_sipi == InitSipi::ApicEvents && mp == KVM_MP_STATE_SIPI_RECEIVED) {
+        // SIPI_RECEIVED is obsolete: translated to INIT_RECEIVED + pending SIPI.
+        set(cat().mp_state, KVM_MP_STATE_INIT_RECEIVED, Writer::Userspace);
+        vm_.world().write(Obj::vcpu(index_, Obj::kApicEvents));
+        apic_sipi_pending = true;
+        return 0;
+    }
+    set(cat().mp_state, mp, Writer::Userspace);
+    return 0;
+}
+
+int FakeVcpu::get_vcpu_events(void* arg) {
+    auto& e = *static_cast<struct kvm_vcpu_events*>(arg);
+    std::memset(&e, 0, sizeof e);
+    e.exception.injected = static_cast<__u8>(get(*cat().find("exception.injected")));
+    e.nmi.pending = static_cast<__u8>(get(*cat().find("nmi.pending")));
+    // "never valid when reporting to user space" (x86.c)
+    e.sipi_vector = 0;
+    e.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
+    return 0;
+}
+
+int FakeVcpu::set_vcpu_events(void* arg) {
+    const auto& e = *static_cast<const struct kvm_vcpu_events*>(arg);
+    set(*cat().find("exception.injected"), e.exception.injected, Writer::Userspace);
+    if (e.flags & KVM_VCPUEVENT_VALID_NMI_PENDING) set(*cat().find("nmi.pending"), e.nmi.pending, Writer::Userspace);
+    if (e.flags & KVM_VCPUEVENT_VALID_SIPI_VECTOR) {
+        vm_.world().write(Obj::vcpu(index_, Obj::kApicEvents));
+        apic_sipi_vector = e.sipi_vector;
+    }
+    return 0;
+}
+
+}  // namespace regsync::fakekvm

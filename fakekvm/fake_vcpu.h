@@ -1,0 +1,83 @@
+// The kernel side of one vCPU: its authoritative registers, local APIC
+// pending events, vcpu->mutex, and the guest it runs inside KVM_RUN.
+#pragma once
+#include <linux/kvm.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "fakekvm/guest_program.h"
+#include "model/catalogue.h"
+#include "model/kvm_backend.h"
+#include "sim/event.h"
+
+namespace regsync::fakekvm {
+
+class FakeVm;
+
+class FakeVcpu final : public model::KvmVcpu {
+public:
+    FakeVcpu(FakeVm& vm, int index, bool bsp, GuestImage image);
+
+    int ioctl(unsigned long request, void* arg) override;
+    struct kvm_run& run() override { return *run_; }
+    void kick() override;
+    int index() const override { return index_; }
+
+    bool bsp() const { return bsp_; }
+    // Kernel-internal accessors (used by the APIC, timers and tests; they
+    // record footprints and emit events like every kernel access).
+    std::uint64_t get(model::RegIndex r);
+    void set(model::RegIndex r, std::uint64_t v, sim::Writer who);
+    std::uint64_t tsc() const;
+    std::uint64_t guest_pc() const;
+
+    // Local APIC state (arch/x86/kvm/lapic.c: apic->pending_events, sipi_vector).
+    bool apic_init_pending = false;
+    bool apic_sipi_pending = false;
+    std::uint32_t apic_sipi_vector = 0;
+
+    // Scenario set-up before the execution starts: no events, no footprint.
+    void init_state(const model::RegisterValues& v) { regs_ = v; }
+    const model::RegisterValues& raw_regs() const { return regs_; }
+
+private:
+    friend class Lapic;
+    int kvm_run_ioctl();
+    int guest_step();
+    void halt();
+    void lock();
+    void unlock();
+    bool runnable() const;
+    bool wake_condition() const;
+    int exit_to_user(__u32 reason, int ret);
+
+    int get_regs(void* arg);
+    int set_regs(void* arg);
+    int get_sregs(void* arg);
+    int set_sregs(void* arg);
+    int get_msrs(void* arg);
+    int set_msrs(void* arg);
+    int get_one_reg(void* arg);
+    int set_one_reg(void* arg);
+    int get_mp_state(void* arg);
+    int set_mp_state(void* arg);
+    int get_vcpu_events(void* arg);
+    int set_vcpu_events(void* arg);
+
+    const model::Catalogue& cat() const;
+    std::uint32_t obj(model::RegIndex r) const;
+
+    FakeVm& vm_;
+    int index_;
+    bool bsp_;
+    GuestImage image_;
+    model::RegisterValues regs_{};
+    std::int64_t tsc_offset_ = 0;  // IA32_TSC = now * tsc_per_tick + offset
+    bool mutex_held_ = false;       // vcpu->mutex
+    bool signal_pending_ = false;   // SIG_IPI delivered to the vCPU thread
+    std::unique_ptr<unsigned char[]> run_page_;
+    struct kvm_run* run_;
+};
+
+}  // namespace regsync::fakekvm

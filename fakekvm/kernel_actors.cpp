@@ -1,0 +1,34 @@
+#include "fakekvm/kernel_actors.h"
+
+#include "fakekvm/fake_vm.h"
+#include "model/catalogue.h"
+
+namespace regsync::fakekvm {
+
+void run_clock(sim::World& w, std::uint64_t ticks) {
+    for (std::uint64_t i = 0; i < ticks; ++i) {
+        w.sched().point();
+        w.write(sim::Obj::kClock);
+        w.tick();
+    }
+}
+
+void run_booke_timer(FakeVm& vm, int vcpu, const std::vector<TimerExpiry>& expiries) {
+    auto& w = vm.world();
+    auto& v = vm.vcpu(vcpu);
+    const auto tsr = vm.cat().tsr;
+    for (const auto& e : expiries) {
+        if (w.now() < e.at_tick) w.sched().wait_until([&] { return w.now() >= e.at_tick; });
+        w.sched().point();
+        w.read(sim::Obj::kClock);
+        std::uint64_t bits = e.bits;
+        if (bits == 0) {
+            // Watchdog: first expiry sets ENW, the next (ENW already set) WIS.
+            bits = (v.get(tsr) & model::tsr::ENW) ? model::tsr::WIS : model::tsr::ENW;
+        }
+        // kvmppc_set_tsr_bits(): an atomic OR into vcpu->arch.tsr, without vcpu->mutex.
+        v.set(tsr, v.get(tsr) | bits, sim::Writer::Timer);
+    }
+}
+
+}  // namespace regsync::fakekvm

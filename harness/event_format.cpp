@@ -1,0 +1,80 @@
+#include "harness/event_format.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "model/catalogue.h"
+#include "model/kvm_abi.h"
+
+namespace regsync::harness {
+
+std::string ioctl_name(model::Arch arch, unsigned long req) {
+    const bool x86 = arch == model::Arch::X86;
+    if (req == KVM_RUN) return "KVM_RUN";
+    if (req == (x86 ? KVM_GET_REGS : ppc::KVM_PPC_GET_REGS)) return "KVM_GET_REGS";
+    if (req == (x86 ? KVM_SET_REGS : ppc::KVM_PPC_SET_REGS)) return "KVM_SET_REGS";
+    if (req == (x86 ? KVM_GET_SREGS : ppc::KVM_PPC_GET_SREGS)) return "KVM_GET_SREGS";
+    if (req == (x86 ? KVM_SET_SREGS : ppc::KVM_PPC_SET_SREGS)) return "KVM_SET_SREGS";
+    if (req == KVM_GET_MSRS) return "KVM_GET_MSRS";
+    if (req == KVM_SET_MSRS) return "KVM_SET_MSRS";
+    if (req == KVM_GET_ONE_REG) return "KVM_GET_ONE_REG";
+    if (req == KVM_SET_ONE_REG) return "KVM_SET_ONE_REG";
+    if (req == KVM_GET_MP_STATE) return "KVM_GET_MP_STATE";
+    if (req == KVM_SET_MP_STATE) return "KVM_SET_MP_STATE";
+    if (req == KVM_GET_VCPU_EVENTS) return "KVM_GET_VCPU_EVENTS";
+    if (req == KVM_SET_VCPU_EVENTS) return "KVM_SET_VCPU_EVENTS";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "ioctl-0x%lx", req);
+    return buf;
+}
+
+namespace {
+const char* exit_name(std::uint32_t r) {
+    switch (r) {
+        case KVM_EXIT_IO: return "KVM_EXIT_IO";
+        case KVM_EXIT_INTR: return "KVM_EXIT_INTR";
+        default: return "KVM_EXIT_?";
+    }
+}
+}  // namespace
+
+std::string format_event(model::Arch arch, const std::vector<std::string>& actors, const sim::Event& e) {
+    const auto& cat = model::catalogue(arch);
+    const std::string who = e.actor < actors.size() ? actors[e.actor] : std::string("-");
+    const std::string reg = e.reg >= 0 && static_cast<std::size_t>(e.reg) < cat.size() ? std::string(cat[e.reg].name) : "-";
+    char buf[256];
+    using K = sim::EventKind;
+    switch (e.kind) {
+        case K::KernelWrite:
+            std::snprintf(buf, sizeof buf, "vcpu%d %s 0x%" PRIx64 " -> 0x%" PRIx64 " by %s", e.vcpu, reg.c_str(), e.old, e.value, sim::to_string(e.writer));
+            break;
+        case K::Ioctl: std::snprintf(buf, sizeof buf, "%s vcpu%d", ioctl_name(arch, e.aux).c_str(), e.vcpu); break;
+        case K::Intent:
+            std::snprintf(buf, sizeof buf, "vcpu%d %s := 0x%" PRIx64 " (%s)", e.vcpu, reg.c_str(), e.value, sim::to_string(static_cast<sim::IntentCause>(e.aux)));
+            break;
+        case K::VcpuEnter: std::snprintf(buf, sizeof buf, "vcpu%d", e.vcpu); break;
+        case K::VcpuExit: std::snprintf(buf, sizeof buf, "vcpu%d %s", e.vcpu, exit_name(e.aux)); break;
+        case K::GuestTscRead: std::snprintf(buf, sizeof buf, "vcpu%d tsc=0x%" PRIx64, e.vcpu, e.value); break;
+        case K::GuestIo: std::snprintf(buf, sizeof buf, "vcpu%d port 0x%x value 0x%" PRIx64, e.vcpu, e.aux, e.value); break;
+        case K::GuestEntry: std::snprintf(buf, sizeof buf, "vcpu%d pc=0x%" PRIx64, e.vcpu, e.value); break;
+        case K::InitSent: std::snprintf(buf, sizeof buf, "vcpu%d -> vcpu%u", e.vcpu, e.aux); break;
+        case K::SipiSent: std::snprintf(buf, sizeof buf, "vcpu%d -> vcpu%u vector 0x%" PRIx64, e.vcpu, e.aux, e.value); break;
+        case K::SnapshotSaved: std::snprintf(buf, sizeof buf, "#%u vcpu%d %s = 0x%" PRIx64, e.aux, e.vcpu, reg.c_str(), e.value); break;
+        case K::SnapshotLoaded: std::snprintf(buf, sizeof buf, "#%u", e.aux); break;
+        case K::MonitorRead: std::snprintf(buf, sizeof buf, "vcpu%d %s = 0x%" PRIx64, e.vcpu, reg.c_str(), e.value); break;
+        case K::VmStopped:
+        case K::VmResumed: buf[0] = 0; break;
+    }
+    std::string line = "step " + std::to_string(e.step) + " " + who + ": " + sim::to_string(e.kind);
+    if (buf[0]) line += std::string(" ") + buf;
+    return line;
+}
+
+std::vector<std::string> format_events(model::Arch arch, const std::vector<std::string>& actors, const std::vector<sim::Event>& events) {
+    std::vector<std::string> out;
+    out.reserve(events.size());
+    for (const auto& e : events) out.push_back(format_event(arch, actors, e));
+    return out;
+}
+
+}  // namespace regsync::harness

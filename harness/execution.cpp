@@ -1,0 +1,94 @@
+#include "harness/execution.h"
+
+#include <algorithm>
+
+#include "fakekvm/fake_vm.h"
+#include "fakekvm/kernel_actors.h"
+#include "harness/input_error.h"
+#include "model/kvm_all.h"
+#include "model/machine.h"
+#include "model/policy_registry.h"
+#include "properties/oracle.h"
+#include "sim/world.h"
+
+namespace regsync::harness {
+
+namespace {
+#ifdef REGSYNC_SANITIZE
+constexpr std::size_t kStackSize = 256 * 1024;
+#else
+constexpr std::size_t kStackSize = 64 * 1024;
+#endif
+
+void run_main_op(const MainOp& op, model::Machine& m) {
+    switch (op.kind) {
+        case MainOpKind::MonitorRead: m.monitor_read(op.vcpu, op.reg); break;
+        case MainOpKind::MonitorWrite: m.monitor_write(op.vcpu, op.reg, op.value); break;
+        case MainOpKind::SystemReset: m.system_reset(); break;
+        case MainOpKind::Savevm: m.savevm(op.snapshot); break;
+        case MainOpKind::Loadvm: m.loadvm(op.snapshot); break;
+    }
+}
+}  // namespace
+
+Engine::Engine() : stacks_(kStackSize) {}
+
+ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, const fakekvm::KernelConfig& kernel_in,
+                            sched::DecisionSource& decisions, const ExecutionOptions& opt) {
+    auto policy = model::make_policy(policy_name);
+    if (!policy) throw InputError("unknown policy '" + std::string(policy_name) + "' (see 'regsync list')");
+    fakekvm::KernelConfig kernel = kernel_in;
+    kernel.tsc_per_tick = s.tsc_per_tick;
+
+    sched::FiberScheduler sched(decisions, s.max_steps, stacks_);
+    sim::World world(sched);
+    world.set_record_footprints(opt.record_footprints);
+    sched.attach(world);
+
+    const auto initial = s.initial_registers();
+    std::vector<fakekvm::VcpuSetup> setup;
+    for (std::size_t i = 0; i < s.vcpus.size(); ++i) setup.push_back({s.vcpus[i].bsp, s.vcpus[i].image, initial[i]});
+    fakekvm::FakeVm vm(world, s.arch, kernel, std::move(setup));
+    model::Vmm vmm(world, vm, *policy, initial);
+    model::Machine machine(vmm);
+
+    // Actor ids are fixed by this order: vCPU threads, main loop, clock, timers.
+    for (int i = 0; i < vm.vcpu_count(); ++i)
+        sched.spawn("vcpu" + std::to_string(i) + "-thread", [&vmm, i] { vmm.qemu_kvm_cpu_thread_fn(i); });
+    const sim::ActorId main_actor = sched.spawn("main-loop", [&] {
+        machine.machine_init_done();
+        for (const auto& op : s.main) {
+            if (world.now() < op.after_tick) world.sched().wait_until([&] { return world.now() >= op.after_tick; });
+            if (op.after_io) {
+                const auto seen = [&] {
+                    return std::any_of(vmm.io_log().begin(), vmm.io_log().end(), [&](const model::IoRecord& r) { return r.value == *op.after_io; });
+                };
+                if (!seen()) world.sched().wait_until(seen);
+            }
+            run_main_op(op, machine);
+        }
+    });
+    if (s.clock_ticks > 0) sched.spawn("clock", [&] { fakekvm::run_clock(world, s.clock_ticks); });
+    for (std::size_t i = 0; i < s.vcpus.size(); ++i)
+        if (!s.vcpus[i].timer.empty())
+            sched.spawn("booke-timer" + std::to_string(i), [&vm, &s, i] { fakekvm::run_booke_timer(vm, static_cast<int>(i), s.vcpus[i].timer); });
+
+    auto run = sched.run();
+
+    ExecutionResult r;
+    r.end = run.end;
+    r.decisions = std::move(run.decisions);
+    r.blocked = std::move(run.blocked);
+    r.error = std::move(run.error);
+    r.main_loop_finished = std::find(r.blocked.begin(), r.blocked.end(), sched.actor_name(main_actor)) == r.blocked.end() &&
+                           run.end == sched::RunEnd::Quiescent;
+    for (std::size_t i = 0; i < sched.actor_count(); ++i) r.actors.push_back(sched.actor_name(static_cast<sim::ActorId>(i)));
+    r.step_count = world.step();
+    r.events = world.events();
+    if (opt.record_footprints) r.steps = world.steps();
+    properties::OracleInput in{&model::catalogue(s.arch), initial, s.bsp_flags(), s.properties};
+    r.verdict = properties::check(in, r.events);
+    return r;
+}
+
+}  // namespace regsync::harness

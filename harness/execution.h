@@ -1,0 +1,48 @@
+// One execution: a fresh fake VM, VMM and oracle for (scenario, policy,
+// kernel variant, decision source). A pure function of those inputs.
+#pragma once
+#include <boost/fiber/pooled_fixedsize_stack.hpp>
+
+#include <string>
+#include <vector>
+
+#include "fakekvm/kernel_config.h"
+#include "harness/scenario.h"
+#include "properties/violation.h"
+#include "sched/decision_source.h"
+#include "sched/fiber_scheduler.h"
+#include "sim/event.h"
+#include "sim/footprint.h"
+
+namespace regsync::harness {
+
+struct ExecutionResult {
+    sched::RunEnd end = sched::RunEnd::Quiescent;
+    std::vector<sim::ActorId> decisions;
+    std::vector<sim::Event> events;
+    std::vector<sim::StepRecord> steps;  // footprints, when recorded
+    std::vector<std::string> actors;
+    std::vector<std::string> blocked;
+    std::string error;
+    std::uint32_t step_count = 0;
+    properties::Verdict verdict;
+    bool main_loop_finished = true;
+};
+
+struct ExecutionOptions {
+    bool record_footprints = false;
+};
+
+// Owns what may be reused across executions on one OS thread (fiber
+// stacks); never any simulation state.
+class Engine {
+public:
+    Engine();
+    ExecutionResult run(const Scenario& s, std::string_view policy, const fakekvm::KernelConfig& kernel,
+                        sched::DecisionSource& decisions, const ExecutionOptions& opt = {});
+
+private:
+    boost::fibers::pooled_fixedsize_stack stacks_;
+};
+
+}  // namespace regsync::harness

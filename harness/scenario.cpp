@@ -1,0 +1,356 @@
+#include "harness/scenario.h"
+
+#include <linux/kvm.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "harness/input_error.h"
+#include "sim/rng.h"
+
+namespace regsync::harness {
+
+namespace {
+
+using fakekvm::GuestOp;
+using fakekvm::GuestStep;
+
+struct Ctx {
+    const std::string& file;
+    model::Arch arch;
+    const model::Catalogue& cat;
+    std::size_t nvcpus;
+    [[noreturn]] void fail(const toml::node* n, const std::string& what) const {
+        throw InputError::at(file, n ? static_cast<long>(n->source().begin.line) : 1, what);
+    }
+    [[noreturn]] void fail(long line, const std::string& what) const { throw InputError::at(file, line, what); }
+};
+
+std::vector<std::string> words(const std::string& s) {
+    std::istringstream in(s);
+    std::vector<std::string> w;
+    for (std::string t; in >> t;) w.push_back(t);
+    return w;
+}
+
+std::optional<std::uint64_t> parse_u64(const std::string& s) {
+    std::uint64_t v = 0;
+    const char* b = s.data();
+    const char* e = s.data() + s.size();
+    int base = 10;
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        b += 2;
+        base = 16;
+    }
+    auto [p, ec] = std::from_chars(b, e, v, base);
+    if (ec != std::errc() || p != e || b == e) return std::nullopt;
+    return v;
+}
+
+model::RegIndex reg_or_fail(const Ctx& c, const toml::node* n, const std::string& name) {
+    auto r = c.cat.find(name);
+    if (!r) c.fail(n, "unknown register '" + name + "' for " + std::string(model::to_string(c.arch)));
+    return *r;
+}
+
+std::uint64_t u64_or_fail(const Ctx& c, const toml::node* n, const std::string& s, const std::string& what) {
+    auto v = parse_u64(s);
+    if (!v) c.fail(n, "bad " + what + " '" + s + "' (want a decimal or 0x number)");
+    return *v;
+}
+
+int vcpu_or_fail(const Ctx& c, const toml::node* n, const std::string& s) {
+    auto v = u64_or_fail(c, n, s, "vCPU index");
+    if (v >= c.nvcpus) c.fail(n, "vCPU " + s + " does not exist (scenario has " + std::to_string(c.nvcpus) + ")");
+    return static_cast<int>(v);
+}
+
+GuestStep parse_step(const Ctx& c, const toml::node& n) {
+    const auto* str = n.as_string();
+    if (!str) c.fail(&n, "guest step must be a string such as \"write rax 0x1\"");
+    const auto w = words(str->get());
+    if (w.empty()) c.fail(&n, "empty guest step");
+    const std::string& op = w[0];
+    auto want = [&](std::size_t k) {
+        if (w.size() != k + 1) c.fail(&n, "guest step '" + op + "' takes " + std::to_string(k) + " operand(s)");
+    };
+    const bool x86 = c.arch == model::Arch::X86;
+    GuestStep s;
+    if (op == "nop") {
+        want(0);
+    } else if (op == "hlt") {
+        want(0);
+        s.op = GuestOp::Hlt;
+    } else if (op == "write") {
+        want(2);
+        s.op = GuestOp::Write;
+        s.reg = reg_or_fail(c, &n, w[1]);
+        s.value = u64_or_fail(c, &n, w[2], "value");
+    } else if (op == "rdtsc") {
+        want(0);
+        if (!x86) c.fail(&n, "rdtsc is an x86 guest step");
+        s.op = GuestOp::Rdtsc;
+    } else if (op == "ack_tsr") {
+        want(1);
+        if (x86) c.fail(&n, "ack_tsr is a PowerPC Book-E guest step");
+        s.op = GuestOp::AckTsr;
+        std::stringstream bits(w[1]);
+        for (std::string b; std::getline(bits, b, '|');) {
+            auto v = model::tsr::bit_from_name(b);
+            if (!v) c.fail(&n, "unknown TSR bit '" + b + "' (ENW, WIS, DIS, FIS)");
+            s.value |= *v;
+        }
+    } else if (op == "send_init" || op == "send_sipi") {
+        want(op == "send_init" ? 1 : 2);
+        if (!x86) c.fail(&n, op + " is an x86 guest step");
+        s.op = op == "send_init" ? GuestOp::SendInit : GuestOp::SendSipi;
+        s.target = vcpu_or_fail(c, &n, w[1]);
+        if (op == "send_sipi") {
+            s.value = u64_or_fail(c, &n, w[2], "SIPI vector");
+            if (s.value > 0xff) c.fail(&n, "SIPI vector must fit in 8 bits");
+        }
+    } else if (op == "io") {
+        want(2);
+        s.op = GuestOp::Io;
+        const auto port = u64_or_fail(c, &n, w[1], "port");
+        if (port > 0xffff) c.fail(&n, "I/O port must fit in 16 bits");
+        s.port = static_cast<std::uint16_t>(port);
+        s.value = u64_or_fail(c, &n, w[2], "value");
+        if (s.value > 0xffffffffULL) c.fail(&n, "I/O value must fit in 32 bits");
+    } else {
+        c.fail(&n, "unknown guest step '" + op + "' (nop, write, rdtsc, ack_tsr, send_init, send_sipi, hlt, io)");
+    }
+    return s;
+}
+
+std::vector<GuestStep> parse_code(const Ctx& c, const toml::node& n) {
+    const auto* arr = n.as_array();
+    if (!arr) c.fail(&n, "'code' must be an array of guest steps");
+    std::vector<GuestStep> steps;
+    for (const auto& e : *arr) steps.push_back(parse_step(c, e));
+    return steps;
+}
+
+template <typename T>
+T get_or(const Ctx& c, const toml::table& t, std::string_view key, T dflt) {
+    const toml::node* n = t.get(key);
+    if (!n) return dflt;
+    auto v = n->value<T>();
+    if (!v) c.fail(n, "'" + std::string(key) + "' has the wrong type");
+    return *v;
+}
+
+std::uint64_t reset_pc(const model::Catalogue& cat) {
+    const auto rv = cat.reset_values(true);
+    std::uint64_t pc = rv[static_cast<std::size_t>(cat.pc)];
+    if (cat.cs_base >= 0) pc += rv[static_cast<std::size_t>(cat.cs_base)];
+    return pc;
+}
+
+void check_keys(const Ctx& c, const toml::table& t, std::initializer_list<std::string_view> allowed, const char* where) {
+    for (const auto& [k, v] : t)
+        if (std::find(allowed.begin(), allowed.end(), k.str()) == allowed.end())
+            c.fail(&v, std::string("unknown key '") + std::string(k.str()) + "' in " + where);
+}
+
+VcpuSpec parse_vcpu(const Ctx& c, const toml::table& t, std::size_t index) {
+    check_keys(c, t, {"bsp", "state", "code", "program", "regs", "timer"}, "[[vcpu]]");
+    VcpuSpec v;
+    v.bsp = get_or<bool>(c, t, "bsp", index == 0);
+    const std::string state = get_or<std::string>(c, t, "state", "running");
+    if (state == "running") v.mp_state = KVM_MP_STATE_RUNNABLE;
+    else if (state == "wait-for-sipi") v.mp_state = KVM_MP_STATE_INIT_RECEIVED;
+    else if (state == "uninitialized") v.mp_state = KVM_MP_STATE_UNINITIALIZED;
+    else c.fail(t.get("state"), "state must be running, wait-for-sipi or uninitialized");
+    if (const auto* code = t.get("code")) v.image.push_back({reset_pc(c.cat), parse_code(c, *code)});
+    if (const auto* progs = t.get("program")) {
+        const auto* arr = progs->as_array();
+        if (!arr) c.fail(progs, "'program' must be an array of tables ([[vcpu.program]])");
+        for (const auto& p : *arr) {
+            const auto* pt = p.as_table();
+            if (!pt) c.fail(&p, "[[vcpu.program]] must be a table");
+            check_keys(c, *pt, {"entry", "code"}, "[[vcpu.program]]");
+            const auto* entry = pt->get("entry");
+            const auto* code = pt->get("code");
+            if (!entry || !entry->is_integer()) c.fail(&p, "[[vcpu.program]] needs an integer 'entry' address");
+            if (!code) c.fail(&p, "[[vcpu.program]] needs 'code'");
+            v.image.push_back({static_cast<std::uint64_t>(*entry->value<std::int64_t>()), parse_code(c, *code)});
+        }
+    }
+    if (const auto* regs = t.get("regs")) {
+        const auto* rt = regs->as_table();
+        if (!rt) c.fail(regs, "'regs' must be a table of register = value");
+        for (const auto& [k, val] : *rt) {
+            auto r = reg_or_fail(c, &val, std::string(k.str()));
+            auto iv = val.value<std::int64_t>();
+            if (!iv) c.fail(&val, "register value must be an integer");
+            v.regs.emplace_back(r, static_cast<std::uint64_t>(*iv));
+        }
+    }
+    if (const auto* timer = t.get("timer")) {
+        if (c.arch != model::Arch::PpcBookE) c.fail(timer, "Book-E timers exist only on ppc-booke");
+        const auto* arr = timer->as_array();
+        if (!arr) c.fail(timer, "'timer' must be an array of tables ([[vcpu.timer]])");
+        for (const auto& e : *arr) {
+            const auto* et = e.as_table();
+            if (!et) c.fail(&e, "[[vcpu.timer]] must be a table");
+            check_keys(c, *et, {"at_tick", "set"}, "[[vcpu.timer]]");
+            fakekvm::TimerExpiry x;
+            x.at_tick = static_cast<std::uint64_t>(get_or<std::int64_t>(c, *et, "at_tick", 0));
+            const std::string set = get_or<std::string>(c, *et, "set", "");
+            if (set == "watchdog") x.bits = 0;
+            else if (set == "DIS" || set == "FIS") x.bits = *model::tsr::bit_from_name(set);
+            else c.fail(&e, "timer 'set' must be DIS, FIS or watchdog");
+            v.timer.push_back(x);
+        }
+    }
+    return v;
+}
+
+MainOp parse_main(const Ctx& c, const toml::table& t) {
+    check_keys(c, t, {"op", "vcpu", "reg", "value", "snapshot", "after_tick", "after_io"}, "[[main]]");
+    MainOp m;
+    m.line = static_cast<long>(t.source().begin.line);
+    const std::string op = get_or<std::string>(c, t, "op", "");
+    if (op == "monitor-read") m.kind = MainOpKind::MonitorRead;
+    else if (op == "monitor-write") m.kind = MainOpKind::MonitorWrite;
+    else if (op == "system-reset") m.kind = MainOpKind::SystemReset;
+    else if (op == "savevm") m.kind = MainOpKind::Savevm;
+    else if (op == "loadvm") m.kind = MainOpKind::Loadvm;
+    else c.fail(m.line, "[[main]] op must be monitor-read, monitor-write, system-reset, savevm or loadvm (got '" + op + "')");
+    const auto vcpu = get_or<std::int64_t>(c, t, "vcpu", 0);
+    if (vcpu < 0 || static_cast<std::size_t>(vcpu) >= c.nvcpus) c.fail(t.get("vcpu"), "vCPU " + std::to_string(vcpu) + " does not exist");
+    m.vcpu = static_cast<int>(vcpu);
+    if (m.kind == MainOpKind::MonitorRead || m.kind == MainOpKind::MonitorWrite) {
+        const auto* r = t.get("reg");
+        if (!r || !r->is_string()) c.fail(m.line, op + " needs reg = \"NAME\"");
+        m.reg = reg_or_fail(c, r, *r->value<std::string>());
+    }
+    if (m.kind == MainOpKind::MonitorWrite) {
+        const auto* v = t.get("value");
+        if (!v || !v->is_integer()) c.fail(m.line, "monitor-write needs an integer value");
+        m.value = static_cast<std::uint64_t>(*v->value<std::int64_t>());
+    }
+    if (m.kind == MainOpKind::Savevm || m.kind == MainOpKind::Loadvm) m.snapshot = get_or<std::string>(c, t, "snapshot", "snap");
+    m.after_tick = static_cast<std::uint64_t>(get_or<std::int64_t>(c, t, "after_tick", 0));
+    if (t.get("after_io")) m.after_io = static_cast<std::uint32_t>(get_or<std::int64_t>(c, t, "after_io", 0));
+    return m;
+}
+
+}  // namespace
+
+std::string hex64(std::uint64_t v) {
+    char buf[19];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+Scenario parse_scenario(const std::string& text, const std::string& file) {
+    toml::table root;
+    try {
+        root = toml::parse(text, file);
+    } catch (const toml::parse_error& e) {
+        throw InputError::at(file, static_cast<long>(e.source().begin.line), std::string(e.description()));
+    }
+    Scenario s;
+    s.file = file;
+    s.content_hash = sim::fnv1a(text);
+    const std::string arch = root["arch"].value_or<std::string>("");
+    auto a = model::arch_from_string(arch);
+    if (!a) throw InputError::at(file, root.get("arch") ? static_cast<long>(root.get("arch")->source().begin.line) : 1,
+                                 "arch must be \"x86\" or \"ppc-booke\"");
+    s.arch = *a;
+    const auto& cat = model::catalogue(s.arch);
+    const auto* vcpus = root.get("vcpu");
+    const auto* varr = vcpus ? vcpus->as_array() : nullptr;
+    if (!varr || varr->empty()) throw InputError::at(file, 1, "a scenario needs at least one [[vcpu]]");
+    Ctx c{file, s.arch, cat, varr->size()};
+    check_keys(c, root, {"name", "description", "arch", "properties", "max_steps", "clock", "vcpu", "main"}, "the scenario");
+    s.name = get_or<std::string>(c, root, "name", std::filesystem::path(file).stem().string());
+    s.description = get_or<std::string>(c, root, "description", "");
+    s.max_steps = static_cast<std::uint32_t>(get_or<std::int64_t>(c, root, "max_steps", 20000));
+    if (const auto* props = root.get("properties")) {
+        const auto* arr = props->as_array();
+        if (!arr) c.fail(props, "'properties' must be an array of property names");
+        s.properties = 0;
+        for (const auto& p : *arr) {
+            auto name = p.value<std::string>();
+            auto prop = name ? properties::property_from_string(*name) : std::nullopt;
+            if (!prop) c.fail(&p, "unknown property '" + name.value_or("?") + "'");
+            s.properties |= properties::bit(*prop);
+        }
+    }
+    if (const auto* clock = root.get("clock")) {
+        const auto* ct = clock->as_table();
+        if (!ct) c.fail(clock, "[clock] must be a table");
+        check_keys(c, *ct, {"ticks", "tsc_per_tick"}, "[clock]");
+        s.clock_ticks = static_cast<std::uint64_t>(get_or<std::int64_t>(c, *ct, "ticks", 0));
+        s.tsc_per_tick = static_cast<std::uint64_t>(get_or<std::int64_t>(c, *ct, "tsc_per_tick", 1000));
+    }
+    for (std::size_t i = 0; i < varr->size(); ++i) {
+        const auto* vt = (*varr)[i].as_table();
+        if (!vt) c.fail(&(*varr)[i], "[[vcpu]] must be a table");
+        s.vcpus.push_back(parse_vcpu(c, *vt, i));
+    }
+    if (std::count_if(s.vcpus.begin(), s.vcpus.end(), [](const VcpuSpec& v) { return v.bsp; }) != 1)
+        throw InputError::at(file, static_cast<long>(vcpus->source().begin.line), "exactly one vCPU must be the BSP");
+    if (const auto* main = root.get("main")) {
+        const auto* arr = main->as_array();
+        if (!arr) c.fail(main, "'main' must be an array of tables ([[main]])");
+        for (const auto& m : *arr) {
+            const auto* mt = m.as_table();
+            if (!mt) c.fail(&m, "[[main]] must be a table");
+            s.main.push_back(parse_main(c, *mt));
+        }
+    }
+    for (const auto& m : s.main)
+        if (m.kind == MainOpKind::Loadvm &&
+            std::none_of(s.main.begin(), s.main.end(), [&](const MainOp& o) { return o.kind == MainOpKind::Savevm && o.snapshot == m.snapshot && o.line < m.line; }))
+            c.fail(m.line, "loadvm of snapshot '" + m.snapshot + "' that no earlier savevm creates");
+    return s;
+}
+
+std::vector<model::RegisterValues> Scenario::initial_registers() const {
+    const auto& cat = model::catalogue(arch);
+    std::vector<model::RegisterValues> out;
+    for (const auto& v : vcpus) {
+        auto regs = cat.reset_values(v.bsp);
+        if (cat.mp_state >= 0) regs[static_cast<std::size_t>(cat.mp_state)] = v.mp_state;
+        for (const auto& [r, val] : v.regs) regs[static_cast<std::size_t>(r)] = val & cat[r].mask();
+        out.push_back(regs);
+    }
+    return out;
+}
+
+std::vector<bool> Scenario::bsp_flags() const {
+    std::vector<bool> b;
+    for (const auto& v : vcpus) b.push_back(v.bsp);
+    return b;
+}
+
+Scenario load_scenario(const std::string& name_or_path, const std::string& bundled_dir) {
+    std::filesystem::path p = name_or_path;
+    if (!std::filesystem::exists(p) && p.extension() != ".toml") p = std::filesystem::path(bundled_dir) / (name_or_path + ".toml");
+    std::ifstream in(p, std::ios::binary);
+    if (!in) throw InputError(name_or_path + ": no such scenario file or bundled scenario (see 'regsync list')");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    Scenario s = parse_scenario(ss.str(), p.string());
+    s.source = name_or_path;
+    return s;
+}
+
+std::vector<std::string> bundled_scenarios(const std::string& bundled_dir) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(bundled_dir, ec))
+        if (e.path().extension() == ".toml") names.push_back(e.path().stem().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+}  // namespace regsync::harness

@@ -1,0 +1,53 @@
+// The versioned JSON trace: everything needed to replay an execution (tool
+// and format version, scenario content hash, policy, kernel variant,
+// strategy, seed, decision list) plus the readable event log and verdict.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "harness/execution.h"
+#include "harness/scenario.h"
+
+namespace regsync::harness {
+
+inline constexpr int kTraceFormatVersion = 1;
+
+struct TraceViolation {
+    std::string property;
+    int vcpu = -1;
+    std::string reg;
+    std::uint64_t bits = 0;
+    std::uint32_t origin = 0;
+    std::uint32_t step = 0;
+    std::string message;
+    bool operator==(const TraceViolation&) const = default;
+};
+
+struct Trace {
+    int format_version = kTraceFormatVersion;
+    std::string tool_version;
+    std::string scenario_name;
+    std::string scenario_source;
+    std::uint64_t scenario_hash = 0;
+    std::string policy;
+    std::string kernel;
+    std::string strategy;
+    std::uint64_t seed = 0;
+    std::uint64_t execution = 0;
+    std::vector<std::uint16_t> decisions;
+    std::string outcome;
+    std::vector<std::string> events;
+    std::vector<TraceViolation> violations;
+};
+
+std::string outcome_string(const ExecutionResult& r);
+Trace make_trace(const Scenario& s, const std::string& policy, const std::string& kernel, const std::string& strategy,
+                 std::uint64_t seed, std::uint64_t execution, const ExecutionResult& r);
+std::string trace_to_json(const Trace& t);
+// Throws InputError naming the file and what is wrong.
+Trace trace_from_json(const std::string& text, const std::string& file);
+Trace read_trace(const std::string& path);
+void write_trace(const std::string& path, const Trace& t);
+
+}  // namespace regsync::harness

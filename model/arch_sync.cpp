@@ -1,0 +1,169 @@
+#include "model/arch_sync.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "model/kvm_abi.h"
+
+namespace regsync::model {
+
+namespace {
+constexpr RegMask bit(std::size_t i) { return RegMask{1} << i; }
+
+__u64* x86_sreg(struct kvm_sregs& s, std::uint64_t id) {
+    switch (id) {
+        case 0: return &s.cs.base;
+        case 2: return &s.cr0;
+        case 3: return &s.cr2;
+        case 4: return &s.cr3;
+        case 5: return &s.cr4;
+        case 6: return &s.efer;
+        case 7: return &s.apic_base;
+        default: return nullptr;
+    }
+}
+}  // namespace
+
+RegMask ArchSync::level_mask(SyncLevel level) const {
+    RegMask m = 0;
+    for (std::size_t i = 0; i < cat_->size(); ++i)
+        if (cat_->regs[i].level <= level) m |= bit(i);
+    return m;
+}
+
+RegMask ArchSync::all() const { return cat_->size() >= 64 ? ~RegMask{0} : bit(cat_->size()) - 1; }
+
+RegMask ArchSync::access_mask(Access a) const {
+    RegMask m = 0;
+    for (std::size_t i = 0; i < cat_->size(); ++i)
+        if (cat_->regs[i].access == a) m |= bit(i);
+    return m;
+}
+
+void ArchSync::get(CPUState& cpu, RegMask mask) const {
+    const auto& c = *cat_;
+    auto& env = cpu.env;
+    const bool x86 = c.arch == Arch::X86;
+    KvmVcpu& v = *cpu.kvm;
+    if (mask & access_mask(Access::Regs)) {
+        if (x86) {
+            struct kvm_regs r{};
+            v.ioctl(KVM_GET_REGS, &r);
+            for (std::size_t i = 0; i < c.size(); ++i)
+                if (c.regs[i].access == Access::Regs) env[i] = reinterpret_cast<const __u64*>(&r)[c.regs[i].id];
+        } else {
+            ppc::kvm_regs r{};
+            v.ioctl(ppc::KVM_PPC_GET_REGS, &r);
+            for (std::size_t i = 0; i < c.size(); ++i)
+                if (c.regs[i].access == Access::Regs) env[i] = reinterpret_cast<const __u64*>(&r)[c.regs[i].id];
+        }
+    }
+    if (mask & access_mask(Access::Sregs)) {
+        if (x86) {
+            struct kvm_sregs s{};
+            v.ioctl(KVM_GET_SREGS, &s);
+            for (std::size_t i = 0; i < c.size(); ++i)
+                if (c.regs[i].access == Access::Sregs) env[i] = c.regs[i].id == 1 ? s.cs.selector : *x86_sreg(s, c.regs[i].id);
+        } else {
+            ppc::kvm_sregs s{};
+            v.ioctl(ppc::KVM_PPC_GET_SREGS, &s);
+            env[static_cast<std::size_t>(*c.find("DEC"))] = s.u.e.dec;
+        }
+    }
+    if (x86 && (mask & access_mask(Access::Msrs))) {
+        x86::kvm_msrs_buf b{};
+        for (std::size_t i = 0; i < c.size(); ++i)
+            if (c.regs[i].access == Access::Msrs && (mask & bit(i))) b.entries[b.nmsrs++].index = static_cast<__u32>(c.regs[i].id);
+        v.ioctl(KVM_GET_MSRS, b.arg());
+        __u32 n = 0;
+        for (std::size_t i = 0; i < c.size(); ++i)
+            if (c.regs[i].access == Access::Msrs && (mask & bit(i))) env[i] = b.entries[n++].data;
+    }
+    if (x86 && (mask & access_mask(Access::MpState))) {
+        struct kvm_mp_state mp{};
+        v.ioctl(KVM_GET_MP_STATE, &mp);
+        env[static_cast<std::size_t>(c.mp_state)] = mp.mp_state;
+    }
+    if (x86 && (mask & access_mask(Access::VcpuEvents))) {
+        struct kvm_vcpu_events e{};
+        v.ioctl(KVM_GET_VCPU_EVENTS, &e);
+        env[static_cast<std::size_t>(*c.find("exception.injected"))] = e.exception.injected;
+        env[static_cast<std::size_t>(*c.find("nmi.pending"))] = e.nmi.pending;
+    }
+    for (std::size_t i = 0; i < c.size(); ++i) {
+        if (c.regs[i].access != Access::OneReg || !(mask & bit(i))) continue;
+        std::uint64_t val = 0;
+        struct kvm_one_reg o{c.regs[i].id, reinterpret_cast<__u64>(&val)};
+        // Failures are warnings, as in seed 004's kvm_get_one_spr().
+        if (v.ioctl(KVM_GET_ONE_REG, &o) == 0) env[i] = val;
+    }
+}
+
+void ArchSync::put(CPUState& cpu, RegMask mask, SyncLevel level) const {
+    const auto& c = *cat_;
+    const auto& env = cpu.env;
+    const bool x86 = c.arch == Arch::X86;
+    KvmVcpu& v = *cpu.kvm;
+    if (mask & access_mask(Access::Regs)) {
+        if (x86) {
+            struct kvm_regs r{};
+            for (std::size_t i = 0; i < c.size(); ++i)
+                if (c.regs[i].access == Access::Regs) reinterpret_cast<__u64*>(&r)[c.regs[i].id] = env[i];
+            v.ioctl(KVM_SET_REGS, &r);
+        } else {
+            ppc::kvm_regs r{};
+            for (std::size_t i = 0; i < c.size(); ++i)
+                if (c.regs[i].access == Access::Regs) reinterpret_cast<__u64*>(&r)[c.regs[i].id] = env[i];
+            v.ioctl(ppc::KVM_PPC_SET_REGS, &r);
+        }
+    }
+    if (mask & access_mask(Access::Sregs)) {
+        if (x86) {
+            struct kvm_sregs s{};
+            for (std::size_t i = 0; i < c.size(); ++i) {
+                if (c.regs[i].access != Access::Sregs) continue;
+                if (c.regs[i].id == 1) s.cs.selector = static_cast<__u16>(env[i]);
+                else *x86_sreg(s, c.regs[i].id) = env[i];
+            }
+            v.ioctl(KVM_SET_SREGS, &s);
+        } else {
+            ppc::kvm_sregs s{};
+            s.u.e.features = ppc::KVM_SREGS_E_BASE;
+            s.u.e.tcr = static_cast<__u32>(env[static_cast<std::size_t>(*c.find("TCR"))]);
+            s.u.e.dec = static_cast<__u32>(env[static_cast<std::size_t>(*c.find("DEC"))]);
+            s.u.e.update_special = ppc::KVM_SREGS_E_UPDATE_DEC;
+            v.ioctl(ppc::KVM_PPC_SET_SREGS, &s);
+        }
+    }
+    if (x86 && (mask & access_mask(Access::Msrs))) {
+        x86::kvm_msrs_buf b{};
+        for (std::size_t i = 0; i < c.size(); ++i) {
+            if (c.regs[i].access != Access::Msrs || !(mask & bit(i))) continue;
+            b.entries[b.nmsrs].index = static_cast<__u32>(c.regs[i].id);
+            b.entries[b.nmsrs++].data = env[i];
+        }
+        v.ioctl(KVM_SET_MSRS, b.arg());
+    }
+    if (x86 && (mask & access_mask(Access::MpState))) {
+        struct kvm_mp_state mp{static_cast<__u32>(env[static_cast<std::size_t>(c.mp_state)])};
+        v.ioctl(KVM_SET_MP_STATE, &mp);
+    }
+    if (x86 && (mask & access_mask(Access::VcpuEvents))) {
+        struct kvm_vcpu_events e{};
+        e.exception.injected = static_cast<__u8>(env[static_cast<std::size_t>(*c.find("exception.injected"))]);
+        e.nmi.pending = static_cast<__u8>(env[static_cast<std::size_t>(*c.find("nmi.pending"))]);
+        if (level >= SyncLevel::Reset) e.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
+        v.ioctl(KVM_SET_VCPU_EVENTS, &e);
+    }
+    for (std::size_t i = 0; i < c.size(); ++i) {
+        if (c.regs[i].access != Access::OneReg || !(mask & bit(i))) continue;
+        std::uint64_t val = env[i];
+        std::uint32_t val32 = static_cast<std::uint32_t>(val);
+        const bool u32 = (c.regs[i].id & KVM_REG_SIZE_MASK) == KVM_REG_SIZE_U32;
+        struct kvm_one_reg o{c.regs[i].id, u32 ? reinterpret_cast<__u64>(&val32) : reinterpret_cast<__u64>(&val)};
+        v.ioctl(KVM_SET_ONE_REG, &o);
+    }
+}
+
+}  // namespace regsync::model

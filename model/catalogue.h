@@ -1,0 +1,46 @@
+// The register catalogue of one architecture, as data.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "model/arch.h"
+#include "model/register_desc.h"
+
+namespace regsync::model {
+
+using RegIndex = std::int16_t;
+inline constexpr std::size_t kMaxRegs = 64;
+
+// A register file indexed by catalogue position: a plain value type.
+using RegisterValues = std::array<std::uint64_t, kMaxRegs>;
+
+struct Catalogue {
+    Arch arch;
+    std::vector<RegisterDesc> regs;
+    RegIndex pc;        // x86: rip (pc = cs.base + rip); ppc: pc
+    RegIndex cs_base;   // x86 only, -1 elsewhere
+    RegIndex mp_state;  // x86 only
+    RegIndex tsc;       // x86 only
+    RegIndex tsr;       // ppc only
+
+    std::optional<RegIndex> find(std::string_view name) const;
+    const RegisterDesc& operator[](RegIndex i) const { return regs[static_cast<std::size_t>(i)]; }
+    std::size_t size() const { return regs.size(); }
+    RegisterValues reset_values(bool bsp) const;
+};
+
+const Catalogue& catalogue(Arch a);
+
+// Book-E TSR bits (Power ISA 2.06, Book III-E).
+namespace tsr {
+inline constexpr std::uint64_t ENW = 1ULL << 31;  // enable next watchdog
+inline constexpr std::uint64_t WIS = 1ULL << 30;  // watchdog interrupt status
+inline constexpr std::uint64_t DIS = 1ULL << 27;  // decrementer interrupt status
+inline constexpr std::uint64_t FIS = 1ULL << 26;  // fixed-interval interrupt status
+std::optional<std::uint64_t> bit_from_name(std::string_view n);
+}  // namespace tsr
+
+}  // namespace regsync::model

@@ -1,0 +1,42 @@
+// The VMM's view of one vCPU, shaped like QEMU's CPUState: the register
+// cache (env), kvm_vcpu_dirty, and the vCPU thread's stop/work state.
+#pragma once
+#include <cstdint>
+#include <deque>
+
+#include "model/catalogue.h"
+#include "model/kvm_backend.h"
+#include "sim/function_ref.h"
+
+namespace regsync::model {
+
+struct CPUState;
+using RegMask = std::uint64_t;  // one bit per catalogue index
+
+// A run_on_cpu() request living on the requester's stack until done.
+struct WorkItem {
+    sim::FunctionRef<void(CPUState&)> fn;
+    bool done = false;
+};
+
+struct CPUState {
+    int cpu_index = 0;
+    KvmVcpu* kvm = nullptr;
+    RegisterValues env{};  // userspace copy of the registers
+
+    // QEMU: bool kvm_vcpu_dirty. The bitmap policy (seed 002) uses it as a
+    // bitmask of KVM_REGSYNC_* levels; QEMU-levels uses 0/1.
+    std::uint32_t kvm_vcpu_dirty = 0;
+    // Per-register accessor design (Tosatti, seed 002): which registers the
+    // cache holds and which it has changed.
+    RegMask cached = 0;
+    RegMask dirty_regs = 0;
+
+    // cpus.c
+    bool stop = false;     // pause requested
+    bool stopped = true;   // paused; vCPUs start stopped until vm_start
+    bool thread_kicked = false;
+    std::deque<WorkItem*> work_list;
+};
+
+}  // namespace regsync::model

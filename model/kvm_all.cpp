@@ -1,0 +1,171 @@
+#include "model/kvm_all.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "sim/footprint.h"
+
+namespace regsync::model {
+
+using sim::Obj;
+
+namespace {
+constexpr int EXCP_INTERRUPT = 0x10000;
+constexpr int EXCP_HLT = 0x10001;
+}  // namespace
+
+Vmm::Vmm(sim::World& world, KvmVm& vm, SyncPolicy& policy, const std::vector<RegisterValues>& initial_env)
+    : world_(world), vm_(vm), policy_(&policy), arch_(catalogue(vm.arch())),
+      cpus_(static_cast<std::size_t>(vm.vcpu_count())), thread_actor_(cpus_.size(), sim::kNoActor) {
+    for (int i = 0; i < vm.vcpu_count(); ++i) {
+        auto& c = cpus_[static_cast<std::size_t>(i)];
+        c.cpu_index = i;
+        c.kvm = &vm.vcpu(i);
+        c.env = initial_env[static_cast<std::size_t>(i)];
+        c.kvm_vcpu_dirty = 1;  // kvm_init_vcpu: the cache starts authoritative
+        c.cached = arch_.all();
+    }
+}
+
+void Vmm::bql_lock() {
+    if (bql_held_) world_.sched().wait_until([this] { return !bql_held_; });
+    bql_held_ = true;
+    world_.write(Obj::kBql);
+}
+
+void Vmm::bql_unlock() {
+    world_.write(Obj::kBql);
+    bql_held_ = false;
+}
+
+template <typename Pred>
+void Vmm::cond_wait(Pred pred) {
+    bql_unlock();
+    world_.sched().wait_until([&] { return pred() && !bql_held_; });
+    bql_held_ = true;
+    world_.write(Obj::kBql);
+}
+
+// ------------------------------------------------------------ cpus.c
+
+void Vmm::qemu_kvm_cpu_thread_fn(int index) {
+    CPUState& cpu = this->cpu(index);
+    thread_actor_[static_cast<std::size_t>(index)] = world_.actor();
+    bql_lock();
+    for (;;) {
+        if (!cpu.stop && !cpu.stopped) kvm_cpu_exec(cpu);
+        qemu_wait_io_event(cpu);
+    }
+}
+
+bool Vmm::cpu_thread_is_idle(const CPUState& cpu) const {
+    if (cpu.stop || !cpu.work_list.empty()) return false;
+    // With the in-kernel irqchip, HLT blocks inside KVM_RUN, so a running
+    // vCPU thread is never idle here.
+    return cpu.stopped;
+}
+
+void Vmm::qemu_wait_io_event(CPUState& cpu) {
+    if (cpu_thread_is_idle(cpu)) cond_wait([&] { return !cpu_thread_is_idle(cpu); });
+    world_.write(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));
+    if (cpu.stop) {
+        cpu.stop = false;
+        cpu.stopped = true;  // qemu_cond_broadcast(&qemu_pause_cond)
+    }
+    process_queued_cpu_work(cpu);
+    cpu.thread_kicked = false;
+}
+
+void Vmm::process_queued_cpu_work(CPUState& cpu) {
+    while (!cpu.work_list.empty()) {
+        WorkItem* wi = cpu.work_list.front();
+        cpu.work_list.pop_front();
+        wi->fn(cpu);
+        wi->done = true;  // qemu_cond_broadcast(&qemu_work_cond)
+    }
+}
+
+void Vmm::run_on_cpu(CPUState& cpu, sim::FunctionRef<void(CPUState&)> fn) {
+    if (thread_actor_[static_cast<std::size_t>(cpu.cpu_index)] == world_.actor()) {
+        fn(cpu);
+        return;
+    }
+    WorkItem wi{fn, false};
+    world_.write(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));
+    cpu.work_list.push_back(&wi);
+    qemu_cpu_kick(cpu);
+    cond_wait([&] { return wi.done; });
+}
+
+void Vmm::qemu_cpu_kick(CPUState& cpu) {
+    if (!cpu.thread_kicked) {
+        cpu.kvm->kick();  // pthread_kill(SIG_IPI)
+        cpu.thread_kicked = true;
+    }
+}
+
+bool Vmm::all_vcpus_paused() const {
+    for (const auto& c : cpus_)
+        if (!c.stopped) return false;
+    return true;
+}
+
+void Vmm::pause_all_vcpus() {
+    world_.write(Obj::kMainLoop);
+    for (auto& c : cpus_) {
+        c.stop = true;
+        qemu_cpu_kick(c);
+    }
+    cond_wait([this] { return all_vcpus_paused(); });
+    world_.emit({.kind = sim::EventKind::VmStopped});
+}
+
+void Vmm::resume_all_vcpus() {
+    world_.write(Obj::kMainLoop);
+    for (auto& c : cpus_) {
+        c.stop = false;
+        c.stopped = false;
+        qemu_cpu_kick(c);
+    }
+    world_.emit({.kind = sim::EventKind::VmResumed});
+}
+
+// ---------------------------------------------------------- kvm-all.c
+
+void Vmm::cpu_synchronize_state(CPUState& cpu) {
+    if (policy_->needs_synchronize(cpu))
+        run_on_cpu(cpu, [this](CPUState& c) { policy_->synchronize_state(c, arch_); });
+}
+
+void Vmm::cpu_synchronize_all_states() {
+    for (auto& c : cpus_) cpu_synchronize_state(c);
+}
+
+void Vmm::cpu_synchronize_all_post_reset() {
+    for (auto& c : cpus_) policy_->post_reset(c, arch_);
+}
+
+void Vmm::cpu_synchronize_all_post_init() {
+    for (auto& c : cpus_) policy_->post_init(c, arch_);
+}
+
+int Vmm::kvm_cpu_exec(CPUState& cpu) {
+    for (;;) {
+        policy_->pre_run(cpu, arch_);
+        bql_unlock();
+        const int run_ret = cpu.kvm->ioctl(KVM_RUN, nullptr);
+        bql_lock();
+        policy_->post_run(cpu, arch_);
+        if (run_ret == -EINTR || run_ret == -EAGAIN) return EXCP_INTERRUPT;
+        if (run_ret < 0) return run_ret;
+        const struct kvm_run& run = cpu.kvm->run();
+        if (run.exit_reason != KVM_EXIT_IO) return EXCP_HLT;
+        // kvm_handle_io(): the port write is where a guest reports to us.
+        std::uint32_t v;
+        std::memcpy(&v, reinterpret_cast<const unsigned char*>(&run) + run.io.data_offset, sizeof v);
+        world_.write(Obj::kMainLoop);
+        io_log_.push_back({cpu.cpu_index, run.io.port, v});
+    }
+}
+
+}  // namespace regsync::model

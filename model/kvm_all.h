@@ -1,0 +1,70 @@
+// The VMM's vCPU machinery, shaped like QEMU's cpus.c and kvm-all.c so a
+// QEMU engineer can map it line by line: the BQL, vCPU threads, run_on_cpu,
+// pause/resume, kvm_cpu_exec and the cpu_synchronize_* hooks. Register
+// movement is delegated to the SyncPolicy.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "model/arch_sync.h"
+#include "model/cpu_state.h"
+#include "model/kvm_backend.h"
+#include "model/sync_policy.h"
+#include "sim/world.h"
+
+namespace regsync::model {
+
+struct IoRecord {
+    int cpu;
+    std::uint16_t port;
+    std::uint32_t value;
+};
+
+class Vmm {
+public:
+    Vmm(sim::World& world, KvmVm& vm, SyncPolicy& policy, const std::vector<RegisterValues>& initial_env);
+
+    int cpu_count() const { return static_cast<int>(cpus_.size()); }
+    CPUState& cpu(int i) { return cpus_[static_cast<std::size_t>(i)]; }
+    const ArchSync& arch() const { return arch_; }
+    SyncPolicy& policy() { return *policy_; }
+    sim::World& world() { return world_; }
+    const std::vector<IoRecord>& io_log() const { return io_log_; }
+
+    // qemu_mutex_lock_iothread / unlock.
+    void bql_lock();
+    void bql_unlock();
+
+    // cpus.c
+    void qemu_kvm_cpu_thread_fn(int index);  // the vCPU thread body; ends only by sim::Shutdown
+    void run_on_cpu(CPUState& cpu, sim::FunctionRef<void(CPUState&)> fn);
+    void qemu_cpu_kick(CPUState& cpu);
+    void pause_all_vcpus();
+    void resume_all_vcpus();
+
+    // kvm-all.c
+    void cpu_synchronize_state(CPUState& cpu);
+    void cpu_synchronize_all_states();
+    void cpu_synchronize_all_post_reset();
+    void cpu_synchronize_all_post_init();
+    int kvm_cpu_exec(CPUState& cpu);
+
+private:
+    template <typename Pred>
+    void cond_wait(Pred pred);  // qemu_cond_wait on the BQL
+    bool cpu_thread_is_idle(const CPUState& cpu) const;
+    void qemu_wait_io_event(CPUState& cpu);
+    void process_queued_cpu_work(CPUState& cpu);
+    bool all_vcpus_paused() const;
+
+    sim::World& world_;
+    KvmVm& vm_;
+    SyncPolicy* policy_;
+    ArchSync arch_;
+    std::vector<CPUState> cpus_;
+    std::vector<sim::ActorId> thread_actor_;
+    bool bql_held_ = false;
+    std::vector<IoRecord> io_log_;
+};
+
+}  // namespace regsync::model

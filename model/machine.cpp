@@ -1,0 +1,115 @@
+#include "model/machine.h"
+
+#include <algorithm>
+
+namespace regsync::model {
+
+void Machine::emit_intent(int cpu, RegIndex r, std::uint64_t v, sim::IntentCause why) {
+    const auto& d = vmm_.arch().cat()[r];
+    vmm_.world().emit({.kind = sim::EventKind::Intent, .vcpu = static_cast<std::int16_t>(cpu), .reg = r,
+                       .aux = static_cast<std::uint32_t>(why), .value = v & d.mask(), .mask = d.mask()});
+}
+
+void Machine::machine_init_done() {
+    vmm_.bql_lock();
+    vmm_.cpu_synchronize_all_post_init();
+    vmm_.resume_all_vcpus();
+    running_ = true;
+    vmm_.bql_unlock();
+}
+
+std::uint64_t Machine::monitor_read(int cpu, RegIndex r) {
+    vmm_.bql_lock();
+    CPUState& c = vmm_.cpu(cpu);
+    vmm_.cpu_synchronize_state(c);
+    const std::uint64_t v = vmm_.policy().read_reg(c, vmm_.arch(), r);
+    vmm_.world().emit({.kind = sim::EventKind::MonitorRead, .vcpu = static_cast<std::int16_t>(cpu), .reg = r, .value = v});
+    vmm_.bql_unlock();
+    return v;
+}
+
+void Machine::monitor_write(int cpu, RegIndex r, std::uint64_t v) {
+    vmm_.bql_lock();
+    if (running_) vmm_.pause_all_vcpus();
+    CPUState& c = vmm_.cpu(cpu);
+    vmm_.cpu_synchronize_state(c);
+    emit_intent(cpu, r, v, sim::IntentCause::Monitor);
+    vmm_.policy().write_reg(c, vmm_.arch(), r, v);
+    if (running_) vmm_.resume_all_vcpus();
+    vmm_.bql_unlock();
+}
+
+void Machine::cpu_reset(CPUState& cpu) {
+    // x86_cpu_reset()/ppc_cpu_reset(): the whole env takes reset values
+    // (memset up to end_reset_fields), but only registers at RESET level or
+    // below are promised to reach the kernel by KVM_PUT_RESET_STATE.
+    const auto& cat = vmm_.arch().cat();
+    const auto reset = cat.reset_values(cpu.cpu_index == 0);
+    for (std::size_t i = 0; i < cat.size(); ++i) {
+        const auto r = static_cast<RegIndex>(i);
+        if (cat.regs[i].level <= SyncLevel::Reset) emit_intent(cpu.cpu_index, r, reset[i], sim::IntentCause::Reset);
+        vmm_.policy().write_reg(cpu, vmm_.arch(), r, reset[i]);
+    }
+}
+
+void Machine::system_reset() {
+    vmm_.bql_lock();
+    vmm_.pause_all_vcpus();
+    vmm_.cpu_synchronize_all_states();
+    for (int i = 0; i < vmm_.cpu_count(); ++i) cpu_reset(vmm_.cpu(i));
+    vmm_.cpu_synchronize_all_post_reset();
+    vmm_.resume_all_vcpus();
+    running_ = true;
+    vmm_.bql_unlock();
+}
+
+void Machine::savevm(const std::string& name) {
+    vmm_.bql_lock();
+    vmm_.pause_all_vcpus();
+    vmm_.cpu_synchronize_all_states();  // qemu_savevm_state_complete
+    std::vector<RegisterValues> snap;
+    const auto snap_id = static_cast<std::uint32_t>(snapshots_.size());
+    const auto& cat = vmm_.arch().cat();
+    for (int i = 0; i < vmm_.cpu_count(); ++i) {
+        RegisterValues v{};
+        for (std::size_t r = 0; r < cat.size(); ++r) {
+            v[r] = vmm_.policy().read_reg(vmm_.cpu(i), vmm_.arch(), static_cast<RegIndex>(r));
+            vmm_.world().emit({.kind = sim::EventKind::SnapshotSaved, .vcpu = static_cast<std::int16_t>(i),
+                               .reg = static_cast<RegIndex>(r), .aux = snap_id, .value = v[r]});
+        }
+        snap.push_back(v);
+    }
+    for (auto& s : snapshots_)
+        if (s.first == name) s.second = snap;
+    if (std::none_of(snapshots_.begin(), snapshots_.end(), [&](const auto& s) { return s.first == name; }))
+        snapshots_.emplace_back(name, std::move(snap));
+    vmm_.resume_all_vcpus();
+    vmm_.bql_unlock();
+}
+
+bool Machine::loadvm(const std::string& name) {
+    const std::vector<RegisterValues>* snap = nullptr;
+    std::uint32_t snap_id = 0;
+    for (std::size_t i = 0; i < snapshots_.size(); ++i)
+        if (snapshots_[i].first == name) {
+            snap = &snapshots_[i].second;
+            snap_id = static_cast<std::uint32_t>(i);
+        }
+    if (snap == nullptr) return false;
+    vmm_.bql_lock();
+    vmm_.pause_all_vcpus();
+    vmm_.world().emit({.kind = sim::EventKind::SnapshotLoaded, .aux = snap_id});
+    const auto& cat = vmm_.arch().cat();
+    for (int i = 0; i < vmm_.cpu_count(); ++i)
+        for (std::size_t r = 0; r < cat.size(); ++r) {
+            const auto reg = static_cast<RegIndex>(r);
+            emit_intent(i, reg, (*snap)[static_cast<std::size_t>(i)][r], sim::IntentCause::Snapshot);
+            vmm_.policy().write_reg(vmm_.cpu(i), vmm_.arch(), reg, (*snap)[static_cast<std::size_t>(i)][r]);
+        }
+    vmm_.cpu_synchronize_all_post_init();  // qemu_loadvm_state
+    vmm_.resume_all_vcpus();
+    vmm_.bql_unlock();
+    return true;
+}
+
+}  // namespace regsync::model

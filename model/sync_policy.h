@@ -1,0 +1,42 @@
+// The VMM-side sync policy: when register state moves between CPUState::env
+// and the kernel. Generic code (kvm_all, machine) calls these hooks at the
+// points QEMU's kvm-all.c does; a policy decides what to get and put.
+// The interface is wide enough for a dirty bitmap (seed 002) and for
+// per-register accessors (read_reg/write_reg with cached/dirty masks).
+#pragma once
+#include <cstdint>
+#include <string_view>
+
+#include "model/arch_sync.h"
+#include "model/cpu_state.h"
+
+namespace regsync::model {
+
+class SyncPolicy {
+public:
+    virtual ~SyncPolicy() = default;
+    virtual std::string_view name() const = 0;
+
+    // kvm_cpu_synchronize_state(): false when the cache is already
+    // authoritative, so no run_on_cpu round trip is needed.
+    virtual bool needs_synchronize(const CPUState& cpu) const = 0;
+    // do_kvm_cpu_synchronize_state(): runs on the vCPU's own thread.
+    virtual void synchronize_state(CPUState& cpu, const ArchSync& arch) = 0;
+    // kvm_cpu_synchronize_post_reset() / _post_init(): all vCPUs stopped.
+    virtual void post_reset(CPUState& cpu, const ArchSync& arch) = 0;
+    virtual void post_init(CPUState& cpu, const ArchSync& arch) = 0;
+    // kvm_cpu_exec(): before each KVM_RUN, and after it returns.
+    virtual void pre_run(CPUState& cpu, const ArchSync& arch) = 0;
+    virtual void post_run(CPUState&, const ArchSync&) {}
+
+    // How generic code reads and writes a register after synchronizing.
+    // QEMU-style policies use env directly; accessor designs override.
+    virtual std::uint64_t read_reg(CPUState& cpu, const ArchSync&, RegIndex r) {
+        return cpu.env[static_cast<std::size_t>(r)];
+    }
+    virtual void write_reg(CPUState& cpu, const ArchSync&, RegIndex r, std::uint64_t v) {
+        cpu.env[static_cast<std::size_t>(r)] = v;
+    }
+};
+
+}  // namespace regsync::model

@@ -1,0 +1,298 @@
+#include "properties/oracle.h"
+
+#include <linux/kvm.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+namespace regsync::properties {
+
+using model::RegIndex;
+using sim::Event;
+using sim::EventKind;
+using sim::Writer;
+
+namespace {
+
+struct Intent {
+    std::uint64_t value = 0;
+    std::uint64_t mask = 0;
+    std::uint32_t step = 0;
+    sim::IntentCause cause{};
+    bool active = false;     // issued since the vCPU last entered KVM_RUN
+    bool satisfied = false;  // the kernel held the intended value
+    bool live = false;       // not superseded
+};
+
+struct RegShadow {
+    std::uint64_t value = 0;
+    std::uint64_t kernel_bits = 0;  // bits whose last change came from the kernel side
+    std::uint32_t kernel_step = 0;  // step of that change
+    Writer kernel_writer = Writer::None;
+    Intent intent;
+};
+
+struct VcpuShadow {
+    std::vector<RegShadow> regs;
+    std::optional<std::uint64_t> last_tsc;
+    std::uint32_t last_tsc_step = 0;
+    std::uint32_t unintended_tsc_write_step = 0;
+};
+
+struct PendingInit {
+    int from, to;
+    std::uint32_t step;
+    std::optional<std::uint64_t> sipi_pc;
+    std::uint32_t sipi_step = 0;
+    bool done = false;
+};
+
+class Oracle {
+public:
+    explicit Oracle(const OracleInput& in) : in_(in), cat_(*in.cat) {
+        for (std::size_t v = 0; v < in.initial.size(); ++v) {
+            VcpuShadow s;
+            s.regs.resize(cat_.size());
+            for (std::size_t r = 0; r < cat_.size(); ++r) s.regs[r].value = in.initial[v][r];
+            vcpus_.push_back(std::move(s));
+        }
+    }
+
+    Verdict run(const std::vector<Event>& events) {
+        for (const auto& e : events) on_event(e);
+        finish(events.empty() ? 0 : events.back().step);
+        std::stable_sort(verdict_.violations.begin(), verdict_.violations.end(),
+                         [](const Violation& a, const Violation& b) { return a.step < b.step; });
+        return std::move(verdict_);
+    }
+
+private:
+    bool on(Property p) const { return (in_.enabled & bit(p)) != 0; }
+    RegShadow& reg(int v, int r) { return vcpus_[static_cast<std::size_t>(v)].regs[static_cast<std::size_t>(r)]; }
+    std::string name(int r) const { return std::string(cat_[static_cast<RegIndex>(r)].name); }
+
+    void report(Property p, int v, int r, std::uint64_t bits, std::uint32_t origin, std::uint32_t step, std::string msg) {
+        if (!on(p)) return;
+        verdict_.violations.push_back({p, v, r, bits, origin, step, std::move(msg)});
+    }
+
+    void on_event(const Event& e) {
+        switch (e.kind) {
+            case EventKind::KernelWrite: on_write(e); break;
+            case EventKind::Intent: on_intent(e); break;
+            case EventKind::VcpuEnter: on_enter(e); break;
+            case EventKind::GuestTscRead: on_tsc_read(e); break;
+            case EventKind::InitSent: inits_.push_back({e.vcpu, static_cast<int>(e.aux), e.step, {}, 0, false}); break;
+            case EventKind::SipiSent: on_sipi(e); break;
+            case EventKind::GuestEntry: on_guest_entry(e); break;
+            case EventKind::SnapshotSaved: on_snapshot_saved(e); break;
+            case EventKind::SnapshotLoaded: on_snapshot_loaded(e); break;
+            default: break;
+        }
+    }
+
+    void on_intent(const Event& e) {
+        auto& s = reg(e.vcpu, e.reg);
+        s.intent = Intent{e.value, e.mask, e.step, static_cast<sim::IntentCause>(e.aux), true, false, true};
+        if (e.aux == static_cast<std::uint32_t>(sim::IntentCause::Reset)) reset_step_ = e.step;
+    }
+
+    void on_write(const Event& e) {
+        auto& s = reg(e.vcpu, e.reg);
+        const auto& d = cat_[e.reg];
+        if (e.writer != Writer::Userspace) {
+            if (!d.time_varying) {
+                s.kernel_bits |= e.mask;
+                s.kernel_step = e.step;
+                s.kernel_writer = e.writer;
+                s.value = e.value;
+            }
+            return;
+        }
+        if (d.time_varying) return on_tsc_write(e, s);
+        const std::uint64_t changed = e.mask;
+        std::uint64_t justified = 0;
+        if (s.intent.active) justified = changed & s.intent.mask & ~(e.value ^ s.intent.value);
+        if (s.intent.live && !s.intent.satisfied && ((e.value ^ s.intent.value) & s.intent.mask) == 0) {
+            s.intent.satisfied = true;
+            justified |= changed & s.intent.mask;
+        }
+        const std::uint64_t stale = changed & ~justified;
+        if (stale) {
+            const std::uint64_t lost_kernel = stale & s.kernel_bits;
+            const std::uint64_t lost_user = stale & ~s.kernel_bits;
+            char buf[320];
+            if (lost_kernel) {
+                std::snprintf(buf, sizeof buf,
+                              "vcpu%d %s bits 0x%" PRIx64 " set by %s at step %u were overwritten by a stale userspace write (0x%" PRIx64 " -> 0x%" PRIx64 ") at step %u",
+                              e.vcpu, name(e.reg).c_str(), lost_kernel, sim::to_string(s.kernel_writer), s.kernel_step, e.old, e.value, e.step);
+                report(Property::LostKernelWrite, e.vcpu, e.reg, lost_kernel, s.kernel_step, e.step, buf);
+            }
+            if (lost_user) {
+                std::snprintf(buf, sizeof buf,
+                              "vcpu%d %s bits 0x%" PRIx64 " changed by a userspace write nobody intended (0x%" PRIx64 " -> 0x%" PRIx64 ") at step %u",
+                              e.vcpu, name(e.reg).c_str(), lost_user, e.old, e.value, e.step);
+                report(Property::LostUserspaceWrite, e.vcpu, e.reg, lost_user, s.intent.step, e.step, buf);
+            }
+        }
+        s.value = e.value;
+        s.kernel_bits &= ~changed;
+    }
+
+    void on_tsc_write(const Event& e, RegShadow& s) {
+        auto& vs = vcpus_[static_cast<std::size_t>(e.vcpu)];
+        if (s.intent.live && !s.intent.satisfied && e.value == s.intent.value) {
+            s.intent.satisfied = true;
+            vs.last_tsc.reset();  // an intended TSC write may move time backwards
+            return;
+        }
+        vs.unintended_tsc_write_step = e.step;
+    }
+
+    void on_tsc_read(const Event& e) {
+        auto& vs = vcpus_[static_cast<std::size_t>(e.vcpu)];
+        if (vs.last_tsc && e.value < *vs.last_tsc) {
+            char buf[256];
+            std::snprintf(buf, sizeof buf,
+                          "vcpu%d guest TSC went back from 0x%" PRIx64 " (step %u) to 0x%" PRIx64 " (step %u); unintended TSC write at step %u",
+                          e.vcpu, *vs.last_tsc, vs.last_tsc_step, e.value, e.step, vs.unintended_tsc_write_step);
+            report(Property::TscJumpBack, e.vcpu, cat_.tsc, 0, vs.unintended_tsc_write_step, e.step, buf);
+        }
+        vs.last_tsc = e.value;
+        vs.last_tsc_step = e.step;
+    }
+
+    bool intent_holds(const RegShadow& s, const model::RegisterDesc& d) const {
+        if (s.intent.satisfied) return true;
+        if (d.time_varying) return false;
+        return ((s.value ^ s.intent.value) & s.intent.mask) == 0;
+    }
+
+    void on_enter(const Event& e) {
+        auto& vs = vcpus_[static_cast<std::size_t>(e.vcpu)];
+        for (std::size_t r = 0; r < cat_.size(); ++r) {
+            auto& s = vs.regs[r];
+            if (!s.intent.active) continue;
+            s.intent.active = false;
+            if (intent_holds(s, cat_.regs[r])) {
+                s.intent.satisfied = true;
+                continue;
+            }
+            char buf[256];
+            std::snprintf(buf, sizeof buf,
+                          "vcpu%d entered KVM_RUN at step %u with its %s write of %s = 0x%" PRIx64 " (step %u) not in the kernel (kernel has 0x%" PRIx64 ")",
+                          e.vcpu, e.step, sim::to_string(s.intent.cause), name(static_cast<int>(r)).c_str(), s.intent.value,
+                          s.intent.step, s.value);
+            report(Property::DirtyEntry, e.vcpu, static_cast<int>(r), s.intent.mask, s.intent.step, e.step, buf);
+        }
+        if (loading_) check_loaded_snapshot(e.step);
+    }
+
+    void on_sipi(const Event& e) {
+        const std::uint64_t pc = static_cast<std::uint64_t>(e.value) << 12;
+        for (auto& i : inits_)
+            if (i.to == static_cast<int>(e.aux) && !i.done && !i.sipi_pc) {
+                i.sipi_pc = pc;
+                i.sipi_step = e.step;
+            }
+    }
+
+    void on_guest_entry(const Event& e) {
+        for (auto& i : inits_) {
+            if (i.to != e.vcpu || i.done) continue;
+            const bool bsp = in_.bsp[static_cast<std::size_t>(e.vcpu)];
+            if (bsp && e.value == reset_pc()) i.done = true;
+            if (!bsp && i.sipi_pc && e.value == *i.sipi_pc) i.done = true;
+        }
+    }
+
+    std::uint64_t reset_pc() const {
+        const auto rv = cat_.reset_values(true);
+        std::uint64_t pc = rv[static_cast<std::size_t>(cat_.pc)];
+        if (cat_.cs_base >= 0) pc += rv[static_cast<std::size_t>(cat_.cs_base)];
+        return pc;
+    }
+
+    void on_snapshot_saved(const Event& e) {
+        const auto& d = cat_[e.reg];
+        if (d.time_varying) return;
+        const auto& s = reg(e.vcpu, e.reg);
+        // Bits the kernel changes on its own may move after the sync; all
+        // vCPUs are stopped, so nothing else may differ.
+        const std::uint64_t cmp = d.mask() & ~d.async_mask;
+        if (((s.value ^ e.value) & cmp) == 0) return;
+        char buf[256];
+        std::snprintf(buf, sizeof buf, "savevm captured vcpu%d %s = 0x%" PRIx64 " but the kernel held 0x%" PRIx64 " (step %u)",
+                      e.vcpu, name(e.reg).c_str(), e.value, s.value, e.step);
+        report(Property::SnapshotFidelity, e.vcpu, e.reg, (s.value ^ e.value) & cmp, e.step, e.step, buf);
+    }
+
+    void on_snapshot_loaded(const Event& e) {
+        loading_ = true;
+        load_step_ = e.step;
+    }
+
+    void check_loaded_snapshot(std::uint32_t step) {
+        loading_ = false;
+        for (std::size_t v = 0; v < vcpus_.size(); ++v)
+            for (std::size_t r = 0; r < cat_.size(); ++r) {
+                const auto& s = vcpus_[v].regs[r];
+                const auto& d = cat_.regs[r];
+                if (s.intent.cause != sim::IntentCause::Snapshot || s.intent.step < load_step_) continue;
+                const bool ok = d.time_varying ? s.intent.satisfied
+                                               : (((s.value ^ s.intent.value) & d.mask() & ~d.async_mask) == 0);
+                if (ok) continue;
+                char buf[256];
+                std::snprintf(buf, sizeof buf,
+                              "loadvm at step %u: vcpu%zu %s should be 0x%" PRIx64 " when the first vCPU runs (step %u), kernel has 0x%" PRIx64,
+                              load_step_, v, name(static_cast<int>(r)).c_str(), s.intent.value, step, s.value);
+                report(Property::SnapshotFidelity, static_cast<int>(v), static_cast<int>(r), d.mask(), load_step_, step, buf);
+            }
+    }
+
+    void finish(std::uint32_t last_step) {
+        for (std::size_t v = 0; v < vcpus_.size(); ++v)
+            for (std::size_t r = 0; r < cat_.size(); ++r) {
+                auto& s = vcpus_[v].regs[r];
+                if (!s.intent.live || s.intent.satisfied || intent_holds(s, cat_.regs[r])) continue;
+                char buf[256];
+                std::snprintf(buf, sizeof buf, "vcpu%zu %s write of %s = 0x%" PRIx64 " (step %u) never reached the kernel (kernel has 0x%" PRIx64 ")",
+                              v, sim::to_string(s.intent.cause), name(static_cast<int>(r)).c_str(), s.intent.value, s.intent.step, s.value);
+                report(Property::LostUserspaceWrite, static_cast<int>(v), static_cast<int>(r), s.intent.mask, s.intent.step, last_step, buf);
+            }
+        for (const auto& i : inits_) {
+            // A later system reset re-initialises every vCPU by design.
+            if (i.done || (reset_step_ > i.step)) continue;
+            const bool bsp = in_.bsp[static_cast<std::size_t>(i.to)];
+            if (!bsp && !i.sipi_pc) {
+                const auto mp = vcpus_[static_cast<std::size_t>(i.to)].regs[static_cast<std::size_t>(cat_.mp_state)].value;
+                if (mp == KVM_MP_STATE_INIT_RECEIVED) continue;  // waiting for SIPI, as it should
+            }
+            char buf[256];
+            if (i.sipi_pc)
+                std::snprintf(buf, sizeof buf, "INIT from vcpu%d to vcpu%d (step %u) and SIPI (step %u) never started it at 0x%" PRIx64,
+                              i.from, i.to, i.step, i.sipi_step, *i.sipi_pc);
+            else
+                std::snprintf(buf, sizeof buf, "INIT from vcpu%d to vcpu%d (step %u) was never acted on", i.from, i.to, i.step);
+            report(Property::LostInit, i.to, cat_.mp_state, 0, i.step, last_step, buf);
+        }
+    }
+
+    const OracleInput& in_;
+    const model::Catalogue& cat_;
+    std::vector<VcpuShadow> vcpus_;
+    std::vector<PendingInit> inits_;
+    bool loading_ = false;
+    std::uint32_t load_step_ = 0;
+    std::uint32_t reset_step_ = 0;
+    Verdict verdict_;
+};
+
+}  // namespace
+
+Verdict check(const OracleInput& in, const std::vector<Event>& events) { return Oracle(in).run(events); }
+
+}  // namespace regsync::properties

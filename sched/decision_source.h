@@ -1,0 +1,48 @@
+// Where the scheduler's choices come from: the only source of
+// nondeterminism in an execution.
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include "sim/rng.h"
+#include "sim/scheduler.h"
+
+namespace regsync::sched {
+
+using sim::ActorId;
+
+class DecisionSource {
+public:
+    virtual ~DecisionSource() = default;
+    // Pick one of `enabled` (sorted, at least two entries).
+    virtual ActorId choose(const std::vector<ActorId>& enabled) = 0;
+};
+
+class RandomDecisions final : public DecisionSource {
+public:
+    explicit RandomDecisions(std::uint64_t seed) : rng_(seed) {}
+    ActorId choose(const std::vector<ActorId>& enabled) override {
+        return enabled[rng_.below(static_cast<std::uint32_t>(enabled.size()))];
+    }
+
+private:
+    sim::Rng rng_;
+};
+
+// Follows a recorded list of choices. A recorded actor that is not enabled,
+// or running out of choices, marks the replay as diverged.
+class ReplayDecisions final : public DecisionSource {
+public:
+    explicit ReplayDecisions(std::vector<ActorId> choices) : choices_(std::move(choices)) {}
+    ActorId choose(const std::vector<ActorId>& enabled) override;
+    bool diverged() const { return diverged_; }
+    std::size_t position() const { return pos_; }
+    bool exhausted() const { return pos_ >= choices_.size(); }
+
+private:
+    std::vector<ActorId> choices_;
+    std::size_t pos_ = 0;
+    bool diverged_ = false;
+};
+
+}  // namespace regsync::sched

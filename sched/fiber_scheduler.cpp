@@ -1,0 +1,193 @@
+#include "sched/fiber_scheduler.h"
+
+#include <boost/fiber/algo/algorithm.hpp>
+#include <boost/fiber/context.hpp>
+#include <boost/fiber/fiber.hpp>
+#include <boost/fiber/operations.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <exception>
+
+namespace regsync::sched {
+
+namespace {
+
+// Boost.Fiber keeps one scheduling algorithm per OS thread. This one holds
+// the thread's main and dispatcher contexts itself and defers every choice
+// between actors to the FiberScheduler running on that thread.
+class DeterministicAlgorithm final : public boost::fibers::algo::algorithm {
+public:
+    DeterministicAlgorithm();
+    ~DeterministicAlgorithm() override;
+
+    void awakened(boost::fibers::context* ctx) noexcept override {
+        if (ctx->is_context(boost::fibers::type::pinned_context) || sched == nullptr) system_.push_back(ctx);
+        else sched->on_awakened(ctx);
+    }
+    boost::fibers::context* pick_next() noexcept override {
+        if (sched != nullptr)
+            if (auto* c = sched->on_pick_next()) return c;
+        if (system_.empty()) return nullptr;
+        auto* c = system_.front();
+        system_.pop_front();
+        return c;
+    }
+    bool has_ready_fibers() const noexcept override { return !system_.empty() || (sched != nullptr && sched->has_ready()); }
+    void suspend_until(std::chrono::steady_clock::time_point const&) noexcept override {
+        if (sched != nullptr) {
+            // Every actor blocks through the scheduler, never on a Boost
+            // primitive, so the dispatcher has nothing to sleep for.
+            std::fputs("regsync: internal error: fiber dispatcher found nothing to run\n", stderr);
+            std::abort();
+        }
+    }
+    void notify() noexcept override {}
+
+    FiberScheduler* sched = nullptr;
+
+private:
+    std::deque<boost::fibers::context*> system_;
+};
+
+// The algorithm installed on this thread (owned by Boost's scheduler).
+thread_local DeterministicAlgorithm* tl_algorithm = nullptr;
+
+DeterministicAlgorithm::DeterministicAlgorithm() { tl_algorithm = this; }
+DeterministicAlgorithm::~DeterministicAlgorithm() { tl_algorithm = nullptr; }
+
+DeterministicAlgorithm& thread_algorithm() {
+    if (tl_algorithm == nullptr) boost::fibers::use_scheduling_algorithm<DeterministicAlgorithm>();
+    return *tl_algorithm;
+}
+
+}  // namespace
+
+FiberScheduler::FiberScheduler(DecisionSource& decisions, std::uint32_t max_steps,
+                               boost::fibers::pooled_fixedsize_stack stacks)
+    : decisions_(decisions), max_steps_(max_steps), stacks_(std::move(stacks)) {}
+
+FiberScheduler::~FiberScheduler() = default;
+
+ActorId FiberScheduler::spawn(std::string name, std::function<void()> body) {
+    actors_.push_back(Actor{std::move(name), std::move(body)});
+    return static_cast<ActorId>(actors_.size() - 1);
+}
+
+bool FiberScheduler::enabled(const Actor& a) const {
+    return !a.finished && (!a.waiting || shutdown_ || a.wait_pred());
+}
+
+bool FiberScheduler::has_ready() const {
+    for (const auto& a : actors_)
+        if (a.ready) return true;
+    return false;
+}
+
+ActorId FiberScheduler::decide(bool include_current) {
+    scratch_.clear();
+    for (std::size_t i = 0; i < actors_.size(); ++i) {
+        const auto id = static_cast<ActorId>(i);
+        if (id == current_ ? include_current : (actors_[i].ready && enabled(actors_[i]))) scratch_.push_back(id);
+    }
+    if (scratch_.empty()) return sim::kNoActor;
+    if (scratch_.size() == 1) return scratch_.front();
+    const ActorId a = decisions_.choose(scratch_);
+    trail_.push_back(a);
+    return a;
+}
+
+void FiberScheduler::on_awakened(boost::fibers::context* ctx) {
+    for (auto& a : actors_)
+        if (a.ctx == ctx) {
+            a.ready = true;
+            return;
+        }
+    // A fiber launched with launch::post is awakened from its constructor.
+    actors_[spawning_].ctx = ctx;
+    actors_[spawning_].ready = true;
+}
+
+boost::fibers::context* FiberScheduler::on_pick_next() {
+    ActorId a = forced_;
+    forced_ = sim::kNoActor;
+    if (a == sim::kNoActor) a = decide(false);
+    current_ = a;
+    if (a == sim::kNoActor) return nullptr;
+    actors_[a].ready = false;
+    world_->begin_step(a);
+    return actors_[a].ctx;
+}
+
+void FiberScheduler::point() {
+    if (shutdown_) throw sim::Shutdown{};
+    if (world_->step() >= max_steps_) {
+        step_limit_ = shutdown_ = true;
+        throw sim::Shutdown{};
+    }
+    const ActorId next = decide(true);
+    if (next == current_) {
+        world_->begin_step(next);
+        return;
+    }
+    forced_ = next;
+    boost::this_fiber::yield();
+    if (shutdown_) throw sim::Shutdown{};
+}
+
+void FiberScheduler::wait_until(sim::FunctionRef<bool()> pred) {
+    if (shutdown_) throw sim::Shutdown{};
+    if (pred()) return;
+    Actor& self = actors_[current_];
+    self.waiting = true;
+    self.wait_pred = pred;
+    boost::this_fiber::yield();  // resumed only once pred holds, or at shutdown
+    self.waiting = false;
+    self.wait_pred = {};
+    if (shutdown_) throw sim::Shutdown{};
+}
+
+void FiberScheduler::actor_main(ActorId id) {
+    try {
+        actors_[id].body();
+    } catch (const sim::Shutdown&) {
+    } catch (const std::exception& e) {
+        if (error_.empty()) error_ = actors_[id].name + ": " + e.what();
+        shutdown_ = true;
+    }
+    actors_[id].finished = true;
+}
+
+RunResult FiberScheduler::run() {
+    auto& algo = thread_algorithm();
+    algo.sched = this;
+    std::vector<boost::fibers::fiber> fibers;
+    fibers.reserve(actors_.size());
+    for (std::size_t i = 0; i < actors_.size(); ++i) {
+        spawning_ = static_cast<ActorId>(i);
+        fibers.emplace_back(boost::fibers::launch::post, std::allocator_arg, stacks_, [this, i] { actor_main(static_cast<ActorId>(i)); });
+    }
+    spawning_ = sim::kNoActor;
+    RunResult result;
+    for (;;) {
+        boost::this_fiber::yield();  // back here only when no actor is enabled
+        bool all_done = true;
+        for (const auto& a : actors_) all_done = all_done && a.finished;
+        if (all_done) break;
+        if (!shutdown_) {
+            for (const auto& a : actors_)
+                if (!a.finished && a.waiting) result.blocked.push_back(a.name);
+            shutdown_ = true;  // quiescent: unwind the blocked actors
+        }
+    }
+    for (auto& f : fibers) f.join();
+    algo.sched = nullptr;
+    current_ = sim::kNoActor;
+    result.decisions = std::move(trail_);
+    result.error = error_;
+    result.end = !error_.empty() ? RunEnd::ActorError : step_limit_ ? RunEnd::StepLimit : RunEnd::Quiescent;
+    return result;
+}
+
+}  // namespace regsync::sched

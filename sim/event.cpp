@@ -1,0 +1,57 @@
+#include "sim/event.h"
+
+namespace regsync::sim {
+
+const char* to_string(EventKind k) {
+    switch (k) {
+        case EventKind::KernelWrite: return "kernel-write";
+        case EventKind::Ioctl: return "ioctl";
+        case EventKind::Intent: return "intent";
+        case EventKind::VcpuEnter: return "vcpu-enter";
+        case EventKind::VcpuExit: return "vcpu-exit";
+        case EventKind::GuestTscRead: return "guest-rdtsc";
+        case EventKind::GuestIo: return "guest-io";
+        case EventKind::GuestEntry: return "guest-entry";
+        case EventKind::InitSent: return "init-sent";
+        case EventKind::SipiSent: return "sipi-sent";
+        case EventKind::SnapshotSaved: return "snapshot-saved";
+        case EventKind::SnapshotLoaded: return "snapshot-loaded";
+        case EventKind::MonitorRead: return "monitor-read";
+        case EventKind::VmStopped: return "vm-stopped";
+        case EventKind::VmResumed: return "vm-resumed";
+    }
+    return "?";
+}
+
+const char* to_string(Writer w) {
+    switch (w) {
+        case Writer::None: return "none";
+        case Writer::Guest: return "guest";
+        case Writer::Timer: return "timer";
+        case Writer::Init: return "init";
+        case Writer::Halt: return "hlt";
+        case Writer::Userspace: return "userspace";
+    }
+    return "?";
+}
+
+const char* to_string(IntentCause c) {
+    switch (c) {
+        case IntentCause::Monitor: return "monitor";
+        case IntentCause::Reset: return "reset";
+        case IntentCause::Snapshot: return "snapshot";
+    }
+    return "?";
+}
+
+const char* to_string(EntryCause c) {
+    switch (c) {
+        case EntryCause::Boot: return "boot";
+        case EntryCause::Init: return "init";
+        case EntryCause::Sipi: return "sipi";
+        case EntryCause::Jump: return "jump";
+    }
+    return "?";
+}
+
+}  // namespace regsync::sim

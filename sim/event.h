@@ -1,0 +1,59 @@
+// One thing that actually happened in an execution. The oracle in
+// properties/ judges an execution from these alone, never from a sync
+// policy's bookkeeping (kvm_vcpu_dirty, caches).
+#pragma once
+#include <cstdint>
+
+#include "sim/scheduler.h"
+
+namespace regsync::sim {
+
+enum class EventKind : std::uint8_t {
+    KernelWrite,     // a kernel register changed: vcpu, reg, old, value, mask of changed bits, writer
+    Ioctl,           // userspace issued a vCPU ioctl; aux = request number
+    Intent,          // VMM generic code means to set reg (monitor, reset value, snapshot)
+    VcpuEnter,       // KVM_RUN entered (after its own pending-event processing)
+    VcpuExit,        // KVM_RUN returned to userspace; aux = exit reason
+    GuestTscRead,    // guest RDTSC result: value
+    GuestIo,         // guest port I/O exit: aux = port, value
+    GuestEntry,      // guest starts executing a program at pc = value; aux = EntryCause
+    InitSent,        // vcpu = sender, aux = target
+    SipiSent,        // vcpu = sender, aux = target, value = vector
+    SnapshotSaved,   // savevm captured reg of vcpu with value into snapshot aux
+    SnapshotLoaded,  // loadvm started restoring snapshot aux
+    MonitorRead,     // monitor printed reg of vcpu as value
+    VmStopped,       // all vCPUs paused by the main loop
+    VmResumed,
+};
+
+enum class Writer : std::uint8_t {
+    None,
+    Guest,      // guest instruction inside KVM_RUN
+    Timer,      // Book-E timer expiry
+    Init,       // INIT/SIPI processing by the kernel (reset, mp_state)
+    Halt,       // HLT emulation writing mp_state
+    Userspace,  // a KVM_SET_* ioctl
+};
+
+enum class IntentCause : std::uint8_t { Monitor, Reset, Snapshot };
+enum class EntryCause : std::uint8_t { Boot, Init, Sipi, Jump };
+
+struct Event {
+    std::uint32_t step = 0;  // scheduler step during which it happened
+    ActorId actor = kNoActor;
+    EventKind kind{};
+    Writer writer = Writer::None;
+    std::int16_t vcpu = -1;
+    std::int16_t reg = -1;   // index into the architecture's register catalogue
+    std::uint32_t aux = 0;
+    std::uint64_t old = 0;
+    std::uint64_t value = 0;
+    std::uint64_t mask = 0;
+};
+
+const char* to_string(EventKind k);
+const char* to_string(Writer w);
+const char* to_string(IntentCause c);
+const char* to_string(EntryCause c);
+
+}  // namespace regsync::sim

@@ -1,0 +1,38 @@
+// Which objects one scheduler step read and wrote. Recorded by the fake
+// kernel and the VMM model at every access; used later for partial-order
+// reduction (two steps commute when their footprints do not conflict).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "sim/scheduler.h"
+
+namespace regsync::sim {
+
+// Object ids: per-vCPU slots (register index or a named kernel object) and
+// a few VM-wide objects.
+struct Obj {
+    static constexpr std::uint32_t kApicEvents = 64;  // KVM_APIC_INIT/SIPI pending bits
+    static constexpr std::uint32_t kSignal = 65;      // pending kick of the vCPU thread
+    static constexpr std::uint32_t kVcpuMutex = 66;   // vcpu->mutex
+    static constexpr std::uint32_t kVmmCpu = 67;      // the VMM's CPUState for this vCPU
+    static constexpr std::uint32_t kTimer = 68;       // Book-E timer state
+    static constexpr std::uint32_t kMpState = 69;     // mp_state outside the catalogue view
+    static constexpr std::uint32_t vcpu(int v, std::uint32_t slot) { return (static_cast<std::uint32_t>(v + 1) << 8) | slot; }
+    static constexpr std::uint32_t kClock = 1;
+    static constexpr std::uint32_t kBql = 2;          // qemu_global_mutex
+    static constexpr std::uint32_t kMainLoop = 3;     // pause/resume/run_on_cpu queues
+};
+
+struct Access {
+    std::uint32_t obj;
+    bool write;
+    bool operator==(const Access&) const = default;
+};
+
+struct StepRecord {
+    ActorId actor = kNoActor;
+    std::vector<Access> accesses;
+};
+
+}  // namespace regsync::sim
