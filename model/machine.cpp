@@ -67,35 +67,28 @@ void Machine::savevm(const std::string& name) {
     vmm_.bql_lock();
     vmm_.pause_all_vcpus();
     vmm_.cpu_synchronize_all_states();  // qemu_savevm_state_complete
-    std::vector<RegisterValues> snap;
-    const auto snap_id = static_cast<std::uint32_t>(snapshots_.size());
+    auto slot = std::find_if(snapshots_.begin(), snapshots_.end(), [&](const auto& s) { return s.first == name; });
+    if (slot == snapshots_.end()) slot = snapshots_.insert(snapshots_.end(), {name, {}});
+    const auto snap_id = static_cast<std::uint32_t>(slot - snapshots_.begin());
     const auto& cat = vmm_.arch().cat();
+    slot->second.assign(static_cast<std::size_t>(vmm_.cpu_count()), RegisterValues{});
     for (int i = 0; i < vmm_.cpu_count(); ++i) {
-        RegisterValues v{};
+        auto& v = slot->second[static_cast<std::size_t>(i)];
         for (std::size_t r = 0; r < cat.size(); ++r) {
             v[r] = vmm_.policy().read_reg(vmm_.cpu(i), vmm_.arch(), static_cast<RegIndex>(r));
             vmm_.world().emit({.kind = sim::EventKind::SnapshotSaved, .vcpu = static_cast<std::int16_t>(i),
                                .reg = static_cast<RegIndex>(r), .aux = snap_id, .value = v[r]});
         }
-        snap.push_back(v);
     }
-    for (auto& s : snapshots_)
-        if (s.first == name) s.second = snap;
-    if (std::none_of(snapshots_.begin(), snapshots_.end(), [&](const auto& s) { return s.first == name; }))
-        snapshots_.emplace_back(name, std::move(snap));
     vmm_.resume_all_vcpus();
     vmm_.bql_unlock();
 }
 
 bool Machine::loadvm(const std::string& name) {
-    const std::vector<RegisterValues>* snap = nullptr;
-    std::uint32_t snap_id = 0;
-    for (std::size_t i = 0; i < snapshots_.size(); ++i)
-        if (snapshots_[i].first == name) {
-            snap = &snapshots_[i].second;
-            snap_id = static_cast<std::uint32_t>(i);
-        }
-    if (snap == nullptr) return false;
+    auto slot = std::find_if(snapshots_.begin(), snapshots_.end(), [&](const auto& s) { return s.first == name; });
+    if (slot == snapshots_.end()) return false;
+    const auto* snap = &slot->second;
+    const auto snap_id = static_cast<std::uint32_t>(slot - snapshots_.begin());
     vmm_.bql_lock();
     vmm_.pause_all_vcpus();
     vmm_.world().emit({.kind = sim::EventKind::SnapshotLoaded, .aux = snap_id});

@@ -71,7 +71,10 @@ FiberScheduler::FiberScheduler(DecisionSource& decisions, std::uint32_t max_step
 FiberScheduler::~FiberScheduler() = default;
 
 ActorId FiberScheduler::spawn(std::string name, std::function<void()> body) {
-    actors_.push_back(Actor{std::move(name), std::move(body)});
+    Actor a;
+    a.name = std::move(name);
+    a.body = std::move(body);
+    actors_.push_back(std::move(a));
     return static_cast<ActorId>(actors_.size() - 1);
 }
 

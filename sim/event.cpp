@@ -44,14 +44,4 @@ const char* to_string(IntentCause c) {
     return "?";
 }
 
-const char* to_string(EntryCause c) {
-    switch (c) {
-        case EntryCause::Boot: return "boot";
-        case EntryCause::Init: return "init";
-        case EntryCause::Sipi: return "sipi";
-        case EntryCause::Jump: return "jump";
-    }
-    return "?";
-}
-
 }  // namespace regsync::sim

@@ -16,7 +16,7 @@ enum class EventKind : std::uint8_t {
     VcpuExit,        // KVM_RUN returned to userspace; aux = exit reason
     GuestTscRead,    // guest RDTSC result: value
     GuestIo,         // guest port I/O exit: aux = port, value
-    GuestEntry,      // guest starts executing a program at pc = value; aux = EntryCause
+    GuestEntry,      // guest starts executing a program at its entry, pc = value
     InitSent,        // vcpu = sender, aux = target
     SipiSent,        // vcpu = sender, aux = target, value = vector
     SnapshotSaved,   // savevm captured reg of vcpu with value into snapshot aux
@@ -36,7 +36,6 @@ enum class Writer : std::uint8_t {
 };
 
 enum class IntentCause : std::uint8_t { Monitor, Reset, Snapshot };
-enum class EntryCause : std::uint8_t { Boot, Init, Sipi, Jump };
 
 struct Event {
     std::uint32_t step = 0;  // scheduler step during which it happened
@@ -54,6 +53,5 @@ struct Event {
 const char* to_string(EventKind k);
 const char* to_string(Writer w);
 const char* to_string(IntentCause c);
-const char* to_string(EntryCause c);
 
 }  // namespace regsync::sim

@@ -1,1 +1,196 @@
+// The oracle on hand-built histories: each property fires on a violating
+// history and stays quiet on the corrected one.
 #include <gtest/gtest.h>
+
+#include <linux/kvm.h>
+
+#include <map>
+
+#include "model/catalogue.h"
+#include "properties/oracle.h"
+
+namespace regsync::testing {
+namespace {
+
+using model::Arch;
+using properties::Property;
+using sim::Event;
+using sim::EventKind;
+using sim::Writer;
+
+class History {
+public:
+    explicit History(Arch arch, int vcpus = 1) : cat_(model::catalogue(arch)) {
+        for (int i = 0; i < vcpus; ++i) {
+            auto regs = cat_.reset_values(i == 0);
+            if (cat_.mp_state >= 0) regs[static_cast<std::size_t>(cat_.mp_state)] = KVM_MP_STATE_RUNNABLE;
+            in_.initial.push_back(regs);
+            in_.bsp.push_back(i == 0);
+        }
+        in_.cat = &cat_;
+    }
+    model::RegIndex reg(const char* n) const { return *cat_.find(n); }
+
+    History& write(int v, const char* r, std::uint64_t val, Writer w) { return write(v, reg(r), val, w); }
+    History& write(int v, model::RegIndex r, std::uint64_t val, Writer w) {
+        const std::uint64_t old = shadow(v, r);
+        add({.kind = EventKind::KernelWrite, .writer = w, .vcpu = static_cast<std::int16_t>(v), .reg = r, .old = old, .value = val,
+             .mask = cat_[r].time_varying ? ~0ULL : (old ^ val)});
+        current_[{v, r}] = val;
+        return *this;
+    }
+    History& intent(int v, const char* r, std::uint64_t val, sim::IntentCause c = sim::IntentCause::Monitor) {
+        add({.kind = EventKind::Intent, .vcpu = static_cast<std::int16_t>(v), .reg = reg(r), .aux = static_cast<std::uint32_t>(c),
+             .value = val, .mask = cat_[reg(r)].mask()});
+        return *this;
+    }
+    History& enter(int v) { return add({.kind = EventKind::VcpuEnter, .vcpu = static_cast<std::int16_t>(v)}); }
+    History& tsc_read(int v, std::uint64_t t) { return add({.kind = EventKind::GuestTscRead, .vcpu = static_cast<std::int16_t>(v), .value = t}); }
+    History& init(int from, int to) { return add({.kind = EventKind::InitSent, .vcpu = static_cast<std::int16_t>(from), .aux = static_cast<std::uint32_t>(to)}); }
+    History& sipi(int from, int to, std::uint64_t vec) {
+        return add({.kind = EventKind::SipiSent, .vcpu = static_cast<std::int16_t>(from), .aux = static_cast<std::uint32_t>(to), .value = vec});
+    }
+    History& guest_entry(int v, std::uint64_t pc) { return add({.kind = EventKind::GuestEntry, .vcpu = static_cast<std::int16_t>(v), .value = pc}); }
+    History& saved(int v, const char* r, std::uint64_t val) {
+        return add({.kind = EventKind::SnapshotSaved, .vcpu = static_cast<std::int16_t>(v), .reg = reg(r), .value = val});
+    }
+    History& loaded() { return add({.kind = EventKind::SnapshotLoaded}); }
+
+    properties::Verdict check(properties::PropertySet only = properties::kAllProperties) {
+        in_.enabled = only;
+        return properties::check(in_, events_);
+    }
+    std::vector<Property> fired(properties::PropertySet only = properties::kAllProperties) {
+        std::vector<Property> out;
+        for (const auto& v : check(only).violations) out.push_back(v.property);
+        return out;
+    }
+
+private:
+    History& add(Event e) {
+        e.step = ++step_;
+        events_.push_back(e);
+        return *this;
+    }
+    std::uint64_t shadow(int v, model::RegIndex r) const {
+        auto it = current_.find({v, r});
+        return it != current_.end() ? it->second : in_.initial[static_cast<std::size_t>(v)][static_cast<std::size_t>(r)];
+    }
+    const model::Catalogue& cat_;
+    properties::OracleInput in_;
+    std::vector<Event> events_;
+    std::map<std::pair<int, model::RegIndex>, std::uint64_t> current_;
+    std::uint32_t step_ = 0;
+};
+
+using P = std::vector<Property>;
+
+TEST(Oracle, LostKernelWriteFiresWhenABlindWritebackClearsATimerBit) {
+    History h(Arch::PpcBookE);
+    h.write(0, "TSR", model::tsr::DIS, Writer::Timer).write(0, "TSR", 0, Writer::Userspace);
+    auto v = h.check();
+    ASSERT_EQ(v.violations.size(), 1u);
+    EXPECT_EQ(v.violations[0].property, Property::LostKernelWrite);
+    EXPECT_EQ(v.violations[0].bits, model::tsr::DIS);
+    EXPECT_NE(v.violations[0].message.find("TSR bits 0x8000000 set by timer"), std::string::npos);
+}
+
+TEST(Oracle, GuestAcknowledgeAndIntendedResetMayClearTimerBits) {
+    History h(Arch::PpcBookE);
+    h.write(0, "TSR", model::tsr::DIS, Writer::Timer).write(0, "TSR", 0, Writer::Guest);
+    h.write(0, "TSR", model::tsr::FIS, Writer::Timer).intent(0, "TSR", 0, sim::IntentCause::Reset).write(0, "TSR", 0, Writer::Userspace);
+    EXPECT_EQ(h.fired(), P{});
+}
+
+TEST(Oracle, AnIntentJustifiesOnlyItsOwnRegister) {
+    History h(Arch::PpcBookE);
+    h.write(0, "TSR", model::tsr::DIS, Writer::Timer);
+    h.intent(0, "r3", 1).write(0, "r3", 1, Writer::Userspace);  // the monitor meant r3...
+    h.write(0, "TSR", 0, Writer::Userspace);                     // ...not TSR
+    EXPECT_EQ(h.fired(), P{Property::LostKernelWrite});
+}
+
+TEST(Oracle, LostUserspaceWriteFiresWhenAnIntentNeverReachesTheKernel) {
+    History h(Arch::X86);
+    h.intent(0, "rax", 5);
+    EXPECT_EQ(h.fired(), P{Property::LostUserspaceWrite});
+    History ok(Arch::X86);
+    ok.intent(0, "rax", 5).write(0, "rax", 5, Writer::Userspace);
+    EXPECT_EQ(ok.fired(), P{});
+}
+
+TEST(Oracle, LostUserspaceWriteFiresWhenAStaleValueReplacesTheIntendedOne) {
+    History h(Arch::X86);
+    h.intent(0, "rbx", 5).write(0, "rbx", 5, Writer::Userspace).enter(0).write(0, "rbx", 0, Writer::Userspace);
+    EXPECT_EQ(h.fired(), P{Property::LostUserspaceWrite});
+}
+
+TEST(Oracle, DirtyEntryFiresWhenKvmRunStartsBeforeTheIntendedWrite) {
+    History h(Arch::X86);
+    h.intent(0, "nmi.pending", 1).enter(0).write(0, "nmi.pending", 1, Writer::Userspace);
+    EXPECT_EQ(h.fired(), P{Property::DirtyEntry});  // delayed, not lost
+    History ok(Arch::X86);
+    ok.intent(0, "nmi.pending", 1).write(0, "nmi.pending", 1, Writer::Userspace).enter(0);
+    EXPECT_EQ(ok.fired(), P{});
+}
+
+TEST(Oracle, DisabledPropertiesAreNotReported) {
+    History h(Arch::X86);
+    h.intent(0, "nmi.pending", 1).enter(0);
+    EXPECT_EQ(h.fired(properties::bit(Property::DirtyEntry)), P{Property::DirtyEntry});
+    EXPECT_EQ(h.fired(properties::bit(Property::LostInit)), P{});
+}
+
+TEST(Oracle, TscJumpBackFiresOnADecreasingGuestReadButNotAcrossAnIntendedWrite) {
+    History h(Arch::X86);
+    h.tsc_read(0, 100).tsc_read(0, 200).write(0, "IA32_TSC", 50, Writer::Userspace).tsc_read(0, 150);
+    EXPECT_EQ(h.fired(), P{Property::TscJumpBack});
+    History ok(Arch::X86);
+    ok.tsc_read(0, 100).tsc_read(0, 200).intent(0, "IA32_TSC", 50, sim::IntentCause::Snapshot)
+        .write(0, "IA32_TSC", 50, Writer::Userspace).enter(0).tsc_read(0, 150);
+    EXPECT_EQ(ok.fired(), P{});
+}
+
+TEST(Oracle, LostInitFiresWhenTheApNeverStartsAtTheSipiVector) {
+    History h(Arch::X86, 2);
+    h.init(0, 1).sipi(0, 1, 0x10);
+    EXPECT_EQ(h.fired(), P{Property::LostInit});
+    History ok(Arch::X86, 2);
+    ok.init(0, 1).sipi(0, 1, 0x10).guest_entry(1, 0x10000);
+    EXPECT_EQ(ok.fired(), P{});
+    History wrong_place(Arch::X86, 2);
+    wrong_place.init(0, 1).sipi(0, 1, 0x10).guest_entry(1, 0x20000);
+    EXPECT_EQ(wrong_place.fired(), P{Property::LostInit});
+}
+
+TEST(Oracle, InitAloneNeedsTheApWaitingForSipiAndTheBspRestarted) {
+    History ap(Arch::X86, 2);
+    ap.init(0, 1).write(1, "mp_state", KVM_MP_STATE_INIT_RECEIVED, Writer::Init);
+    EXPECT_EQ(ap.fired(), P{});
+    ap.write(1, "mp_state", KVM_MP_STATE_HALTED, Writer::Halt);
+    EXPECT_EQ(ap.fired(), P{Property::LostInit});
+    History bsp(Arch::X86, 2);
+    bsp.init(1, 0).guest_entry(0, 0xfffffff0);
+    EXPECT_EQ(bsp.fired(), P{});
+}
+
+TEST(Oracle, SnapshotFidelityChecksWhatSavevmCaptured) {
+    History h(Arch::X86);
+    h.write(0, "rax", 7, Writer::Guest).saved(0, "rax", 0);
+    EXPECT_EQ(h.fired(), P{Property::SnapshotFidelity});
+    History ok(Arch::X86);
+    ok.write(0, "rax", 7, Writer::Guest).saved(0, "rax", 7);
+    EXPECT_EQ(ok.fired(), P{});
+}
+
+TEST(Oracle, SnapshotFidelityChecksTheKernelWhenTheFirstVcpuRunsAfterLoadvm) {
+    History h(Arch::X86, 2);
+    h.loaded().intent(1, "rax", 9, sim::IntentCause::Snapshot).enter(0).write(1, "rax", 9, Writer::Userspace);
+    EXPECT_EQ(h.fired(properties::bit(Property::SnapshotFidelity)), P{Property::SnapshotFidelity});
+    History ok(Arch::X86, 2);
+    ok.loaded().intent(1, "rax", 9, sim::IntentCause::Snapshot).write(1, "rax", 9, Writer::Userspace).enter(0);
+    EXPECT_EQ(ok.fired(), P{});
+}
+
+}  // namespace
+}  // namespace regsync::testing
