@@ -1,1 +1,82 @@
+// Scenario files: the bundled ones load; malformed ones are refused with
+// "file:line: what is wrong".
 #include <gtest/gtest.h>
+
+#include "harness/input_error.h"
+#include "harness/scenario.h"
+#include "test_paths.h"
+
+namespace regsync::testing {
+namespace {
+
+using harness::InputError;
+using harness::parse_scenario;
+
+TEST(Scenario, EveryBundledScenarioLoads) {
+    const auto names = harness::bundled_scenarios(scenario_dir());
+    for (const char* want : {"init-sipi-halt", "tsr-timer-race", "reset-during-run", "savevm-loadvm"})
+        EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
+    for (const auto& n : names) {
+        auto s = harness::load_scenario(n, scenario_dir());
+        EXPECT_EQ(s.name, n);
+        EXPECT_FALSE(s.vcpus.empty());
+    }
+}
+
+TEST(Scenario, InitSipiHaltDescribesTheRace) {
+    auto s = harness::load_scenario("init-sipi-halt", scenario_dir());
+    EXPECT_EQ(s.arch, model::Arch::X86);
+    ASSERT_EQ(s.vcpus.size(), 2u);
+    EXPECT_TRUE(s.vcpus[0].bsp);
+    EXPECT_FALSE(s.vcpus[1].bsp);
+    ASSERT_EQ(s.vcpus[1].image.size(), 2u);
+    EXPECT_EQ(s.vcpus[1].image[1].entry, 0x10000u);
+    EXPECT_EQ(s.vcpus[1].image[0].steps.back().op, fakekvm::GuestOp::Hlt);
+}
+
+TEST(Scenario, ContentHashChangesWithTheText) {
+    const std::string a = "arch = \"x86\"\n[[vcpu]]\ncode = [\"nop\"]\n";
+    EXPECT_EQ(parse_scenario(a, "a.toml").content_hash, parse_scenario(a, "b.toml").content_hash);
+    EXPECT_NE(parse_scenario(a, "a.toml").content_hash, parse_scenario(a + "\n", "a.toml").content_hash);
+}
+
+struct Bad {
+    const char* text;
+    const char* error;  // expected "file:line: ..." prefix and wording
+};
+
+class MalformedScenario : public ::testing::TestWithParam<Bad> {};
+
+TEST_P(MalformedScenario, IsRefusedWithFileLineAndReason) {
+    try {
+        parse_scenario(GetParam().text, "bad.toml");
+        FAIL() << "accepted a malformed scenario";
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find(GetParam().error), std::string::npos) << e.what();
+        EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "error must be one line";
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Errors, MalformedScenario,
+    ::testing::Values(
+        Bad{"arch = \"x86\"\n[[vcpu]\n", "bad.toml:2:"},
+        Bad{"arch = \"arm\"\n[[vcpu]]\n", "bad.toml:1: arch must be"},
+        Bad{"arch = \"x86\"\n", "bad.toml:1: a scenario needs at least one [[vcpu]]"},
+        Bad{"arch = \"x86\"\n[[vcpu]]\ncode = [\n  \"nop\",\n  \"jump 5\",\n]\n", "bad.toml:5: unknown guest step 'jump'"},
+        Bad{"arch = \"x86\"\n[[vcpu]]\ncode = [\"write xyz 1\"]\n", "bad.toml:3: unknown register 'xyz'"},
+        Bad{"arch = \"x86\"\n[[vcpu]]\ncode = [\"write rax\"]\n", "takes 2 operand(s)"},
+        Bad{"arch = \"x86\"\n[[vcpu]]\ncode = [\"send_init 3\"]\n", "vCPU 3 does not exist"},
+        Bad{"arch = \"x86\"\n[[vcpu]]\ncode = [\"ack_tsr DIS\"]\n", "ack_tsr is a PowerPC Book-E guest step"},
+        Bad{"arch = \"ppc-booke\"\n[[vcpu]]\ncode = [\"rdtsc\"]\n", "rdtsc is an x86 guest step"},
+        Bad{"arch = \"x86\"\n[[vcpu]]\nbsp = true\n[[vcpu]]\nbsp = true\n", "exactly one vCPU must be the BSP"},
+        Bad{"arch = \"x86\"\ncolour = 3\n[[vcpu]]\n", "bad.toml:2: unknown key 'colour'"},
+        Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"loadvm\"\nsnapshot = \"s\"\n", "bad.toml:3: loadvm of snapshot 's'"},
+        Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"reboot\"\n", "bad.toml:3: [[main]] op must be"},
+        Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"monitor-read\"\n", "monitor-read needs reg"},
+        Bad{"arch = \"x86\"\nproperties = [\"lost-socks\"]\n[[vcpu]]\n", "bad.toml:2: unknown property 'lost-socks'"},
+        Bad{"arch = \"x86\"\n[[vcpu]]\ncode = [\"io 0x80 0x100000000\"]\n", "I/O value must fit in 32 bits"},
+        Bad{"arch = \"x86\"\n[[vcpu]]\n[[vcpu.timer]]\nat_tick = 1\n", "Book-E timers exist only on ppc-booke"}));
+
+}  // namespace
+}  // namespace regsync::testing

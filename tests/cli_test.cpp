@@ -1,0 +1,127 @@
+// The CLI's contract: exit codes 0 held, 1 violated, 2 usage or input error,
+// 3 replay diverged, and one-line errors naming file and line.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_paths.h"
+
+namespace regsync::testing {
+namespace {
+
+TEST(Cli, ListNamesEverything) {
+    auto r = run_cli("list");
+    EXPECT_EQ(r.exit_code, 0);
+    for (const char* s : {"init-sipi-halt", "qemu-levels", "init-mp-state", "init-apic-events", "lost-init", "tsc-jump-back", "random"})
+        EXPECT_NE(r.output.find(s), std::string::npos) << s;
+}
+
+TEST(Cli, HelpForEachCommandExitsZero) {
+    for (const char* c : {"--help", "list --help", "explore --help", "replay --help"}) EXPECT_EQ(run_cli(c).exit_code, 0) << c;
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+    EXPECT_EQ(run_cli("").exit_code, 2);
+    EXPECT_EQ(run_cli("frobnicate").exit_code, 2);
+    EXPECT_EQ(run_cli("explore").exit_code, 2);  // --scenario is required
+    auto r = run_cli("explore --scenario init-sipi-halt --policy no-such-policy");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.output.find("unknown policy 'no-such-policy'"), std::string::npos) << r.output;
+    EXPECT_EQ(run_cli("explore --scenario init-sipi-halt --kernel linux-1.0").exit_code, 2);
+    EXPECT_EQ(run_cli("explore --scenario init-sipi-halt --strategy telepathy").exit_code, 2);
+    EXPECT_EQ(run_cli("explore --scenario init-sipi-halt --executions 0").exit_code, 2);
+    EXPECT_EQ(run_cli("explore --scenario no-such-scenario").exit_code, 2);
+}
+
+TEST(Cli, MalformedScenarioFileGivesOneLineWithFileAndLine) {
+    const auto path = temp_path("malformed.toml");
+    write_file(path, "arch = \"x86\"\n[[vcpu]]\ncode = [\"nop\", \"teleport\"]\n");
+    auto r = run_cli("explore --scenario " + path);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.output, "regsync: " + path + ":3: unknown guest step 'teleport' (nop, write, rdtsc, ack_tsr, send_init, send_sipi, hlt, io)\n");
+}
+
+TEST(Cli, ExploreExitsOneAndWritesATraceThatReplayReproduces) {
+    const auto trace = temp_path("tsr.json");
+    auto r = run_cli("explore --scenario tsr-timer-race --seed 1 --executions 1000 --trace-out " + trace);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("lost-kernel-write: vcpu0 TSR bits 0x8000000 set by timer"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("replay with: regsync replay " + trace), std::string::npos);
+    auto rp = run_cli("replay -q " + trace);
+    EXPECT_EQ(rp.exit_code, 1) << rp.output;
+    EXPECT_NE(rp.output.find("reproduced exactly: VIOLATION"), std::string::npos) << rp.output;
+}
+
+TEST(Cli, ExploreWithoutViolationExitsZero) {
+    auto r = run_cli("explore --scenario savevm-loadvm --seed 5 --executions 300");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("no violation in 300 executions"), std::string::npos);
+}
+
+class BrokenTrace : public ::testing::Test {
+protected:
+    void SetUp() override {
+        trace_ = temp_path("broken-src.json");
+        ASSERT_EQ(run_cli("explore --scenario tsr-timer-race --seed 1 --executions 1000 --trace-out " + trace_).exit_code, 1);
+        json_ = nlohmann::ordered_json::parse(read_file(trace_));
+    }
+    int replay_modified() {
+        const auto p = temp_path("broken.json");
+        write_file(p, json_.dump(1));
+        last_ = run_cli("replay -q " + p);
+        return last_.exit_code;
+    }
+    std::string trace_;
+    nlohmann::ordered_json json_;
+    CommandResult last_;
+};
+
+TEST_F(BrokenTrace, TamperedDecisionsDivergeWithExitThree) {
+    auto& d = json_["decisions"];
+    ASSERT_GT(d.size(), 2u);
+    d.erase(d.begin());
+    EXPECT_EQ(replay_modified(), 3) << last_.output;
+    EXPECT_NE(last_.output.find("DIVERGED"), std::string::npos);
+}
+
+TEST_F(BrokenTrace, TamperedEventLogDivergesWithExitThree) {
+    json_["events"][5] = "step 1 nobody: nothing";
+    EXPECT_EQ(replay_modified(), 3) << last_.output;
+}
+
+TEST_F(BrokenTrace, AnotherFormatVersionIsRefused) {
+    json_["format_version"] = 99;
+    EXPECT_EQ(replay_modified(), 2);
+    EXPECT_NE(last_.output.find("trace format version 99 is not supported"), std::string::npos) << last_.output;
+}
+
+TEST_F(BrokenTrace, AnotherToolVersionIsRefused) {
+    json_["tool_version"] = "0.0.1";
+    EXPECT_EQ(replay_modified(), 2);
+    EXPECT_NE(last_.output.find("trace written by regsync 0.0.1"), std::string::npos) << last_.output;
+}
+
+TEST_F(BrokenTrace, AnEditedScenarioIsRefused) {
+    const auto edited = temp_path("edited.toml");
+    write_file(edited, read_file(scenario_dir() + "/tsr-timer-race.toml") + "\n# edited\n");
+    json_["scenario"]["source"] = edited;
+    EXPECT_EQ(replay_modified(), 2);
+    EXPECT_NE(last_.output.find("has changed since the trace was recorded"), std::string::npos) << last_.output;
+}
+
+TEST_F(BrokenTrace, NotJsonIsRefusedWithALine) {
+    const auto p = temp_path("notjson.json");
+    write_file(p, "{\n \"format\": \"regsync-trace\",\n oops\n}\n");
+    auto r = run_cli("replay " + p);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.output.find(p + ":3: not valid JSON"), std::string::npos) << r.output;
+}
+
+TEST_F(BrokenTrace, MissingFieldIsRefused) {
+    json_.erase("policy");
+    EXPECT_EQ(replay_modified(), 2);
+    EXPECT_NE(last_.output.find("malformed trace field"), std::string::npos) << last_.output;
+}
+
+}  // namespace
+}  // namespace regsync::testing

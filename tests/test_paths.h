@@ -1,0 +1,45 @@
+#pragma once
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace regsync::testing {
+
+inline std::string scenario_dir() { return REGSYNC_SCENARIO_DIR; }
+inline std::string traces_dir() { return REGSYNC_TRACES_DIR; }
+
+struct CommandResult {
+    int exit_code;
+    std::string output;  // stdout and stderr
+};
+
+// Runs the regsync CLI with `args` (a shell-quoted string).
+inline CommandResult run_cli(const std::string& args) {
+    const std::string cmd = std::string(REGSYNC_BIN) + " " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (p && std::fgets(buf, sizeof buf, p)) out += buf;
+    const int status = p ? pclose(p) : -1;
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+inline std::string temp_path(const std::string& name) { return ::testing::TempDir() + "regsync-" + name; }
+
+inline void write_file(const std::string& path, const std::string& text) {
+    FILE* f = std::fopen(path.c_str(), "wb");
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+}
+
+inline std::string read_file(const std::string& path) {
+    std::string s;
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return s;
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
+    std::fclose(f);
+    return s;
+}
+
+}  // namespace regsync::testing
