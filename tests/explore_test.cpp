@@ -1,1 +1,88 @@
+// What random exploration must find, and must not find, on the bundled
+// scenarios (issue: deterministic core, "must show").
 #include <gtest/gtest.h>
+
+#include "explore/explore.h"
+#include "explore/replay.h"
+#include "harness/trace_file.h"
+#include "test_paths.h"
+
+namespace regsync::testing {
+namespace {
+
+using properties::Property;
+
+explore::ExploreReport explore(const std::string& scenario, const std::string& kernel, std::uint64_t n, std::uint64_t seed = 1) {
+    harness::Engine engine;
+    explore::ExploreConfig cfg;
+    cfg.kernel = kernel;
+    cfg.seed = seed;
+    cfg.executions = n;
+    return explore::explore_random(harness::load_scenario(scenario, scenario_dir()), cfg, engine);
+}
+
+TEST(Explore, PreRework310KernelLosesTheInitWithin10000ExecutionsFromSeed1) {
+    auto rep = explore("init-sipi-halt", "init-mp-state", 10000);
+    ASSERT_TRUE(rep.violating_execution.has_value());
+    const auto* v = rep.first_violation.verdict.first();
+    ASSERT_NE(v, nullptr);
+    EXPECT_EQ(v->property, Property::LostInit);
+    EXPECT_EQ(v->vcpu, 1);
+
+    // The written trace replays to the same violation.
+    const auto s = harness::load_scenario("init-sipi-halt", scenario_dir());
+    const auto t = harness::make_trace(s, "qemu-levels", "init-mp-state", "random", 1, *rep.violating_execution, rep.first_violation);
+    const auto path = temp_path("lost-init.json");
+    harness::write_trace(path, t);
+    harness::Engine engine;
+    const auto replay = explore::replay_trace(harness::read_trace(path), scenario_dir(), engine);
+    EXPECT_FALSE(replay.diverged) << replay.divergence;
+    EXPECT_EQ(replay.replayed.violations, t.violations);
+    EXPECT_EQ(replay.replayed.events, t.events);
+}
+
+TEST(Explore, PendingApicEventsKernelNeverLosesTheInitIn10000Executions) {
+    auto rep = explore("init-sipi-halt", "init-apic-events", 10000);
+    EXPECT_FALSE(rep.violating_execution.has_value()) << rep.first_violation.verdict.first()->message;
+    EXPECT_EQ(rep.executions, 10000u);
+    EXPECT_EQ(rep.step_limited, 0u);
+}
+
+TEST(Explore, QemuLevelsLosesTheTsrTimerBit) {
+    auto rep = explore("tsr-timer-race", "init-apic-events", 10000);
+    ASSERT_TRUE(rep.violating_execution.has_value());
+    const auto* v = rep.first_violation.verdict.first();
+    EXPECT_EQ(v->property, Property::LostKernelWrite);
+    EXPECT_EQ(v->reg, *model::catalogue(model::Arch::PpcBookE).find("TSR"));
+    EXPECT_EQ(v->bits, model::tsr::DIS);
+}
+
+TEST(Explore, TsrRaceNeedsTheTimerInsideTheSyncWindow) {
+    // Not every schedule loses the bit: most executions hold.
+    harness::Engine engine;
+    const auto s = harness::load_scenario("tsr-timer-race", scenario_dir());
+    int violating = 0;
+    for (std::uint64_t i = 0; i < 500; ++i) {
+        sched::RandomDecisions d(explore::execution_seed(1, i));
+        violating += !engine.run(s, "qemu-levels", *fakekvm::kernel_variant("init-apic-events"), d).verdict.ok();
+    }
+    EXPECT_GT(violating, 0);
+    EXPECT_LT(violating, 500);
+}
+
+class CleanUnderQemuLevels : public ::testing::TestWithParam<std::tuple<const char*, const char*>> {};
+
+TEST_P(CleanUnderQemuLevels, NoViolationIn10000Executions) {
+    auto [scenario, kernel] = GetParam();
+    auto rep = explore(scenario, kernel, 10000);
+    EXPECT_FALSE(rep.violating_execution.has_value()) << rep.first_violation.verdict.first()->message;
+    EXPECT_EQ(rep.deadlocks, 0u);
+    EXPECT_EQ(rep.step_limited, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, CleanUnderQemuLevels,
+                         ::testing::Combine(::testing::Values("savevm-loadvm", "reset-during-run"),
+                                            ::testing::Values("init-apic-events", "init-mp-state")));
+
+}  // namespace
+}  // namespace regsync::testing
