@@ -2,6 +2,8 @@
 // scenarios (issue: deterministic core, "must show").
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "explore/explore.h"
 #include "explore/replay.h"
 #include "harness/trace_file.h"
@@ -70,7 +72,7 @@ TEST(Explore, TsrRaceNeedsTheTimerInsideTheSyncWindow) {
     EXPECT_LT(violating, 500);
 }
 
-class CleanUnderQemuLevels : public ::testing::TestWithParam<std::tuple<const char*, const char*>> {};
+class CleanUnderQemuLevels : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
 
 TEST_P(CleanUnderQemuLevels, NoViolationIn10000Executions) {
     auto [scenario, kernel] = GetParam();
@@ -82,7 +84,12 @@ TEST_P(CleanUnderQemuLevels, NoViolationIn10000Executions) {
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, CleanUnderQemuLevels,
                          ::testing::Combine(::testing::Values("savevm-loadvm", "reset-during-run"),
-                                            ::testing::Values("init-apic-events", "init-mp-state")));
+                                            ::testing::Values("init-apic-events", "init-mp-state")),
+                         [](const auto& p) {
+                             std::string n = std::get<0>(p.param) + "_" + std::get<1>(p.param);
+                             std::replace(n.begin(), n.end(), '-', '_');
+                             return n;
+                         });
 
 }  // namespace
 }  // namespace regsync::testing
