@@ -12,6 +12,11 @@ void Machine::emit_intent(int cpu, RegIndex r, std::uint64_t v, sim::IntentCause
 
 void Machine::machine_init_done() {
     vmm_.bql_lock();
+    // The machine's initial register state is meant to reach the kernel.
+    const auto& cat = vmm_.arch().cat();
+    for (int i = 0; i < vmm_.cpu_count(); ++i)
+        for (std::size_t r = 0; r < cat.size(); ++r)
+            emit_intent(i, static_cast<RegIndex>(r), vmm_.cpu(i).env[r], sim::IntentCause::MachineInit);
     vmm_.cpu_synchronize_all_post_init();
     vmm_.resume_all_vcpus();
     running_ = true;

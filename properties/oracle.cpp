@@ -37,9 +37,17 @@ struct RegShadow {
 
 struct VcpuShadow {
     std::vector<RegShadow> regs;
-    std::optional<std::uint64_t> last_tsc;
-    std::uint32_t last_tsc_step = 0;
-    std::uint32_t unintended_tsc_write_step = 0;
+    // Sum of (new - old) over intended TSC writes: subtracting it from a
+    // guest read gives a value that advances with virtual time alone, the
+    // same for every vCPU whose TSC nobody moved unintentionally.
+    std::int64_t tsc_compensation = 0;
+};
+
+struct TscRead {
+    int vcpu = -1;
+    std::int64_t adjusted = 0;
+    std::uint64_t raw = 0;
+    std::uint32_t step = 0;
 };
 
 struct PendingInit {
@@ -90,14 +98,21 @@ private:
             case EventKind::GuestEntry: on_guest_entry(e); break;
             case EventKind::SnapshotSaved: on_snapshot_saved(e); break;
             case EventKind::SnapshotLoaded: on_snapshot_loaded(e); break;
+            case EventKind::VmResumed: on_resumed(); break;
             default: break;
         }
     }
 
     void on_intent(const Event& e) {
         auto& s = reg(e.vcpu, e.reg);
-        s.intent = Intent{e.value, e.mask, e.step, static_cast<sim::IntentCause>(e.aux), true, false, true};
-        if (e.aux == static_cast<std::uint32_t>(sim::IntentCause::Reset)) reset_step_ = e.step;
+        // Already in the kernel: nothing needs writing, and later kernel-side
+        // changes (a timer bit) are legitimate.
+        const bool already = !cat_[e.reg].time_varying && ((s.value ^ e.value) & e.mask) == 0;
+        s.intent = Intent{e.value, e.mask, e.step, static_cast<sim::IntentCause>(e.aux), true, already, true};
+        if (e.aux == static_cast<std::uint32_t>(sim::IntentCause::Reset)) {
+            reset_step_ = e.step;
+            max_tsc_read_.reset();  // the guest starts over: earlier reads are another life
+        }
     }
 
     void on_write(const Event& e) {
@@ -144,25 +159,35 @@ private:
 
     void on_tsc_write(const Event& e, RegShadow& s) {
         auto& vs = vcpus_[static_cast<std::size_t>(e.vcpu)];
-        if (s.intent.live && !s.intent.satisfied && e.value == s.intent.value) {
+        if (s.intent.active && e.value == s.intent.value) {
+            // An intended TSC write (machine init, loadvm) may move time.
             s.intent.satisfied = true;
-            vs.last_tsc.reset();  // an intended TSC write may move time backwards
+            vs.tsc_compensation += static_cast<std::int64_t>(e.value - e.old);
             return;
         }
-        vs.unintended_tsc_write_step = e.step;
+        if (e.value < e.old) {
+            last_tsc_rewind_step_ = e.step;
+            last_tsc_rewind_vcpu_ = e.vcpu;
+        }
     }
 
+    // KVM keeps the vCPUs' TSCs synchronized and the guest relies on it
+    // (Linux calls a cross-CPU decrease a TSC warp), so reads are compared
+    // across vCPUs in the order they happened.
     void on_tsc_read(const Event& e) {
-        auto& vs = vcpus_[static_cast<std::size_t>(e.vcpu)];
-        if (vs.last_tsc && e.value < *vs.last_tsc) {
-            char buf[256];
+        const auto& vs = vcpus_[static_cast<std::size_t>(e.vcpu)];
+        const TscRead now{e.vcpu, static_cast<std::int64_t>(e.value) - vs.tsc_compensation, e.value, e.step};
+        if (max_tsc_read_ && now.adjusted < max_tsc_read_->adjusted) {
+            const auto& prev = *max_tsc_read_;
+            char buf[320];
             std::snprintf(buf, sizeof buf,
-                          "vcpu%d guest TSC went back from 0x%" PRIx64 " (step %u) to 0x%" PRIx64 " (step %u); unintended TSC write at step %u",
-                          e.vcpu, *vs.last_tsc, vs.last_tsc_step, e.value, e.step, vs.unintended_tsc_write_step);
-            report(Property::TscJumpBack, e.vcpu, cat_.tsc, 0, vs.unintended_tsc_write_step, e.step, buf);
+                          "vcpu%d read TSC 0x%" PRIx64 " at step %u, %" PRId64 " cycles behind vcpu%d's read 0x%" PRIx64 " at step %u; TSC rewound by userspace on vcpu%d at step %u",
+                          e.vcpu, e.value, e.step, prev.adjusted - now.adjusted, prev.vcpu, prev.raw, prev.step, last_tsc_rewind_vcpu_,
+                          last_tsc_rewind_step_);
+            report(Property::TscJumpBack, e.vcpu, cat_.tsc, 0, last_tsc_rewind_step_, e.step, buf);
+            return;
         }
-        vs.last_tsc = e.value;
-        vs.last_tsc_step = e.step;
+        max_tsc_read_ = now;
     }
 
     bool intent_holds(const RegShadow& s, const model::RegisterDesc& d) const {
@@ -189,6 +214,15 @@ private:
             report(Property::DirtyEntry, e.vcpu, static_cast<int>(r), s.intent.mask, s.intent.step, e.step, buf);
         }
         if (loading_) check_loaded_snapshot(e.step);
+    }
+
+    // The main-loop operation that issued the intents is over. Intents it
+    // already put into the kernel justify no later writes; those still
+    // waiting for the vCPU's own writeback stay open until it enters.
+    void on_resumed() {
+        for (auto& vs : vcpus_)
+            for (auto& s : vs.regs)
+                if (s.intent.active && s.intent.satisfied) s.intent.active = false;
     }
 
     void on_sipi(const Event& e) {
@@ -285,6 +319,9 @@ private:
     const model::Catalogue& cat_;
     std::vector<VcpuShadow> vcpus_;
     std::vector<PendingInit> inits_;
+    std::optional<TscRead> max_tsc_read_;
+    std::uint32_t last_tsc_rewind_step_ = 0;
+    int last_tsc_rewind_vcpu_ = -1;
     bool loading_ = false;
     std::uint32_t load_step_ = 0;
     std::uint32_t reset_step_ = 0;

@@ -40,6 +40,8 @@ const char* to_string(IntentCause c) {
         case IntentCause::Monitor: return "monitor";
         case IntentCause::Reset: return "reset";
         case IntentCause::Snapshot: return "snapshot";
+        case IntentCause::MachineInit: return "machine-init";
+        case IntentCause::Device: return "device";
     }
     return "?";
 }

@@ -35,7 +35,7 @@ enum class Writer : std::uint8_t {
     Userspace,  // a KVM_SET_* ioctl
 };
 
-enum class IntentCause : std::uint8_t { Monitor, Reset, Snapshot };
+enum class IntentCause : std::uint8_t { Monitor, Reset, Snapshot, MachineInit, Device };
 
 struct Event {
     std::uint32_t step = 0;  // scheduler step during which it happened

@@ -44,6 +44,12 @@ public:
              .value = val, .mask = cat_[reg(r)].mask()});
         return *this;
     }
+    // A userspace write of IA32_TSC that found the TSC at `old`.
+    History& tsc_write(int v, std::uint64_t old, std::uint64_t val) {
+        return add({.kind = EventKind::KernelWrite, .writer = Writer::Userspace, .vcpu = static_cast<std::int16_t>(v),
+                    .reg = reg("IA32_TSC"), .old = old, .value = val, .mask = ~0ULL});
+    }
+    History& resumed() { return add({.kind = EventKind::VmResumed}); }
     History& enter(int v) { return add({.kind = EventKind::VcpuEnter, .vcpu = static_cast<std::int16_t>(v)}); }
     History& tsc_read(int v, std::uint64_t t) { return add({.kind = EventKind::GuestTscRead, .vcpu = static_cast<std::int16_t>(v), .value = t}); }
     History& init(int from, int to) { return add({.kind = EventKind::InitSent, .vcpu = static_cast<std::int16_t>(from), .aux = static_cast<std::uint32_t>(to)}); }
@@ -102,6 +108,26 @@ TEST(Oracle, GuestAcknowledgeAndIntendedResetMayClearTimerBits) {
     EXPECT_EQ(h.fired(), P{});
 }
 
+TEST(Oracle, AnIntentAlreadyInTheKernelJustifiesNoWriteAfterItsOperationEnds) {
+    // Machine init put TSR = 0; once the VM runs, a later blind writeback
+    // of that 0 over a timer bit is a lost kernel write.
+    History h(Arch::PpcBookE);
+    h.intent(0, "TSR", 0, sim::IntentCause::MachineInit).resumed().write(0, "TSR", model::tsr::DIS, Writer::Timer);
+    h.write(0, "TSR", 0, Writer::Userspace);
+    EXPECT_EQ(h.fired(), P{Property::LostKernelWrite});
+    // During the reset itself a timer bit may be cleared by the reset value.
+    History ok(Arch::PpcBookE);
+    ok.intent(0, "TSR", 0, sim::IntentCause::Reset).write(0, "TSR", model::tsr::DIS, Writer::Timer);
+    ok.write(0, "TSR", 0, Writer::Userspace).resumed().enter(0);
+    EXPECT_EQ(ok.fired(), P{});
+}
+
+TEST(Oracle, AnIntentNotYetInTheKernelStaysOpenUntilTheVcpuEnters) {
+    History h(Arch::X86);
+    h.intent(0, "rax", 5).resumed().write(0, "rax", 5, Writer::Userspace).enter(0);
+    EXPECT_EQ(h.fired(), P{});
+}
+
 TEST(Oracle, AnIntentJustifiesOnlyItsOwnRegister) {
     History h(Arch::PpcBookE);
     h.write(0, "TSR", model::tsr::DIS, Writer::Timer);
@@ -143,12 +169,31 @@ TEST(Oracle, DisabledPropertiesAreNotReported) {
 
 TEST(Oracle, TscJumpBackFiresOnADecreasingGuestReadButNotAcrossAnIntendedWrite) {
     History h(Arch::X86);
-    h.tsc_read(0, 100).tsc_read(0, 200).write(0, "IA32_TSC", 50, Writer::Userspace).tsc_read(0, 150);
+    h.tsc_read(0, 100).tsc_read(0, 200).tsc_write(0, 210, 50).tsc_read(0, 150);
     EXPECT_EQ(h.fired(), P{Property::TscJumpBack});
     History ok(Arch::X86);
-    ok.tsc_read(0, 100).tsc_read(0, 200).intent(0, "IA32_TSC", 50, sim::IntentCause::Snapshot)
-        .write(0, "IA32_TSC", 50, Writer::Userspace).enter(0).tsc_read(0, 150);
+    ok.tsc_read(0, 100).tsc_read(0, 200).intent(0, "IA32_TSC", 50, sim::IntentCause::Snapshot).tsc_write(0, 210, 50).enter(0).tsc_read(0, 150);
     EXPECT_EQ(ok.fired(), P{});
+}
+
+TEST(Oracle, TscJumpBackComparesReadsAcrossVcpus) {
+    // vcpu1's TSC was rewound by a stale runtime writeback: the guest sees
+    // time go backwards when it moves from vcpu0 to vcpu1 (a TSC warp).
+    History h(Arch::X86, 2);
+    h.tsc_read(1, 100).tsc_write(1, 150, 100).tsc_read(0, 300).tsc_read(1, 260);
+    auto v = h.check();
+    ASSERT_EQ(v.violations.size(), 1u);
+    EXPECT_EQ(v.violations[0].property, Property::TscJumpBack);
+    EXPECT_EQ(v.violations[0].vcpu, 1);
+    EXPECT_NE(v.violations[0].message.find("40 cycles behind vcpu0"), std::string::npos) << v.violations[0].message;
+}
+
+TEST(Oracle, IntendedTscWritesThatDesynchronizeVcpusAreNotAJumpBack) {
+    // loadvm restores TSC values captured at slightly different times.
+    History h(Arch::X86, 2);
+    h.tsc_read(0, 500).intent(0, "IA32_TSC", 100, sim::IntentCause::Snapshot).intent(1, "IA32_TSC", 130, sim::IntentCause::Snapshot);
+    h.tsc_write(0, 520, 100).tsc_write(1, 530, 130).enter(1).tsc_read(1, 140).enter(0).tsc_read(0, 125);
+    EXPECT_EQ(h.fired(), P{});
 }
 
 TEST(Oracle, LostInitFiresWhenTheApNeverStartsAtTheSipiVector) {
