@@ -3,11 +3,33 @@
 // Struct-based families (REGS, SREGS, VCPU_EVENTS) move whole structs, as the
 // real ioctls do: asking for one REGS field writes every REGS field.
 #pragma once
+#include <vector>
+
 #include "model/catalogue.h"
 #include "model/cpu_state.h"
 #include "model/sync_level.h"
 
 namespace regsync::model {
+
+// The order in which ioctl families are issued. It matters: on kernels
+// >= 3.10 KVM_GET_MP_STATE may reset the vCPU (kvm_apic_accept_events).
+struct SyncOrder {
+    std::vector<Access> get;
+    std::vector<Access> put;
+};
+// target-i386/kvm.c in 2013: regs, sregs, msrs, mp_state, vcpu events.
+const SyncOrder& qemu2013_order();
+// target/i386/kvm/kvm.c today: get vcpu events, mp_state ("KVM_GET_MPSTATE
+// can modify CS and RIP"), regs, sregs, msrs; put sregs, regs, msrs,
+// vcpu events, mp_state.
+const SyncOrder& qemu_today_order();
+
+// Flags of KVM_SET_VCPU_EVENTS beyond the level rule.
+struct PutOptions {
+    SyncLevel level = SyncLevel::Runtime;
+    bool valid_smm = false;     // KVM_VCPUEVENT_VALID_SMM (QEMU: has_msr_smbase)
+    bool latched_init = false;  // events.smi.latched_init when valid_smm
+};
 
 class ArchSync {
 public:
@@ -16,21 +38,26 @@ public:
     // Registers whose catalogue level is at or below `level`.
     RegMask level_mask(SyncLevel level) const;
     RegMask all() const;
+    RegMask access_mask(Access a) const;
+    // Every register moved together with those in `mask` by the ioctls
+    // that move them (whole structs for REGS, SREGS and VCPU_EVENTS).
+    RegMask ioctl_closure(RegMask mask) const;
 
-    // Fetch the registers in `mask` (in QEMU's order: regs, sregs, msrs,
-    // mp_state, vcpu events; ppc: regs, sregs, ONE_REG SPRs).
-    void get(CPUState& cpu, RegMask mask) const;
-    // Write back the registers in `mask`; `level` selects the VCPU_EVENTS
-    // flags (VALID_NMI_PENDING only at RESET and above, as in QEMU).
-    void put(CPUState& cpu, RegMask mask, SyncLevel level) const;
+    // Fetch the registers in `mask`. GET_VCPU_EVENTS also refreshes
+    // cpu.latched_init (smi.latched_init).
+    void get(CPUState& cpu, RegMask mask, const SyncOrder& order = qemu2013_order()) const;
+    // Write back the registers in `mask`. VALID_NMI_PENDING only at RESET
+    // and above, as in QEMU.
+    void put(CPUState& cpu, RegMask mask, const PutOptions& opt, const SyncOrder& order = qemu2013_order()) const;
 
     void kvm_arch_get_registers(CPUState& cpu) const { get(cpu, all()); }
-    void kvm_arch_put_registers(CPUState& cpu, SyncLevel level) const { put(cpu, level_mask(level), level); }
+    void kvm_arch_put_registers(CPUState& cpu, SyncLevel level) const { put(cpu, level_mask(level), PutOptions{level}); }
 
     const Catalogue& cat() const { return *cat_; }
 
 private:
-    RegMask access_mask(Access a) const;
+    void get_family(CPUState& cpu, Access a, RegMask mask) const;
+    void put_family(CPUState& cpu, Access a, RegMask mask, const PutOptions& opt) const;
     const Catalogue* cat_;
 };
 

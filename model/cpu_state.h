@@ -31,6 +31,14 @@ struct CPUState {
     // cache holds and which it has changed.
     RegMask cached = 0;
     RegMask dirty_regs = 0;
+    // What the VMM last read from or wrote to the kernel (policies that
+    // change a register by difference, e.g. TSR via OR_TSR/CLEAR_TSR).
+    RegisterValues kernel_view{};
+    // cs->interrupt_request & CPU_INTERRUPT_INIT, as refreshed from
+    // KVM_GET_VCPU_EVENTS smi.latched_init.
+    bool latched_init = false;
+    // Today's QEMU reads the TSC only while the VM is stopped (env->tsc_valid).
+    bool tsc_valid = false;
 
     // cpus.c
     bool stop = false;     // pause requested

@@ -61,12 +61,12 @@ TEST(Cli, ExploreWithoutViolationExitsZero) {
 class BrokenTrace : public ::testing::Test {
 protected:
     void SetUp() override {
-        trace_ = temp_path("broken-src.json");
+        trace_ = temp_path("src.json");
         ASSERT_EQ(run_cli("explore --scenario tsr-timer-race --seed 1 --executions 1000 --trace-out " + trace_).exit_code, 1);
         json_ = nlohmann::ordered_json::parse(read_file(trace_));
     }
     int replay_modified() {
-        const auto p = temp_path("broken.json");
+        const auto p = temp_path("modified.json");
         write_file(p, json_.dump(1));
         last_ = run_cli("replay -q " + p);
         return last_.exit_code;

@@ -3,6 +3,9 @@
 #include <cstdlib>
 #include <string>
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 namespace regsync::testing {
 
 inline std::string scenario_dir() { return REGSYNC_SCENARIO_DIR; }
@@ -24,7 +27,11 @@ inline CommandResult run_cli(const std::string& args) {
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
-inline std::string temp_path(const std::string& name) { return ::testing::TempDir() + "regsync-" + name; }
+// Unique per test and process: ctest -j runs tests side by side.
+inline std::string temp_path(const std::string& name) {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    return ::testing::TempDir() + "regsync-" + std::to_string(getpid()) + "-" + (info ? info->name() : "global") + "-" + name;
+}
 
 inline void write_file(const std::string& path, const std::string& text) {
     FILE* f = std::fopen(path.c_str(), "wb");
