@@ -138,6 +138,7 @@ int FakeVcpu::kvm_run_ioctl() {
         return -EINTR;
     }
     w.emit({.kind = EventKind::VcpuEnter, .vcpu = static_cast<std::int16_t>(index_)});
+    has_run = true;
     const bool x86 = vm_.arch() == model::Arch::X86;
     for (;;) {
         if (x86) {
@@ -367,7 +368,7 @@ int FakeVcpu::set_one_reg(void* arg) {
     } else {
         std::memcpy(&v, reinterpret_cast<const void*>(o->addr), sizeof v);
     }
-    if (vm_.arch() == model::Arch::PpcBookE) {
+    if (vm_.arch() == model::Arch::PpcBookE && vm_.config().ppc_tsr_or_clear) {
         // kvmppc_set_tsr_bits / kvmppc_clr_tsr_bits: atomic against the timer.
         if (o->id == ppc::KVM_REG_PPC_OR_TSR) {
             set(cat().tsr, get(cat().tsr) | v, Writer::Userspace);
@@ -413,7 +414,10 @@ int FakeVcpu::get_vcpu_events(void* arg) {
     e.nmi.pending = static_cast<__u8>(get(*cat().find("nmi.pending")));
     // "never valid when reporting to user space" (x86.c)
     e.sipi_vector = 0;
-    e.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
+    // kvm_lapic_latched_init(): a pending INIT not yet accepted.
+    vm_.world().read(Obj::vcpu(index_, Obj::kApicEvents));
+    e.smi.latched_init = apic_init_pending ? 1 : 0;
+    e.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM;
     return 0;
 }
 
@@ -424,6 +428,13 @@ int FakeVcpu::set_vcpu_events(void* arg) {
     if (e.flags & KVM_VCPUEVENT_VALID_SIPI_VECTOR) {
         vm_.world().write(Obj::vcpu(index_, Obj::kApicEvents));
         apic_sipi_vector = e.sipi_vector;
+    }
+    // No SMM is modelled, so INIT is never blocked: the fixed kernel ignores
+    // latched_init here; the ff90afa75573 one sets or clears the pending INIT.
+    if ((e.flags & KVM_VCPUEVENT_VALID_SMM) && vm_.config().latched_init_outside_smm &&
+        vm_.config().init_sipi == InitSipi::ApicEvents) {
+        vm_.world().write(Obj::vcpu(index_, Obj::kApicEvents));
+        apic_init_pending = e.smi.latched_init != 0;
     }
     return 0;
 }

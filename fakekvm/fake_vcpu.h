@@ -36,6 +36,8 @@ public:
     bool apic_init_pending = false;
     bool apic_sipi_pending = false;
     std::uint32_t apic_sipi_vector = 0;
+    // The guest has entered at least once (it is what arms its timers).
+    bool has_run = false;
 
     // Scenario set-up before the execution starts: no events, no footprint.
     void init_state(const model::RegisterValues& v) { regs_ = v; }

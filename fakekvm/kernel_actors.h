@@ -14,7 +14,7 @@ class FakeVm;
 void run_clock(sim::World& w, std::uint64_t ticks);
 
 struct TimerExpiry {
-    std::uint64_t at_tick = 0;  // not before this virtual time
+    std::uint64_t at_tick = 0;  // not before this virtual time, nor before the vCPU first runs
     std::uint64_t bits = 0;     // TSR bits set (DIS, FIS); 0 means watchdog
 };
 

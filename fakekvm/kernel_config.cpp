@@ -3,11 +3,18 @@
 namespace regsync::fakekvm {
 
 const std::vector<KernelVariant>& kernel_variants() {
+    KernelConfig current;
+    KernelConfig mp_state = current;
+    mp_state.init_sipi = InitSipi::MpState;
+    KernelConfig latched = current;
+    latched.latched_init_outside_smm = true;
+    KernelConfig no_or_tsr = current;
+    no_or_tsr.ppc_tsr_or_clear = false;
     static const std::vector<KernelVariant> v = {
-        {"init-apic-events", "Linux >= 3.10: INIT/SIPI as pending APIC events (default)",
-         KernelConfig{InitSipi::ApicEvents, 1000}},
-        {"init-mp-state", "Linux < 3.10: INIT writes the target's mp_state directly",
-         KernelConfig{InitSipi::MpState, 1000}},
+        {"init-apic-events", "current Linux: INIT/SIPI as pending APIC events (the default)", current},
+        {"init-mp-state", "Linux < 3.10: INIT writes the target's mp_state directly", mp_state},
+        {"events-latched-init", "Linux with ff90afa75573, before its 2025 fix: VALID_SMM latched_init=0 clears a pending INIT", latched},
+        {"booke-no-or-tsr", "Book-E Linux < 3.9: no KVM_REG_PPC_OR_TSR / KVM_REG_PPC_CLEAR_TSR", no_or_tsr},
     };
     return v;
 }

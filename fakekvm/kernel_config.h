@@ -1,5 +1,6 @@
 // Kernel variants the fake can model, selected by name.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,13 @@ enum class InitSipi {
 struct KernelConfig {
     InitSipi init_sipi = InitSipi::ApicEvents;
     std::uint64_t tsc_per_tick = 1000;  // guest TSC cycles per virtual-clock tick
+    // Book-E KVM_REG_PPC_OR_TSR / KVM_REG_PPC_CLEAR_TSR exist (Linux >= 3.9).
+    bool ppc_tsr_or_clear = true;
+    // KVM_SET_VCPU_EVENTS with KVM_VCPUEVENT_VALID_SMM sets or clears a
+    // pending KVM_APIC_INIT from smi.latched_init even outside SMM: commit
+    // ff90afa75573 (2019) until its 2025 fix, which only does so while INIT
+    // is blocked (SMM, VMX root, GIF=0).
+    bool latched_init_outside_smm = false;
 };
 
 struct KernelVariant {

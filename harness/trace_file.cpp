@@ -19,7 +19,10 @@ std::string outcome_string(const ExecutionResult& r) {
         case sched::RunEnd::ActorError: return "actor-error: " + r.error;
         case sched::RunEnd::Quiescent: break;
     }
-    return r.main_loop_finished ? "quiescent" : "deadlock: main loop blocked";
+    if (r.main_loop_finished) return "quiescent";
+    std::string who;
+    for (const auto& b : r.blocked) who += (who.empty() ? "" : ", ") + b;
+    return "deadlock: main loop blocked (blocked: " + who + ")";
 }
 
 Trace make_trace(const Scenario& s, const std::string& policy, const std::string& kernel, const std::string& strategy,

@@ -39,6 +39,7 @@ struct CPUState {
     bool latched_init = false;
     // Today's QEMU reads the TSC only while the VM is stopped (env->tsc_valid).
     bool tsc_valid = false;
+    bool vm_running = false;  // runstate_is_running()
 
     // cpus.c
     bool stop = false;     // pause requested

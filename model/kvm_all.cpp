@@ -24,10 +24,12 @@ Vmm::Vmm(sim::World& world, KvmVm& vm, SyncPolicy& policy, const std::vector<Reg
         c.env = initial_env[static_cast<std::size_t>(i)];
         c.kvm_vcpu_dirty = 1;  // kvm_init_vcpu: the cache starts authoritative
         c.cached = arch_.all();
+        c.kernel_view = c.env;
     }
 }
 
 void Vmm::bql_lock() {
+    world_.sched().point();  // taking a contended mutex is a scheduling point
     if (bql_held_) world_.sched().wait_until([this] { return !bql_held_; });
     bql_held_ = true;
     world_.write(Obj::kBql);
@@ -147,6 +149,26 @@ void Vmm::cpu_synchronize_all_post_reset() {
 
 void Vmm::cpu_synchronize_all_post_init() {
     for (auto& c : cpus_) policy_->post_init(c, arch_);
+}
+
+void Vmm::cpu_synchronize_all_pre_loadvm() {
+    for (auto& c : cpus_) policy_->pre_loadvm(c, arch_);
+}
+
+void Vmm::vm_start() {
+    for (auto& c : cpus_) {
+        c.vm_running = true;
+        policy_->vm_state_change(c, true);
+    }
+    resume_all_vcpus();
+}
+
+void Vmm::vm_stop() {
+    pause_all_vcpus();
+    for (auto& c : cpus_) {
+        c.vm_running = false;
+        policy_->vm_state_change(c, false);
+    }
 }
 
 int Vmm::kvm_cpu_exec(CPUState& cpu) {

@@ -47,6 +47,10 @@ public:
     void cpu_synchronize_all_states();
     void cpu_synchronize_all_post_reset();
     void cpu_synchronize_all_post_init();
+    void cpu_synchronize_all_pre_loadvm();
+    // vm_start() / vm_stop(): runstate change notifiers, then resume/pause.
+    void vm_start();
+    void vm_stop();
     int kvm_cpu_exec(CPUState& cpu);
 
 private:

@@ -18,7 +18,7 @@ void Machine::machine_init_done() {
         for (std::size_t r = 0; r < cat.size(); ++r)
             emit_intent(i, static_cast<RegIndex>(r), vmm_.cpu(i).env[r], sim::IntentCause::MachineInit);
     vmm_.cpu_synchronize_all_post_init();
-    vmm_.resume_all_vcpus();
+    vmm_.vm_start();
     running_ = true;
     vmm_.bql_unlock();
 }
@@ -27,7 +27,11 @@ std::uint64_t Machine::monitor_read(int cpu, RegIndex r) {
     vmm_.bql_lock();
     CPUState& c = vmm_.cpu(cpu);
     vmm_.cpu_synchronize_state(c);
-    const std::uint64_t v = vmm_.policy().read_reg(c, vmm_.arch(), r);
+    std::uint64_t v = 0;
+    if (vmm_.policy().reads_on_vcpu_thread())
+        vmm_.run_on_cpu(c, [&](CPUState& cc) { v = vmm_.policy().read_reg(cc, vmm_.arch(), r); });
+    else
+        v = vmm_.policy().read_reg(c, vmm_.arch(), r);
     vmm_.world().emit({.kind = sim::EventKind::MonitorRead, .vcpu = static_cast<std::int16_t>(cpu), .reg = r, .value = v});
     vmm_.bql_unlock();
     return v;
@@ -35,12 +39,12 @@ std::uint64_t Machine::monitor_read(int cpu, RegIndex r) {
 
 void Machine::monitor_write(int cpu, RegIndex r, std::uint64_t v) {
     vmm_.bql_lock();
-    if (running_) vmm_.pause_all_vcpus();
+    if (running_) vmm_.vm_stop();
     CPUState& c = vmm_.cpu(cpu);
     vmm_.cpu_synchronize_state(c);
     emit_intent(cpu, r, v, sim::IntentCause::Monitor);
     vmm_.policy().write_reg(c, vmm_.arch(), r, v);
-    if (running_) vmm_.resume_all_vcpus();
+    if (running_) vmm_.vm_start();
     vmm_.bql_unlock();
 }
 
@@ -70,7 +74,7 @@ void Machine::system_reset() {
 
 void Machine::savevm(const std::string& name) {
     vmm_.bql_lock();
-    vmm_.pause_all_vcpus();
+    vmm_.vm_stop();
     vmm_.cpu_synchronize_all_states();  // qemu_savevm_state_complete
     auto slot = std::find_if(snapshots_.begin(), snapshots_.end(), [&](const auto& s) { return s.first == name; });
     if (slot == snapshots_.end()) slot = snapshots_.insert(snapshots_.end(), {name, {}});
@@ -85,7 +89,7 @@ void Machine::savevm(const std::string& name) {
                                .reg = static_cast<RegIndex>(r), .aux = snap_id, .value = v[r]});
         }
     }
-    vmm_.resume_all_vcpus();
+    vmm_.vm_start();
     vmm_.bql_unlock();
 }
 
@@ -95,7 +99,8 @@ bool Machine::loadvm(const std::string& name) {
     const auto* snap = &slot->second;
     const auto snap_id = static_cast<std::uint32_t>(slot - snapshots_.begin());
     vmm_.bql_lock();
-    vmm_.pause_all_vcpus();
+    vmm_.vm_stop();
+    vmm_.cpu_synchronize_all_pre_loadvm();
     vmm_.world().emit({.kind = sim::EventKind::SnapshotLoaded, .aux = snap_id});
     const auto& cat = vmm_.arch().cat();
     for (int i = 0; i < vmm_.cpu_count(); ++i)
@@ -105,7 +110,7 @@ bool Machine::loadvm(const std::string& name) {
             vmm_.policy().write_reg(vmm_.cpu(i), vmm_.arch(), reg, (*snap)[static_cast<std::size_t>(i)][r]);
         }
     vmm_.cpu_synchronize_all_post_init();  // qemu_loadvm_state
-    vmm_.resume_all_vcpus();
+    vmm_.vm_start();
     vmm_.bql_unlock();
     return true;
 }

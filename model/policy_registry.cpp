@@ -1,6 +1,12 @@
 #include "model/policy_registry.h"
 
+#include "model/policies/accessors.h"
+#include "model/policies/ppc_onereg_tsr.h"
+#include "model/policies/qemu_eager.h"
 #include "model/policies/qemu_levels.h"
+#include "model/policies/qemu_levels_skipping.h"
+#include "model/policies/qemu_today.h"
+#include "model/policies/regsync_bitmap.h"
 
 namespace regsync::model {
 
@@ -11,7 +17,15 @@ std::unique_ptr<SyncPolicy> make() { return std::make_unique<P>(); }
 
 const std::vector<PolicyInfo>& policies() {
     static const std::vector<PolicyInfo> v = {
+        {"qemu-0.12-eager", "before the writeback rework: every writeback puts all state (seed 000, '-' lines)", &make<QemuEager>},
         {"qemu-levels", "KVM_PUT_{RUNTIME,RESET,FULL}_STATE writeback levels (seed 000)", &make<QemuLevels>},
+        {"qemu-levels-no-post-init", "qemu-levels without cpu_synchronize_all_post_init (loadvm, machine init)", &make<QemuLevelsNoPostInit>},
+        {"qemu-levels-no-post-reset", "qemu-levels without cpu_synchronize_all_post_reset", &make<QemuLevelsNoPostReset>},
+        {"regsync-v2", "kvm_vcpu_dirty as a bitmap, RUNTIME-only put and clear (seed 002 as posted)", &make<RegsyncV2>},
+        {"regsync-v2-fixed", "the bitmap with the reviewers' fix: put and clear all dirty bits", &make<RegsyncV2Fixed>},
+        {"accessors", "per-register cached/dirty accessors (Tosatti, seed 002)", &make<Accessors>},
+        {"ppc-onereg-tsr", "qemu-levels with TSR only via KVM_REG_PPC_OR_TSR/CLEAR_TSR (seed 002)", &make<PpcOneregTsr>},
+        {"qemu-today", "current QEMU accel/kvm/kvm-all.c and target/i386/kvm/kvm.c", &make<QemuToday>},
     };
     return v;
 }

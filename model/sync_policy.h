@@ -28,6 +28,15 @@ public:
     // kvm_cpu_exec(): before each KVM_RUN, and after it returns.
     virtual void pre_run(CPUState& cpu, const ArchSync& arch) = 0;
     virtual void post_run(CPUState&, const ArchSync&) {}
+    // cpu_synchronize_pre_loadvm() (QEMU >= 2.x), and the VM state change
+    // notifier (vm_start / vm_stop).
+    virtual void pre_loadvm(CPUState&, const ArchSync&) {}
+    virtual void vm_state_change(CPUState&, bool /*running*/) {}
+
+    // True when read_reg may issue ioctls, so that generic code must call it
+    // on the vCPU's own thread while the VM runs (a KVM_RUN in progress
+    // holds vcpu->mutex; with HLT in the kernel it may never return).
+    virtual bool reads_on_vcpu_thread() const { return false; }
 
     // How generic code reads and writes a register after synchronizing.
     // QEMU-style policies use env directly; accessor designs override.

@@ -107,7 +107,10 @@ private:
         auto& s = reg(e.vcpu, e.reg);
         // Already in the kernel: nothing needs writing, and later kernel-side
         // changes (a timer bit) are legitimate.
-        const bool already = !cat_[e.reg].time_varying && ((s.value ^ e.value) & e.mask) == 0;
+        // A vCPU is created with its TSC at 0, which is what machine init means.
+        const bool already = cat_[e.reg].time_varying
+                                 ? e.aux == static_cast<std::uint32_t>(sim::IntentCause::MachineInit) && e.value == 0
+                                 : ((s.value ^ e.value) & e.mask) == 0;
         s.intent = Intent{e.value, e.mask, e.step, static_cast<sim::IntentCause>(e.aux), true, already, true};
         if (e.aux == static_cast<std::uint32_t>(sim::IntentCause::Reset)) {
             reset_step_ = e.step;

@@ -268,6 +268,7 @@ TEST(FakeKvmBookE, TimerExpirySetsTsrBitsWatchdogSetsEnwThenWis) {
     InlineVm t(Arch::PpcBookE, InitSipi::ApicEvents, {ppc_vcpu()});
     const auto tsr = t.cat().tsr;
     t.world.tick();
+    t.vm.vcpu(0).has_run = true;
     fakekvm::run_booke_timer(t.vm, 0, {{1, model::tsr::DIS}, {0, 0}, {0, 0}});
     EXPECT_EQ(t.vm.vcpu(0).get(tsr), model::tsr::DIS | model::tsr::ENW | model::tsr::WIS);
     for (const auto& e : t.events_of(sim::EventKind::KernelWrite)) EXPECT_EQ(e.writer, sim::Writer::Timer);
@@ -335,6 +336,7 @@ TEST(FakeKvm, KernelAccessesRecordFootprints) {
     InlineVm t(Arch::PpcBookE, InitSipi::ApicEvents, {ppc_vcpu()});
     t.world.begin_step(0);
     t.world.tick();
+    t.vm.vcpu(0).has_run = true;
     fakekvm::run_booke_timer(t.vm, 0, {{1, model::tsr::DIS}});
     const auto tsr_obj = sim::Obj::vcpu(0, static_cast<std::uint32_t>(t.cat().tsr));
     const auto& acc = t.world.steps().back().accesses;

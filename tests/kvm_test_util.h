@@ -17,8 +17,12 @@ struct InlineVm {
     sim::World world{sched};
     fakekvm::FakeVm vm;
 
-    InlineVm(model::Arch arch, fakekvm::InitSipi variant, std::vector<fakekvm::VcpuSetup> vcpus)
-        : vm(world, arch, fakekvm::KernelConfig{variant, 1000}, std::move(vcpus)) {}
+    InlineVm(model::Arch arch, fakekvm::InitSipi variant, std::vector<fakekvm::VcpuSetup> vcpus, fakekvm::KernelConfig cfg = {})
+        : vm(world, arch, with_variant(cfg, variant), std::move(vcpus)) {}
+    static fakekvm::KernelConfig with_variant(fakekvm::KernelConfig c, fakekvm::InitSipi v) {
+        c.init_sipi = v;
+        return c;
+    }
 
     const model::Catalogue& cat() const { return vm.cat(); }
     model::RegIndex reg(const char* name) const { return *cat().find(name); }

@@ -4,24 +4,24 @@ namespace regsync::model {
 
 void QemuLevels::synchronize_state(CPUState& cpu, const ArchSync& arch) {
     if (!cpu.kvm_vcpu_dirty) {
-        arch.kvm_arch_get_registers(cpu);
+        get_registers(cpu, arch);
         cpu.kvm_vcpu_dirty = 1;
     }
 }
 
 void QemuLevels::post_reset(CPUState& cpu, const ArchSync& arch) {
-    arch.kvm_arch_put_registers(cpu, SyncLevel::Reset);
+    put_registers(cpu, arch, SyncLevel::Reset);
     cpu.kvm_vcpu_dirty = 0;
 }
 
 void QemuLevels::post_init(CPUState& cpu, const ArchSync& arch) {
-    arch.kvm_arch_put_registers(cpu, SyncLevel::Full);
+    put_registers(cpu, arch, SyncLevel::Full);
     cpu.kvm_vcpu_dirty = 0;
 }
 
 void QemuLevels::pre_run(CPUState& cpu, const ArchSync& arch) {
     if (cpu.kvm_vcpu_dirty) {
-        arch.kvm_arch_put_registers(cpu, SyncLevel::Runtime);
+        put_registers(cpu, arch, SyncLevel::Runtime);
         cpu.kvm_vcpu_dirty = 0;
     }
 }
