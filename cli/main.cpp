@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "explore/explore.h"
+#include "explore/matrix.h"
 #include "explore/replay.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
@@ -32,6 +33,14 @@ struct Options {
     // replay
     std::string trace;
     bool quiet = false;
+    // matrix
+    std::string catalogue = REGSYNC_CATALOGUE;
+    std::uint64_t matrix_seed = 1;
+    std::uint64_t matrix_executions = 2000;
+    std::string matrix_traces = "traces/generated/matrix";
+    std::vector<std::string> matrix_scenarios;
+    bool json = false;
+    bool markdown = false;
 };
 
 int cmd_list(const Options& o) {
@@ -116,6 +125,19 @@ int cmd_replay(const Options& o) {
     return kExitViolation;
 }
 
+int cmd_matrix(const Options& o) {
+    if (o.json && o.markdown) throw harness::InputError("--json and --markdown are exclusive");
+    if (o.matrix_executions == 0) throw harness::InputError("--executions must be at least 1");
+    const auto cat = explore::load_catalogue(o.catalogue, o.scenario_dir);
+    explore::MatrixConfig cfg{o.matrix_seed, o.matrix_executions, o.scenario_dir, o.matrix_traces, o.matrix_scenarios};
+    for (const auto& s : cfg.only_scenarios) harness::load_scenario(s, o.scenario_dir);  // unknown names are input errors
+    harness::Engine engine;
+    const auto rep = explore::run_matrix(cfg, cat, engine);
+    const std::string out = o.json ? explore::matrix_json(rep, cfg) : o.markdown ? explore::matrix_markdown(rep, cfg) : explore::matrix_text(rep, cfg);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return rep.disagreements() == 0 ? kExitOk : kExitViolation;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -139,6 +161,15 @@ int main(int argc, char** argv) {
     rp->add_option("trace", o.trace, "Trace file")->required();
     rp->add_flag("-q,--quiet", o.quiet, "Do not print the event log");
 
+    auto* mx = app.add_subcommand("matrix", "Run every (policy, kernel, scenario) cell and compare with the bug catalogue (exit 1 on disagreement)");
+    mx->add_option("--catalogue", o.catalogue, "Catalogue of expected verdicts")->capture_default_str();
+    mx->add_option("--seed", o.matrix_seed, "Seed")->capture_default_str();
+    mx->add_option("--executions", o.matrix_executions, "Random executions per cell")->capture_default_str();
+    mx->add_option("--trace-dir", o.matrix_traces, "Where the shortest violating trace of each cell goes")->capture_default_str();
+    mx->add_option("--scenario", o.matrix_scenarios, "Only these bundled scenarios (repeatable)");
+    mx->add_flag("--json", o.json, "JSON output");
+    mx->add_flag("--markdown", o.markdown, "Markdown output");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -153,6 +184,7 @@ int main(int argc, char** argv) {
         if (list->parsed()) return cmd_list(o);
         if (ex->parsed()) return cmd_explore(o);
         if (rp->parsed()) return cmd_replay(o);
+        if (mx->parsed()) return cmd_matrix(o);
     } catch (const harness::InputError& e) {
         std::fprintf(stderr, "regsync: %s\n", e.what());
         return kExitUsage;

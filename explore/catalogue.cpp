@@ -1,0 +1,84 @@
+#include "explore/catalogue.h"
+
+#include <algorithm>
+#include <toml++/toml.h>
+
+#include "fakekvm/kernel_config.h"
+#include "harness/input_error.h"
+#include "harness/scenario.h"
+#include "model/policy_registry.h"
+
+namespace regsync::explore {
+
+namespace {
+bool names(const std::vector<std::string>& list, const std::string& x) {
+    return list.empty() || std::find(list.begin(), list.end(), "*") != list.end() || std::find(list.begin(), list.end(), x) != list.end();
+}
+}  // namespace
+
+bool BugEntry::covers(const std::string& s, const std::string& policy, const std::string& kernel) const {
+    return s == scenario && names(policies, policy) && names(kernels, kernel);
+}
+
+std::vector<const BugEntry*> Catalogue::expected(const std::string& s, const std::string& policy, const std::string& kernel) const {
+    std::vector<const BugEntry*> out;
+    for (const auto& b : bugs)
+        if (b.covers(s, policy, kernel)) out.push_back(&b);
+    return out;
+}
+
+Catalogue load_catalogue(const std::string& path, const std::string& scenario_dir) {
+    toml::table root;
+    try {
+        root = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        throw harness::InputError::at(path, static_cast<long>(e.source().begin.line), std::string(e.description()));
+    }
+    Catalogue cat;
+    cat.file = path;
+    const auto scenarios = harness::bundled_scenarios(scenario_dir);
+    const auto* arr = root["bug"].as_array();
+    if (!arr) throw harness::InputError::at(path, 1, "the catalogue needs [[bug]] entries");
+    for (const auto& node : *arr) {
+        const auto* t = node.as_table();
+        const long line = static_cast<long>(node.source().begin.line);
+        if (!t) throw harness::InputError::at(path, line, "[[bug]] must be a table");
+        BugEntry b;
+        b.line = line;
+        auto str = [&](const char* key, bool required) {
+            auto v = (*t)[key].value<std::string>();
+            if (!v && required) throw harness::InputError::at(path, line, std::string("[[bug]] needs a string '") + key + "'");
+            return v.value_or("");
+        };
+        auto list = [&](const char* key) {
+            std::vector<std::string> out;
+            if (const auto* a = (*t)[key].as_array())
+                for (const auto& e : *a) {
+                    auto v = e.value<std::string>();
+                    if (!v) throw harness::InputError::at(path, static_cast<long>(e.source().begin.line), std::string("'") + key + "' must list strings");
+                    out.push_back(*v);
+                }
+            return out;
+        };
+        b.name = str("name", true);
+        b.title = str("title", true);
+        b.source = str("source", true);
+        b.scenario = str("scenario", true);
+        if (std::find(scenarios.begin(), scenarios.end(), b.scenario) == scenarios.end())
+            throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown scenario '" + b.scenario + "'");
+        const auto prop = properties::property_from_string(str("property", true));
+        if (!prop) throw harness::InputError::at(path, line, "bug '" + b.name + "' names an unknown property");
+        b.property = *prop;
+        b.policies = list("policies");
+        b.kernels = list("kernels");
+        if (b.policies.empty()) throw harness::InputError::at(path, line, "bug '" + b.name + "' needs 'policies' (\"*\" for all)");
+        for (const auto& p : b.policies)
+            if (p != "*" && !model::make_policy(p)) throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown policy '" + p + "'");
+        for (const auto& k : b.kernels)
+            if (k != "*" && !fakekvm::kernel_variant(k)) throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown kernel variant '" + k + "'");
+        cat.bugs.push_back(std::move(b));
+    }
+    return cat;
+}
+
+}  // namespace regsync::explore

@@ -1,0 +1,35 @@
+// The catalogue of historical bugs (catalogue/verdicts.toml): which
+// (policy, kernel variant, scenario) cells must violate which property.
+// Data, not code: a cell no entry names must hold.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "properties/property.h"
+
+namespace regsync::explore {
+
+struct BugEntry {
+    std::string name;
+    std::string title;
+    std::string source;
+    std::string scenario;
+    properties::Property property{};
+    std::vector<std::string> policies;  // "*" = all
+    std::vector<std::string> kernels;   // empty or "*" = all
+    long line = 0;
+
+    bool covers(const std::string& scenario_name, const std::string& policy, const std::string& kernel) const;
+};
+
+struct Catalogue {
+    std::string file;
+    std::vector<BugEntry> bugs;
+    std::vector<const BugEntry*> expected(const std::string& scenario, const std::string& policy, const std::string& kernel) const;
+};
+
+// Throws harness::InputError naming the file and line of a bad entry
+// (unknown policy, kernel variant, scenario or property).
+Catalogue load_catalogue(const std::string& path, const std::string& scenario_dir);
+
+}  // namespace regsync::explore

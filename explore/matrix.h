@@ -1,0 +1,48 @@
+// `regsync matrix`: every (policy, kernel variant, scenario) cell explored
+// with a fixed budget and seed, each verdict compared with the catalogue.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "explore/catalogue.h"
+#include "harness/execution.h"
+
+namespace regsync::explore {
+
+struct MatrixConfig {
+    std::uint64_t seed = 1;
+    std::uint64_t executions = 2000;  // per cell
+    std::string scenario_dir;
+    std::string trace_dir;            // shortest violating trace of each cell goes here ("" = none)
+    std::vector<std::string> only_scenarios;  // empty = every bundled scenario
+};
+
+struct Cell {
+    std::string scenario, policy, kernel;
+    std::uint64_t executions = 0;
+    std::uint64_t violating = 0;                 // executions that violated something
+    std::uint64_t first_violation = 0;           // index of the first, when violating > 0
+    std::size_t shortest = 0;                    // decisions in the shortest violating trace
+    std::vector<std::string> shortest_properties;  // what that trace violates
+    std::vector<std::string> found;              // every property violated in the budget
+    std::string outcome;                         // of the shortest trace
+    std::vector<std::string> expected;           // catalogued properties (empty = must hold)
+    std::vector<std::string> bugs;               // catalogue entries naming the cell
+    bool agrees = true;
+    std::string trace;                           // path of the written trace
+};
+
+struct MatrixReport {
+    std::vector<Cell> cells;
+    std::vector<std::string> scenarios, policies, kernels;
+    std::size_t disagreements() const;
+};
+
+MatrixReport run_matrix(const MatrixConfig& cfg, const Catalogue& cat, harness::Engine& engine);
+
+std::string matrix_text(const MatrixReport& r, const MatrixConfig& cfg);
+std::string matrix_markdown(const MatrixReport& r, const MatrixConfig& cfg);
+std::string matrix_json(const MatrixReport& r, const MatrixConfig& cfg);
+
+}  // namespace regsync::explore

@@ -1,0 +1,105 @@
+// The policy matrix against the catalogue: every historical bug found under
+// its historical policy or kernel variant and absent under its fix.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "explore/catalogue.h"
+#include "explore/matrix.h"
+#include "harness/input_error.h"
+#include "test_paths.h"
+
+namespace regsync::testing {
+namespace {
+
+explore::Catalogue bundled() { return explore::load_catalogue(REGSYNC_CATALOGUE, scenario_dir()); }
+
+TEST(Catalogue, BundledCatalogueLoadsAndCoversEveryScenario) {
+    const auto cat = bundled();
+    EXPECT_GE(cat.bugs.size(), 10u);
+    for (const auto& s : harness::bundled_scenarios(scenario_dir())) {
+        const bool named = std::any_of(cat.bugs.begin(), cat.bugs.end(), [&](const auto& b) { return b.scenario == s; });
+        // Every bundled scenario exists to show a bug, except the ones kept as controls.
+        if (s != "reset-during-run" && s != "savevm-loadvm") {
+            EXPECT_TRUE(named) << s;
+        }
+    }
+    EXPECT_EQ(cat.expected("init-sipi-halt", "qemu-levels", "init-mp-state").size(), 1u);
+    EXPECT_TRUE(cat.expected("init-sipi-halt", "qemu-levels", "init-apic-events").empty());
+}
+
+TEST(Catalogue, BadEntriesAreRefusedWithFileAndLine) {
+    const auto path = temp_path("bad-catalogue.toml");
+    write_file(path, "[[bug]]\nname = \"x\"\ntitle = \"t\"\nsource = \"s\"\nscenario = \"tsr-timer-race\"\n"
+                     "property = \"lost-kernel-write\"\npolicies = [\"qemu-9000\"]\n");
+    try {
+        explore::load_catalogue(path, scenario_dir());
+        FAIL() << "accepted an unknown policy";
+    } catch (const harness::InputError& e) {
+        EXPECT_EQ(std::string(e.what()), path + ":1: bug 'x' names unknown policy 'qemu-9000'");
+    }
+    write_file(path, "[[bug]]\nname = \"x\"\ntitle = \"t\"\nsource = \"s\"\nscenario = \"nope\"\nproperty = \"lost-init\"\npolicies = [\"*\"]\n");
+    EXPECT_THROW(explore::load_catalogue(path, scenario_dir()), harness::InputError);
+}
+
+class MatrixAgainstCatalogue : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MatrixAgainstCatalogue, EveryCellAgrees) {
+#ifdef REGSYNC_SANITIZE
+    GTEST_SKIP() << "2,000 executions per cell is a release-build budget; the sanitizer build runs the other suites";
+#endif
+    explore::MatrixConfig cfg;
+    cfg.scenario_dir = scenario_dir();
+    cfg.only_scenarios = {GetParam()};
+    harness::Engine engine;
+    const auto rep = explore::run_matrix(cfg, bundled(), engine);
+    EXPECT_EQ(rep.cells.size(), rep.policies.size() * rep.kernels.size());
+    int held = 0, violated = 0;
+    for (const auto& c : rep.cells) {
+        EXPECT_TRUE(c.agrees) << c.scenario << " / " << c.policy << " / " << c.kernel << ": found "
+                              << (c.found.empty() ? "nothing" : c.found.front()) << ", catalogue expects "
+                              << (c.expected.empty() ? "held" : c.expected.front());
+        (c.violating ? violated : held)++;
+    }
+    // A checker that finds nothing, or everything, is broken.
+    EXPECT_GT(held, 0) << GetParam();
+    if (GetParam() != "reset-during-run" && GetParam() != "savevm-loadvm") {
+        EXPECT_GT(violated, 0) << GetParam();
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, MatrixAgainstCatalogue, ::testing::ValuesIn(harness::bundled_scenarios(REGSYNC_SCENARIO_DIR)),
+                         [](const auto& p) {
+                             std::string n = p.param;
+                             std::replace(n.begin(), n.end(), '-', '_');
+                             return n;
+                         });
+
+TEST(Cli, MatrixPrintsTheTableAndExitsZeroWhenAllCellsAgree) {
+#ifdef REGSYNC_SANITIZE
+    GTEST_SKIP() << "release-build budget";
+#endif
+    auto r = run_cli("matrix --scenario tsr-timer-race --trace-dir " + temp_path("mx"));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("ppc-onereg-tsr"), std::string::npos);
+    EXPECT_NE(r.output.find("0 disagree with the catalogue"), std::string::npos);
+    auto md = run_cli("matrix --markdown --scenario tsr-timer-race --executions 50 --trace-dir " + temp_path("mx2"));
+    EXPECT_NE(md.output.find("| policy |"), std::string::npos);
+    auto js = run_cli("matrix --json --scenario tsr-timer-race --executions 50 --trace-dir " + temp_path("mx3"));
+    EXPECT_NE(js.output.find("\"agrees\""), std::string::npos);
+    EXPECT_EQ(run_cli("matrix --json --markdown").exit_code, 2);
+}
+
+TEST(Cli, MatrixExitsOneWhenACellDisagrees) {
+    // A catalogue claiming the fixed policy loses the TSR bit must fail.
+    const auto path = temp_path("wrong.toml");
+    write_file(path, "[[bug]]\nname = \"wrong\"\ntitle = \"t\"\nsource = \"s\"\nscenario = \"tsr-timer-race\"\n"
+                     "property = \"lost-kernel-write\"\npolicies = [\"ppc-onereg-tsr\"]\nkernels = [\"init-apic-events\"]\n");
+    auto r = run_cli("matrix --scenario tsr-timer-race --executions 200 --catalogue " + path + " --trace-dir " + temp_path("mx4"));
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("tsr-timer-race / ppc-onereg-tsr / init-apic-events: catalogue says lost-kernel-write, found nothing"),
+              std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace regsync::testing
