@@ -162,7 +162,7 @@ int FakeVcpu::kvm_run_ioctl() {
             w.sched().wait_until([this] { return wake_condition(); });
             continue;
         }
-        if (guest_step() == 0) return exit_to_user(KVM_EXIT_IO, 0);
+        if (const int exit = guest_step(); exit != 0) return exit_to_user(static_cast<__u32>(exit), 0);
         w.sched().point();
     }
 }
@@ -180,7 +180,8 @@ void FakeVcpu::halt() {
     set(cat().mp_state, KVM_MP_STATE_HALTED, Writer::Halt);
 }
 
-// Executes one guest step. Returns 0 when the step exits to userspace.
+// Executes one guest step. Returns the KVM_EXIT_* reason when the step exits
+// to userspace, 0 when the guest goes on.
 int FakeVcpu::guest_step() {
     auto& w = vm_.world();
     const auto& c = cat();
@@ -198,7 +199,7 @@ int FakeVcpu::guest_step() {
     }
     if (prog == nullptr) {
         halt();  // past the end of its code the guest idles in HLT
-        return 1;
+        return 0;
     }
     if (idx == 0)
         w.emit({.kind = EventKind::GuestEntry, .vcpu = static_cast<std::int16_t>(index_), .value = pc});
@@ -227,10 +228,13 @@ int FakeVcpu::guest_step() {
             const auto v = static_cast<std::uint32_t>(s.value);
             std::memcpy(run_page_.get() + kIoDataOffset, &v, sizeof v);
             w.emit({.kind = EventKind::GuestIo, .vcpu = static_cast<std::int16_t>(index_), .aux = s.port, .value = s.value});
-            return 0;
+            return KVM_EXIT_IO;
         }
+        case GuestOp::Hypercall:
+            run_->hypercall.nr = s.value;
+            return KVM_EXIT_HYPERCALL;
     }
-    return 1;
+    return 0;
 }
 
 // ------------------------------------------------------ register ioctls

@@ -33,6 +33,7 @@ const char* exit_name(std::uint32_t r) {
     switch (r) {
         case KVM_EXIT_IO: return "KVM_EXIT_IO";
         case KVM_EXIT_INTR: return "KVM_EXIT_INTR";
+        case KVM_EXIT_HYPERCALL: return "KVM_EXIT_HYPERCALL";
         default: return "KVM_EXIT_?";
     }
 }

@@ -113,6 +113,10 @@ GuestStep parse_step(const Ctx& c, const toml::node& n) {
             s.value = u64_or_fail(c, &n, w[2], "SIPI vector");
             if (s.value > 0xff) c.fail(&n, "SIPI vector must fit in 8 bits");
         }
+    } else if (op == "hypercall") {
+        want(1);
+        s.op = GuestOp::Hypercall;
+        s.value = u64_or_fail(c, &n, w[1], "hypercall number");
     } else if (op == "io") {
         want(2);
         s.op = GuestOp::Io;
@@ -122,7 +126,7 @@ GuestStep parse_step(const Ctx& c, const toml::node& n) {
         s.value = u64_or_fail(c, &n, w[2], "value");
         if (s.value > 0xffffffffULL) c.fail(&n, "I/O value must fit in 32 bits");
     } else {
-        c.fail(&n, "unknown guest step '" + op + "' (nop, write, rdtsc, ack_tsr, send_init, send_sipi, hlt, io)");
+        c.fail(&n, "unknown guest step '" + op + "' (nop, write, rdtsc, ack_tsr, send_init, send_sipi, hlt, io, hypercall)");
     }
     return s;
 }

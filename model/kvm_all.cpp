@@ -171,6 +171,19 @@ void Vmm::vm_stop() {
     }
 }
 
+// A paravirtual call answered in the first argument/return register (x86
+// rax, ppc r3): the device model reads the GPRs through the hot path and
+// writes the result through the register cache, as s390's DIAG handlers do.
+void Vmm::handle_hypercall(CPUState& cpu, std::uint64_t nr) {
+    policy_->synchronize_partial(cpu, arch_);
+    const auto& cat = arch_.cat();
+    const RegIndex ret = *cat.find(cat.arch == Arch::X86 ? "rax" : "r3");
+    const std::uint64_t result = nr + 1;
+    world_.emit({.kind = sim::EventKind::Intent, .vcpu = static_cast<std::int16_t>(cpu.cpu_index), .reg = ret,
+                 .aux = static_cast<std::uint32_t>(sim::IntentCause::Device), .value = result, .mask = cat[ret].mask()});
+    policy_->write_reg(cpu, arch_, ret, result);
+}
+
 int Vmm::kvm_cpu_exec(CPUState& cpu) {
     for (;;) {
         policy_->pre_run(cpu, arch_);
@@ -181,6 +194,10 @@ int Vmm::kvm_cpu_exec(CPUState& cpu) {
         if (run_ret == -EINTR || run_ret == -EAGAIN) return EXCP_INTERRUPT;
         if (run_ret < 0) return run_ret;
         const struct kvm_run& run = cpu.kvm->run();
+        if (run.exit_reason == KVM_EXIT_HYPERCALL) {
+            handle_hypercall(cpu, run.hypercall.nr);
+            return EXCP_HLT;  // the handler asks the vCPU loop to look at its events
+        }
         if (run.exit_reason != KVM_EXIT_IO) return EXCP_HLT;
         // kvm_handle_io(): the port write is where a guest reports to us.
         std::uint32_t v;

@@ -60,6 +60,7 @@ private:
     void qemu_wait_io_event(CPUState& cpu);
     void process_queued_cpu_work(CPUState& cpu);
     bool all_vcpus_paused() const;
+    void handle_hypercall(CPUState& cpu, std::uint64_t nr);
 
     sim::World& world_;
     KvmVm& vm_;

@@ -22,6 +22,11 @@ public:
     virtual bool needs_synchronize(const CPUState& cpu) const = 0;
     // do_kvm_cpu_synchronize_state(): runs on the vCPU's own thread.
     virtual void synchronize_state(CPUState& cpu, const ArchSync& arch) = 0;
+    // A hot exit path that needs only the cheap registers (the kvm_regs
+    // struct), on the vCPU's own thread (s390's
+    // s390_sync_partial_runtime_registers, seed 002). QEMU-style policies
+    // synchronize everything.
+    virtual void synchronize_partial(CPUState& cpu, const ArchSync& arch) { synchronize_state(cpu, arch); }
     // kvm_cpu_synchronize_post_reset() / _post_init(): all vCPUs stopped.
     virtual void post_reset(CPUState& cpu, const ArchSync& arch) = 0;
     virtual void post_init(CPUState& cpu, const ArchSync& arch) = 0;
