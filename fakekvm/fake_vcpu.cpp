@@ -19,7 +19,9 @@ using sim::Writer;
 
 namespace {
 constexpr std::size_t kRunPageSize = 4096;
-constexpr std::size_t kIoDataOffset = 2048;  // where KVM_EXIT_IO data lives in the run page
+constexpr std::size_t kIoDataOffset = 3072;  // where KVM_EXIT_IO data lives in the run page
+static_assert(kIoDataOffset >= sizeof(struct kvm_run) && kIoDataOffset + 8 <= kRunPageSize);
+constexpr __u64 kSyncX86Fields = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
 }  // namespace
 
 FakeVcpu::FakeVcpu(FakeVm& vm, int index, bool bsp, GuestImage image)
@@ -129,8 +131,36 @@ int FakeVcpu::exit_to_user(__u32 reason, int ret) {
     return ret;
 }
 
+// KVM_CAP_SYNC_REGS (x86): sync_regs() loads what userspace marked dirty
+// in kvm_run->s.regs before running; store_regs() fills the valid fields on
+// every return to userspace.
+int FakeVcpu::sync_regs() {
+    const __u64 dirty = run_->kvm_dirty_regs;
+    if ((dirty | run_->kvm_valid_regs) & ~kSyncX86Fields) return -EINVAL;
+    if (dirty & KVM_SYNC_X86_REGS) set_regs(&run_->s.regs.regs);
+    if (dirty & KVM_SYNC_X86_SREGS) set_sregs(&run_->s.regs.sregs);
+    if (dirty & KVM_SYNC_X86_EVENTS) set_vcpu_events(&run_->s.regs.events);
+    run_->kvm_dirty_regs = 0;
+    return 0;
+}
+
+void FakeVcpu::store_regs() {
+    const __u64 valid = run_->kvm_valid_regs;
+    if (valid & KVM_SYNC_X86_REGS) get_regs(&run_->s.regs.regs);
+    if (valid & KVM_SYNC_X86_SREGS) get_sregs(&run_->s.regs.sregs);
+    if (valid & KVM_SYNC_X86_EVENTS) get_vcpu_events(&run_->s.regs.events);
+}
+
 int FakeVcpu::kvm_run_ioctl() {
+    const int r = kvm_run_inner();
+    if (vm_.arch() == model::Arch::X86) store_regs();
+    return r;
+}
+
+int FakeVcpu::kvm_run_inner() {
     auto& w = vm_.world();
+    if (vm_.arch() == model::Arch::X86 && (run_->kvm_dirty_regs || run_->kvm_valid_regs))
+        if (const int r = sync_regs(); r != 0) return r;
     w.read(Obj::vcpu(index_, Obj::kSignal));
     if (run_->immediate_exit || signal_pending_) {
         signal_pending_ = false;

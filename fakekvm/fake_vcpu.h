@@ -46,6 +46,9 @@ public:
 private:
     friend class Lapic;
     int kvm_run_ioctl();
+    int kvm_run_inner();
+    int sync_regs();
+    void store_regs();
     int guest_step();
     void halt();
     void lock();

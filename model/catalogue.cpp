@@ -37,7 +37,6 @@ Catalogue make_x86() {
     c.regs.push_back({"mp_state", A::MpState, 32, L::Reset, kAll, 0, KVM_MP_STATE_UNINITIALIZED});
     c.regs.push_back({"exception.injected", A::VcpuEvents, 8, L::Runtime, 0, 0, 0});
     c.regs.push_back({"nmi.pending", A::VcpuEvents, 8, L::Reset, 0, 1, 0});
-    c.regs.push_back({"sipi_vector", A::VcpuEvents, 32, L::Reset, 0, 2, 0});
     c.pc = *c.find("rip");
     c.cs_base = *c.find("cs.base");
     c.mp_state = *c.find("mp_state");

@@ -8,6 +8,7 @@
 #include "model/policies/qemu_levels_skipping.h"
 #include "model/policies/qemu_today.h"
 #include "model/policies/regsync_bitmap.h"
+#include "model/policies/sync_regs.h"
 
 namespace regsync::model {
 
@@ -28,6 +29,7 @@ const std::vector<PolicyInfo>& policies() {
         {"partial-get-safe", "the same, writing dirty registers back before any get (seed 002)", &make<PartialGetSafe>},
         {"accessors", "per-register cached/dirty accessors (Tosatti, seed 002)", &make<Accessors>},
         {"ppc-onereg-tsr", "qemu-levels with TSR only via KVM_REG_PPC_OR_TSR/CLEAR_TSR (seed 002)", &make<PpcOneregTsr>},
+        {"sync-regs", "qemu-levels through the kvm_run shared page (KVM_CAP_SYNC_REGS: kvm_valid_regs, kvm_dirty_regs)", &make<SyncRegs>},
         {"qemu-today", "current QEMU accel/kvm/kvm-all.c and target/i386/kvm/kvm.c", &make<QemuToday>},
     };
     return v;
