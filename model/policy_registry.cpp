@@ -25,7 +25,7 @@ const std::vector<PolicyInfo>& policies() {
         {"qemu-levels-no-post-reset", "qemu-levels without cpu_synchronize_all_post_reset", &make<QemuLevelsNoPostReset>},
         {"regsync-v2", "kvm_vcpu_dirty as a bitmap, RUNTIME-only put and clear (seed 002 as posted)", &make<RegsyncV2>},
         {"regsync-v2-fixed", "the bitmap with the reviewers' fix: put and clear all dirty bits", &make<RegsyncV2Fixed>},
-        {"partial-get-unsafe", "s390-style partial get of the GPRs; a later full get refreshes over dirty registers (seed 002)", &make<PartialGetUnsafe>},
+        {"partial-get-unsafe", "s390-style partial get on hot exits; a later full get refreshes over dirty registers (seed 002)", &make<PartialGetUnsafe>},
         {"partial-get-safe", "the same, writing dirty registers back before any get (seed 002)", &make<PartialGetSafe>},
         {"accessors", "per-register cached/dirty accessors (Tosatti, seed 002)", &make<Accessors>},
         {"ppc-onereg-tsr", "qemu-levels with TSR only via KVM_REG_PPC_OR_TSR/CLEAR_TSR (seed 002)", &make<PpcOneregTsr>},
