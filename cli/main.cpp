@@ -8,6 +8,7 @@
 
 #include "explore/explore.h"
 #include "explore/matrix.h"
+#include "explore/shrink.h"
 #include "explore/replay.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
@@ -30,7 +31,9 @@ struct Options {
     std::string scenario;
     explore::ExploreConfig cfg;
     std::string trace_out;
-    // replay
+    bool no_shrink = false;
+    // replay / shrink
+    std::string shrink_out;
     std::string trace;
     bool quiet = false;
     // matrix
@@ -93,12 +96,20 @@ int cmd_explore(const Options& o) {
         std::printf("no violation in %llu executions\n", static_cast<unsigned long long>(rep.executions));
         return kExitOk;
     }
-    const auto t = harness::make_trace(s, o.cfg.policy, o.cfg.kernel, o.cfg.strategy, o.cfg.seed, *rep.violating_execution,
-                                       rep.first_violation);
+    harness::ExecutionResult found = rep.first_violation;
+    std::printf("VIOLATION in execution %llu (%zu decisions, %u preemptions, outcome %s)\n",
+                static_cast<unsigned long long>(*rep.violating_execution), found.decisions.size(), found.preemptions,
+                harness::outcome_string(found).c_str());
+    if (!o.no_shrink && found.verdict.first() != nullptr) {
+        const auto sh = explore::shrink(s, o.cfg.policy, *fakekvm::kernel_variant(o.cfg.kernel), found.decisions,
+                                        found.verdict.first()->property, engine);
+        std::printf("shrunk in %d executions: %zu -> %zu decisions, %u -> %u preemptions\n", sh.runs, sh.decisions_before,
+                    sh.decisions_after, sh.preemptions_before, sh.preemptions_after);
+        found = sh.result;
+    }
+    const auto t = harness::make_trace(s, o.cfg.policy, o.cfg.kernel, o.cfg.strategy, o.cfg.seed, *rep.violating_execution, found);
     const std::string path = o.trace_out.empty() ? default_trace_path(s, o.cfg) : o.trace_out;
     harness::write_trace(path, t);
-    std::printf("VIOLATION in execution %llu (%zu decisions, outcome %s):\n", static_cast<unsigned long long>(*rep.violating_execution),
-                t.decisions.size(), t.outcome.c_str());
     print_violations(t);
     std::printf("trace written to %s\nreplay with: regsync replay %s\n", path.c_str(), path.c_str());
     return kExitViolation;
@@ -123,6 +134,59 @@ int cmd_replay(const Options& o) {
     std::printf("reproduced exactly: VIOLATION\n");
     print_violations(rep.replayed);
     return kExitViolation;
+}
+
+int cmd_shrink(const Options& o) {
+    const auto t = harness::read_trace(o.trace);
+    harness::Engine engine;
+    const auto rep = explore::replay_trace(t, o.scenario_dir, engine);
+    if (rep.diverged) {
+        std::printf("the trace does not replay (%s): nothing to shrink\n", rep.divergence.c_str());
+        return kExitDiverged;
+    }
+    if (t.violations.empty()) throw harness::InputError(o.trace + ": the trace violates no property: nothing to shrink");
+    const auto target = *properties::property_from_string(t.violations.front().property);
+    const auto s = harness::load_scenario(t.scenario_source, o.scenario_dir);
+    const auto sh = explore::shrink(s, t.policy, *fakekvm::kernel_variant(t.kernel),
+                                    std::vector<sim::ActorId>(t.decisions.begin(), t.decisions.end()), target, engine);
+    const auto out = harness::make_trace(s, t.policy, t.kernel, t.strategy, t.seed, t.execution, sh.result);
+    harness::write_trace(o.shrink_out, out);
+    std::printf("shrunk %s (%s) in %d executions: %zu -> %zu decisions, %u -> %u preemptions\nwritten to %s\n", o.trace.c_str(),
+                t.violations.front().property.c_str(), sh.runs, sh.decisions_before, sh.decisions_after, sh.preemptions_before,
+                sh.preemptions_after, o.shrink_out.c_str());
+    return kExitViolation;
+}
+
+// One minimised trace per catalogued bug, under the first configuration the
+// catalogue names for it: traces/regressions/<bug>.json.
+int cmd_regressions(const Options& o) {
+    const auto cat = explore::load_catalogue(o.catalogue, o.scenario_dir);
+    harness::Engine engine;
+    int missing = 0;
+    for (const auto& b : cat.bugs) {
+        const std::string policy = b.policies.front() == "*" ? "qemu-levels" : b.policies.front();
+        const std::string kernel = b.kernels.empty() || b.kernels.front() == "*" ? "init-apic-events" : b.kernels.front();
+        const auto s = harness::load_scenario(b.scenario, o.scenario_dir);
+        const auto kcfg = *fakekvm::kernel_variant(kernel);
+        bool found = false;
+        for (std::uint64_t i = 0; i < o.matrix_executions && !found; ++i) {
+            sched::RandomDecisions d(explore::execution_seed(o.matrix_seed, i));
+            auto r = engine.run(s, policy, kcfg, d);
+            if (!explore::violates(r, b.property)) continue;
+            found = true;
+            const auto sh = explore::shrink(s, policy, kcfg, r.decisions, b.property, engine);
+            const std::string path = o.matrix_traces + "/" + b.name + ".json";
+            harness::write_trace(path, harness::make_trace(s, policy, kernel, "random", o.matrix_seed, i, sh.result));
+            std::printf("%-40s %s / %s / %s: execution %llu, %zu decisions, %u -> %u preemptions\n", b.name.c_str(), b.scenario.c_str(),
+                        policy.c_str(), kernel.c_str(), static_cast<unsigned long long>(i), sh.decisions_after, sh.preemptions_before,
+                        sh.preemptions_after);
+        }
+        if (!found) {
+            std::printf("%-40s NOT FOUND in %llu executions\n", b.name.c_str(), static_cast<unsigned long long>(o.matrix_executions));
+            ++missing;
+        }
+    }
+    return missing == 0 ? kExitOk : kExitViolation;
 }
 
 int cmd_matrix(const Options& o) {
@@ -156,10 +220,21 @@ int main(int argc, char** argv) {
     ex->add_option("--seed", o.cfg.seed, "Seed of the run")->capture_default_str();
     ex->add_option("--executions", o.cfg.executions, "Number of executions")->capture_default_str();
     ex->add_option("--trace-out", o.trace_out, "Where to write the trace of a violation");
+    ex->add_flag("--no-shrink", o.no_shrink, "Write the violating trace as found, without minimising it");
 
     auto* rp = app.add_subcommand("replay", "Replay a trace bit-exactly (exit 3 if it diverges)");
     rp->add_option("trace", o.trace, "Trace file")->required();
     rp->add_flag("-q,--quiet", o.quiet, "Do not print the event log");
+
+    auto* sk = app.add_subcommand("shrink", "Minimise a violating trace while it violates the same property (exit 1)");
+    sk->add_option("trace", o.trace, "Trace file")->required();
+    sk->add_option("-o,--out", o.shrink_out, "Where to write the shrunk trace")->required();
+
+    auto* rg = app.add_subcommand("regressions", "Write one shrunk trace per catalogued bug (traces/regressions/)");
+    rg->add_option("--catalogue", o.catalogue, "Catalogue of bugs")->capture_default_str();
+    rg->add_option("--out", o.matrix_traces, "Output folder")->required();
+    rg->add_option("--seed", o.matrix_seed, "Seed")->capture_default_str();
+    rg->add_option("--executions", o.matrix_executions, "Random executions tried per bug")->capture_default_str();
 
     auto* mx = app.add_subcommand("matrix", "Run every (policy, kernel, scenario) cell and compare with the bug catalogue (exit 1 on disagreement)");
     mx->add_option("--catalogue", o.catalogue, "Catalogue of expected verdicts")->capture_default_str();
@@ -185,6 +260,8 @@ int main(int argc, char** argv) {
         if (ex->parsed()) return cmd_explore(o);
         if (rp->parsed()) return cmd_replay(o);
         if (mx->parsed()) return cmd_matrix(o);
+        if (sk->parsed()) return cmd_shrink(o);
+        if (rg->parsed()) return cmd_regressions(o);
     } catch (const harness::InputError& e) {
         std::fprintf(stderr, "regsync: %s\n", e.what());
         return kExitUsage;

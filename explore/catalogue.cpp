@@ -20,6 +20,12 @@ bool BugEntry::covers(const std::string& s, const std::string& policy, const std
     return s == scenario && names(policies, policy) && names(kernels, kernel);
 }
 
+const BugEntry* Catalogue::find(const std::string& name) const {
+    for (const auto& b : bugs)
+        if (b.name == name) return &b;
+    return nullptr;
+}
+
 std::vector<const BugEntry*> Catalogue::expected(const std::string& s, const std::string& policy, const std::string& kernel) const {
     std::vector<const BugEntry*> out;
     for (const auto& b : bugs)
@@ -76,6 +82,14 @@ Catalogue load_catalogue(const std::string& path, const std::string& scenario_di
             if (p != "*" && !model::make_policy(p)) throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown policy '" + p + "'");
         for (const auto& k : b.kernels)
             if (k != "*" && !fakekvm::kernel_variant(k)) throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown kernel variant '" + k + "'");
+        b.fix_policy = str("fix_policy", false);
+        b.fix_kernel = str("fix_kernel", false);
+        if (!b.fix_policy.empty() && !model::make_policy(b.fix_policy))
+            throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown fix_policy '" + b.fix_policy + "'");
+        if (!b.fix_kernel.empty() && !fakekvm::kernel_variant(b.fix_kernel))
+            throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown fix_kernel '" + b.fix_kernel + "'");
+        if (b.fix_policy.empty() && b.fix_kernel.empty())
+            throw harness::InputError::at(path, line, "bug '" + b.name + "' needs fix_policy or fix_kernel");
         cat.bugs.push_back(std::move(b));
     }
     return cat;

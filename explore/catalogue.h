@@ -17,6 +17,8 @@ struct BugEntry {
     properties::Property property{};
     std::vector<std::string> policies;  // "*" = all
     std::vector<std::string> kernels;   // empty or "*" = all
+    std::string fix_policy;             // where it is fixed ("" = same policy)
+    std::string fix_kernel;             // ("" = same kernel variant)
     long line = 0;
 
     bool covers(const std::string& scenario_name, const std::string& policy, const std::string& kernel) const;
@@ -25,6 +27,7 @@ struct BugEntry {
 struct Catalogue {
     std::string file;
     std::vector<BugEntry> bugs;
+    const BugEntry* find(const std::string& name) const;
     std::vector<const BugEntry*> expected(const std::string& scenario, const std::string& policy, const std::string& kernel) const;
 };
 

@@ -78,6 +78,7 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
     ExecutionResult r;
     r.end = run.end;
     r.decisions = std::move(run.decisions);
+    r.preemptions = run.preemptions;
     r.blocked = std::move(run.blocked);
     r.error = std::move(run.error);
     r.main_loop_finished = std::find(r.blocked.begin(), r.blocked.end(), sched.actor_name(main_actor)) == r.blocked.end() &&

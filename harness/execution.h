@@ -19,6 +19,7 @@ namespace regsync::harness {
 struct ExecutionResult {
     sched::RunEnd end = sched::RunEnd::Quiescent;
     std::vector<sim::ActorId> decisions;
+    std::uint32_t preemptions = 0;
     std::vector<sim::Event> events;
     std::vector<sim::StepRecord> steps;  // footprints, when recorded
     std::vector<std::string> actors;

@@ -276,7 +276,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
     check_keys(c, root, {"name", "description", "arch", "properties", "max_steps", "clock", "vcpu", "main"}, "the scenario");
     s.name = get_or<std::string>(c, root, "name", std::filesystem::path(file).stem().string());
     s.description = get_or<std::string>(c, root, "description", "");
-    s.max_steps = static_cast<std::uint32_t>(get_or<std::int64_t>(c, root, "max_steps", 20000));
+    s.max_steps = static_cast<std::uint32_t>(get_or<std::int64_t>(c, root, "max_steps", 2000));
     if (const auto* props = root.get("properties")) {
         const auto* arr = props->as_array();
         if (!arr) c.fail(props, "'properties' must be an array of property names");

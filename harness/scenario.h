@@ -48,7 +48,7 @@ struct Scenario {
     std::uint64_t clock_ticks = 0;
     std::uint64_t tsc_per_tick = 1000;
     properties::PropertySet properties = properties::kAllProperties;
-    std::uint32_t max_steps = 20000;
+    std::uint32_t max_steps = 2000;
 
     std::vector<model::RegisterValues> initial_registers() const;
     std::vector<bool> bsp_flags() const;

@@ -4,7 +4,7 @@
 
 namespace regsync::sched {
 
-ActorId ReplayDecisions::choose(const std::vector<ActorId>& enabled) {
+ActorId ReplayDecisions::choose(const std::vector<ActorId>& enabled, ActorId) {
     if (pos_ >= choices_.size()) {
         diverged_ = true;
         return enabled.front();
@@ -15,6 +15,14 @@ ActorId ReplayDecisions::choose(const std::vector<ActorId>& enabled) {
         return enabled.front();
     }
     return want;
+}
+
+ActorId LenientReplayDecisions::choose(const std::vector<ActorId>& enabled, ActorId current) {
+    if (pos_ < choices_.size()) {
+        const ActorId want = choices_[pos_++];
+        if (std::find(enabled.begin(), enabled.end(), want) != enabled.end()) return want;
+    }
+    return current != sim::kNoActor ? current : enabled.front();
 }
 
 }  // namespace regsync::sched

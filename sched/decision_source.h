@@ -14,14 +14,16 @@ using sim::ActorId;
 class DecisionSource {
 public:
     virtual ~DecisionSource() = default;
-    // Pick one of `enabled` (sorted, at least two entries).
-    virtual ActorId choose(const std::vector<ActorId>& enabled) = 0;
+    // Pick one of `enabled` (sorted, at least two entries). `current` is the
+    // actor that reached this scheduling point, when it may go on running
+    // (kNoActor when it blocked or finished).
+    virtual ActorId choose(const std::vector<ActorId>& enabled, ActorId current) = 0;
 };
 
 class RandomDecisions final : public DecisionSource {
 public:
     explicit RandomDecisions(std::uint64_t seed) : rng_(seed) {}
-    ActorId choose(const std::vector<ActorId>& enabled) override {
+    ActorId choose(const std::vector<ActorId>& enabled, ActorId) override {
         return enabled[rng_.below(static_cast<std::uint32_t>(enabled.size()))];
     }
 
@@ -34,7 +36,7 @@ private:
 class ReplayDecisions final : public DecisionSource {
 public:
     explicit ReplayDecisions(std::vector<ActorId> choices) : choices_(std::move(choices)) {}
-    ActorId choose(const std::vector<ActorId>& enabled) override;
+    ActorId choose(const std::vector<ActorId>& enabled, ActorId current) override;
     bool diverged() const { return diverged_; }
     std::size_t position() const { return pos_; }
     bool exhausted() const { return pos_ >= choices_.size(); }
@@ -43,6 +45,19 @@ private:
     std::vector<ActorId> choices_;
     std::size_t pos_ = 0;
     bool diverged_ = false;
+};
+
+// Follows a list of choices where it can and otherwise makes the
+// non-preemptive default (keep the current actor running, else the lowest
+// enabled id). Used to shrink: any edited list still yields an execution.
+class LenientReplayDecisions final : public DecisionSource {
+public:
+    explicit LenientReplayDecisions(std::vector<ActorId> choices) : choices_(std::move(choices)) {}
+    ActorId choose(const std::vector<ActorId>& enabled, ActorId current) override;
+
+private:
+    std::vector<ActorId> choices_;
+    std::size_t pos_ = 0;
 };
 
 }  // namespace regsync::sched

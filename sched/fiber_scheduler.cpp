@@ -96,8 +96,10 @@ ActorId FiberScheduler::decide(bool include_current) {
     }
     if (scratch_.empty()) return sim::kNoActor;
     if (scratch_.size() == 1) return scratch_.front();
-    const ActorId a = decisions_.choose(scratch_);
+    const ActorId cur = include_current ? current_ : sim::kNoActor;
+    const ActorId a = decisions_.choose(scratch_, cur);
     trail_.push_back(a);
+    preemptions_ += cur != sim::kNoActor && a != cur;
     return a;
 }
 
@@ -188,6 +190,7 @@ RunResult FiberScheduler::run() {
     algo.sched = nullptr;
     current_ = sim::kNoActor;
     result.decisions = std::move(trail_);
+    result.preemptions = preemptions_;
     result.error = error_;
     result.end = !error_.empty() ? RunEnd::ActorError : step_limit_ ? RunEnd::StepLimit : RunEnd::Quiescent;
     return result;

@@ -25,6 +25,7 @@ enum class RunEnd { Quiescent, StepLimit, ActorError };
 struct RunResult {
     RunEnd end = RunEnd::Quiescent;
     std::vector<ActorId> decisions;        // choices made where >= 2 actors were enabled
+    std::uint32_t preemptions = 0;         // choices that switched away from a runnable actor
     std::vector<std::string> blocked;      // actors still blocked at the end
     std::string error;                     // ActorError: what was thrown
 };
@@ -81,6 +82,7 @@ private:
     bool step_limit_ = false;
     std::string error_;
     std::vector<ActorId> trail_;
+    std::uint32_t preemptions_ = 0;
 };
 
 }  // namespace regsync::sched

@@ -6,6 +6,9 @@
 
 #include "explore/catalogue.h"
 #include "explore/matrix.h"
+#include "explore/replay.h"
+#include "explore/shrink.h"
+#include "harness/trace_file.h"
 #include "harness/input_error.h"
 #include "test_paths.h"
 
@@ -99,6 +102,42 @@ TEST(Cli, MatrixExitsOneWhenACellDisagrees) {
     EXPECT_EQ(r.exit_code, 1) << r.output;
     EXPECT_NE(r.output.find("tsr-timer-race / ppc-onereg-tsr / init-apic-events: catalogue says lost-kernel-write, found nothing"),
               std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace regsync::testing
+
+namespace regsync::testing {
+namespace {
+
+// traces/regressions/<bug>.json: one shrunk trace per catalogued bug. It
+// must replay exactly and violate the bug's property at the recorded step;
+// the same decisions under the fix must diverge or hold.
+TEST(Regressions, EveryCataloguedBugHasAShrunkTraceThatStillFailsAndHoldsUnderItsFix) {
+    const auto cat = explore::load_catalogue(REGSYNC_CATALOGUE, scenario_dir());
+    harness::Engine engine;
+    for (const auto& b : cat.bugs) {
+        SCOPED_TRACE(b.name);
+        const auto t = harness::read_trace(traces_dir() + "/regressions/" + b.name + ".json");
+        const std::string prop(properties::to_string(b.property));
+        const auto replay = explore::replay_trace(t, scenario_dir(), engine);
+        ASSERT_FALSE(replay.diverged) << replay.divergence;
+        auto step_of = [&](const std::vector<harness::TraceViolation>& vs) -> long {
+            for (const auto& v : vs)
+                if (v.property == prop) return v.step;
+            return -1;
+        };
+        EXPECT_GE(step_of(t.violations), 0) << "the trace does not show " << prop;
+        EXPECT_EQ(step_of(replay.replayed.violations), step_of(t.violations));
+
+        const auto s = harness::load_scenario(t.scenario_source, scenario_dir());
+        const std::string policy = b.fix_policy.empty() ? t.policy : b.fix_policy;
+        const std::string kernel = b.fix_kernel.empty() ? t.kernel : b.fix_kernel;
+        sched::ReplayDecisions d(std::vector<sim::ActorId>(t.decisions.begin(), t.decisions.end()));
+        const auto fixed = engine.run(s, policy, *fakekvm::kernel_variant(kernel), d);
+        EXPECT_TRUE(d.diverged() || !explore::violates(fixed, b.property))
+            << prop << " still violated under " << policy << " / " << kernel;
+    }
 }
 
 }  // namespace
