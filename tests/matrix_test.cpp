@@ -34,7 +34,7 @@ TEST(Catalogue, BundledCatalogueLoadsAndCoversEveryScenario) {
 TEST(Catalogue, BadEntriesAreRefusedWithFileAndLine) {
     const auto path = temp_path("bad-catalogue.toml");
     write_file(path, "[[bug]]\nname = \"x\"\ntitle = \"t\"\nsource = \"s\"\nscenario = \"tsr-timer-race\"\n"
-                     "property = \"lost-kernel-write\"\npolicies = [\"qemu-9000\"]\n");
+                     "property = \"lost-kernel-write\"\npolicies = [\"qemu-9000\"]\nfix_policy = \"accessors\"\n");
     try {
         explore::load_catalogue(path, scenario_dir());
         FAIL() << "accepted an unknown policy";
@@ -97,7 +97,7 @@ TEST(Cli, MatrixExitsOneWhenACellDisagrees) {
     // A catalogue claiming the fixed policy loses the TSR bit must fail.
     const auto path = temp_path("wrong.toml");
     write_file(path, "[[bug]]\nname = \"wrong\"\ntitle = \"t\"\nsource = \"s\"\nscenario = \"tsr-timer-race\"\n"
-                     "property = \"lost-kernel-write\"\npolicies = [\"ppc-onereg-tsr\"]\nkernels = [\"init-apic-events\"]\n");
+                     "property = \"lost-kernel-write\"\npolicies = [\"ppc-onereg-tsr\"]\nkernels = [\"init-apic-events\"]\nfix_policy = \"accessors\"\n");
     auto r = run_cli("matrix --scenario tsr-timer-race --executions 200 --catalogue " + path + " --trace-dir " + temp_path("mx4"));
     EXPECT_EQ(r.exit_code, 1) << r.output;
     EXPECT_NE(r.output.find("tsr-timer-race / ppc-onereg-tsr / init-apic-events: catalogue says lost-kernel-write, found nothing"),
