@@ -61,7 +61,8 @@ int cmd_list(const Options& o) {
     std::printf("kernel variants:\n");
     for (const auto& k : fakekvm::kernel_variants())
         std::printf("  %-22s %s\n", std::string(k.name).c_str(), std::string(k.description).c_str());
-    std::printf("strategies:\n  %-22s %s\n", "random", "seeded random scheduling, one sub-seed per execution");
+    std::printf("strategies:\n  %-22s %s\n  %-22s %s\n", "random", "seeded random scheduling, one sub-seed per execution",
+                "pct", "probabilistic concurrency testing (--depth D): random priorities, D-1 change points");
     std::printf("properties:\n");
     for (int i = 0; i < properties::kPropertyCount; ++i) {
         const auto p = static_cast<properties::Property>(i);
@@ -79,16 +80,19 @@ void print_violations(const harness::Trace& t) {
 }
 
 int cmd_explore(const Options& o) {
-    if (o.cfg.strategy != "random")
-        throw harness::InputError("unknown strategy '" + o.cfg.strategy + "' (this build offers: random)");
+    if (o.cfg.strategy != "random" && o.cfg.strategy != "pct")
+        throw harness::InputError("unknown strategy '" + o.cfg.strategy + "' (this build offers: random, pct)");
     if (!model::make_policy(o.cfg.policy)) throw harness::InputError("unknown policy '" + o.cfg.policy + "' (see 'regsync list')");
     if (!fakekvm::kernel_variant(o.cfg.kernel)) throw harness::InputError("unknown kernel variant '" + o.cfg.kernel + "' (see 'regsync list')");
     if (o.cfg.executions == 0) throw harness::InputError("--executions must be at least 1");
     const auto s = harness::load_scenario(o.scenario, o.scenario_dir);
     harness::Engine engine;
-    const auto rep = explore::explore_random(s, o.cfg, engine);
+    const auto rep = explore::explore(s, o.cfg, engine);
     std::printf("scenario %s, policy %s, kernel %s, strategy %s, seed %llu\n", s.name.c_str(), o.cfg.policy.c_str(),
                 o.cfg.kernel.c_str(), o.cfg.strategy.c_str(), static_cast<unsigned long long>(o.cfg.seed));
+    if (o.cfg.strategy == "pct")
+        std::printf("pct: n = %zu actors, k = %llu steps, depth d = %d: each execution finds a depth-%d bug with p >= 1/(n*k^(d-1)) = %.3g\n",
+                    rep.pct_actors, static_cast<unsigned long long>(rep.pct_steps), o.cfg.depth, o.cfg.depth, rep.pct_guarantee);
     std::printf("executions: %llu, scheduling decisions: %llu, steps: %llu, step-limited: %llu\n",
                 static_cast<unsigned long long>(rep.executions), static_cast<unsigned long long>(rep.decisions),
                 static_cast<unsigned long long>(rep.steps), static_cast<unsigned long long>(rep.step_limited));
@@ -219,6 +223,7 @@ int main(int argc, char** argv) {
     ex->add_option("--strategy", o.cfg.strategy, "Exploration strategy")->capture_default_str();
     ex->add_option("--seed", o.cfg.seed, "Seed of the run")->capture_default_str();
     ex->add_option("--executions", o.cfg.executions, "Number of executions")->capture_default_str();
+    ex->add_option("--depth", o.cfg.depth, "pct: bug depth d (d-1 priority change points)")->capture_default_str();
     ex->add_option("--trace-out", o.trace_out, "Where to write the trace of a violation");
     ex->add_flag("--no-shrink", o.no_shrink, "Write the violating trace as found, without minimising it");
 

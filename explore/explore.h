@@ -18,6 +18,7 @@ struct ExploreConfig {
     std::string strategy = "random";
     std::uint64_t seed = 1;
     std::uint64_t executions = 1000;
+    int depth = 3;  // pct
 };
 
 struct ExploreReport {
@@ -27,13 +28,20 @@ struct ExploreReport {
     std::uint64_t step_limited = 0;   // executions cut by max_steps
     std::uint64_t deadlocks = 0;      // executions whose main loop never finished
     std::optional<std::uint64_t> violating_execution;
+    // pct: the bound of the run (actors n, steps k, depth d) and its guarantee
+    std::size_t pct_actors = 0;
+    std::uint64_t pct_steps = 0;
+    double pct_guarantee = 0;
     harness::ExecutionResult first_violation;  // valid when violating_execution
 };
 
 std::uint64_t execution_seed(std::uint64_t seed, std::uint64_t index);
 
 // Stops at the first execution that violates a property (or ends in an
-// actor error or deadlock).
-ExploreReport explore_random(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine);
+// actor error or deadlock). Strategy "random" or "pct".
+ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine);
+inline ExploreReport explore_random(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine) {
+    return explore(s, cfg, engine);
+}
 
 }  // namespace regsync::explore

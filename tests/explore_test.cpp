@@ -6,6 +6,8 @@
 
 #include "explore/explore.h"
 #include "explore/replay.h"
+#include "explore/shrink.h"
+#include "sched/pct_decisions.h"
 #include "harness/trace_file.h"
 #include "test_paths.h"
 
@@ -90,6 +92,67 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, CleanUnderQemuLevels,
                              std::replace(n.begin(), n.end(), '-', '_');
                              return n;
                          });
+
+}  // namespace
+}  // namespace regsync::testing
+
+namespace regsync::testing {
+namespace {
+
+TEST(Pct, FindsTheCataloguedRacesWithFewPreemptions) {
+    struct Case {
+        const char* scenario;
+        const char* policy;
+        const char* kernel;
+        properties::Property want;
+    };
+    for (const Case& c : {Case{"init-sipi-halt", "qemu-levels", "init-mp-state", properties::Property::LostInit},
+                          Case{"tsr-timer-race", "qemu-levels", "init-apic-events", properties::Property::LostKernelWrite},
+                          Case{"tsc-runtime-writeback", "qemu-0.12-eager", "init-apic-events", properties::Property::TscJumpBack}}) {
+        harness::Engine engine;
+        explore::ExploreConfig cfg;
+        cfg.policy = c.policy;
+        cfg.kernel = c.kernel;
+        cfg.strategy = "pct";
+        cfg.depth = 3;
+        cfg.executions = 5000;
+        const auto rep = explore::explore(harness::load_scenario(c.scenario, scenario_dir()), cfg, engine);
+        ASSERT_TRUE(rep.violating_execution.has_value()) << c.scenario;
+        EXPECT_EQ(rep.first_violation.verdict.first()->property, c.want) << c.scenario;
+        // PCT schedules by priority: only change points and blocking switch actors.
+        EXPECT_LE(rep.first_violation.preemptions, 4u) << c.scenario;
+        EXPECT_GT(rep.pct_guarantee, 0.0);
+    }
+}
+
+TEST(Pct, TheSameSeedGivesTheSameSchedule) {
+    const auto s = harness::load_scenario("savevm-loadvm", scenario_dir());
+    harness::Engine engine;
+    sched::PctDecisions a(42, 4, 80, 3), b(42, 4, 80, 3), c(43, 4, 80, 3);
+    const auto kernel = *fakekvm::kernel_variant("init-apic-events");
+    const auto ra = engine.run(s, "qemu-levels", kernel, a);
+    const auto rb = engine.run(s, "qemu-levels", kernel, b);
+    EXPECT_EQ(ra.decisions, rb.decisions);
+    EXPECT_DOUBLE_EQ(sched::PctDecisions::guarantee(4, 80, 3), 1.0 / (4.0 * 80 * 80));
+}
+
+TEST(Shrink, KeepsThePropertyAndRemovesPreemptions) {
+    harness::Engine engine;
+    const auto s = harness::load_scenario("init-sipi-halt", scenario_dir());
+    const auto kernel = *fakekvm::kernel_variant("init-mp-state");
+    explore::ExploreConfig cfg;
+    cfg.kernel = "init-mp-state";
+    cfg.executions = 10000;
+    const auto rep = explore::explore(s, cfg, engine);
+    ASSERT_TRUE(rep.violating_execution.has_value());
+    const auto sh = explore::shrink(s, "qemu-levels", kernel, rep.first_violation.decisions, properties::Property::LostInit, engine);
+    EXPECT_TRUE(explore::violates(sh.result, properties::Property::LostInit));
+    EXPECT_LT(sh.preemptions_after, sh.preemptions_before);
+    EXPECT_LE(sh.preemptions_after, 1u);  // the race needs one switch: into the HLT window
+    sched::ReplayDecisions exact(sh.result.decisions);
+    EXPECT_TRUE(explore::violates(engine.run(s, "qemu-levels", kernel, exact), properties::Property::LostInit));
+    EXPECT_FALSE(exact.diverged());
+}
 
 }  // namespace
 }  // namespace regsync::testing
