@@ -64,6 +64,32 @@ void FakeVcpu::set(RegIndex r, std::uint64_t v, Writer who) {
                       .reg = r, .old = old, .value = v, .mask = (old ^ v) | (d.time_varying ? d.mask() : 0)});
 }
 
+// apic_timer_expired() (hrtimer callback): in TSC-deadline mode it only
+// marks the timer pending ("if (atomic_read(&apic->lapic_timer.pending))
+// return"); the deadline is cleared when the interrupt is injected, in the
+// vCPU's own context (kvm_apic_inject_pending_timer_irqs).
+void FakeVcpu::lapic_timer_check() {
+    const auto dl = cat().tsc_deadline;
+    if (dl < 0) return;
+    auto& w = vm_.world();
+    w.read(obj(dl));
+    const std::uint64_t deadline = regs_[static_cast<std::size_t>(dl)];
+    if (deadline == 0 || timer_pending_ || tsc() < deadline) return;
+    w.write(Obj::vcpu(index_, Obj::kTimer));
+    timer_pending_ = true;
+}
+
+void FakeVcpu::inject_pending_timer() {
+    if (!timer_pending_) return;
+    auto& w = vm_.world();
+    w.write(Obj::vcpu(index_, Obj::kTimer));
+    timer_pending_ = false;
+    w.emit({.kind = EventKind::TimerInterrupt, .vcpu = static_cast<std::int16_t>(index_), .value = get(cat().tsc_deadline)});
+    set(cat().tsc_deadline, 0, Writer::Timer);
+    // An interrupt ends HLT (kvm_vcpu_block returns, mp_state RUNNABLE).
+    if (get(cat().mp_state) == KVM_MP_STATE_HALTED) set(cat().mp_state, KVM_MP_STATE_RUNNABLE, Writer::Timer);
+}
+
 std::uint64_t FakeVcpu::guest_pc() const {
     const auto& c = cat();
     std::uint64_t pc = regs_[static_cast<std::size_t>(c.pc)];
@@ -119,7 +145,7 @@ bool FakeVcpu::runnable() const {
 }
 
 bool FakeVcpu::wake_condition() const {
-    if (signal_pending_) return true;
+    if (signal_pending_ || timer_pending_) return true;
     if (vm_.config().init_sipi == InitSipi::ApicEvents) return Lapic::has_events(*this);
     const auto mp = regs_[static_cast<std::size_t>(cat().mp_state)];
     return mp == KVM_MP_STATE_SIPI_RECEIVED || mp == KVM_MP_STATE_RUNNABLE;
@@ -187,6 +213,7 @@ int FakeVcpu::kvm_run_inner() {
             w.write(Obj::vcpu(index_, Obj::kSignal));
             return exit_to_user(KVM_EXIT_INTR, -EINTR);
         }
+        if (x86) inject_pending_timer();
         if (!runnable()) {
             // kvm_vcpu_block(): sleep until an event or a signal.
             w.sched().wait_until([this] { return wake_condition(); });
@@ -246,6 +273,7 @@ int FakeVcpu::guest_step() {
             break;
         }
         case GuestOp::AckTsr: set(c.tsr, get(c.tsr) & ~s.value, Writer::Guest); break;
+        case GuestOp::ArmDeadline: set(c.tsc_deadline, get(c.tsc) + s.value, Writer::Guest); break;
         case GuestOp::SendInit: Lapic::send_init(vm_, index_, s.target); break;
         case GuestOp::SendSipi: Lapic::send_sipi(vm_, index_, s.target, static_cast<std::uint32_t>(s.value)); break;
         case GuestOp::Hlt: halt(); break;

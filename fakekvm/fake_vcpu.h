@@ -31,6 +31,9 @@ public:
     void set(model::RegIndex r, std::uint64_t v, sim::Writer who);
     std::uint64_t tsc() const;
     std::uint64_t guest_pc() const;
+    // The LAPIC timer's hrtimer callback, run by the clock actor.
+    void lapic_timer_check();
+    void inject_pending_timer();
 
     // Local APIC state (arch/x86/kvm/lapic.c: apic->pending_events, sipi_vector).
     bool apic_init_pending = false;
@@ -81,6 +84,7 @@ private:
     std::int64_t tsc_offset_ = 0;  // IA32_TSC = now * tsc_per_tick + offset
     bool mutex_held_ = false;       // vcpu->mutex
     bool signal_pending_ = false;   // SIG_IPI delivered to the vCPU thread
+    bool timer_pending_ = false;    // apic->lapic_timer.pending
     std::unique_ptr<unsigned char[]> run_page_;
     struct kvm_run* run_;
 };

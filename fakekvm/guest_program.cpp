@@ -14,6 +14,7 @@ std::string to_string(const GuestStep& s) {
         case GuestOp::SendInit: std::snprintf(buf, sizeof buf, "send_init %d", s.target); return buf;
         case GuestOp::SendSipi: std::snprintf(buf, sizeof buf, "send_sipi %d 0x%llx", s.target, static_cast<unsigned long long>(s.value)); return buf;
         case GuestOp::Hlt: return "hlt";
+        case GuestOp::ArmDeadline: std::snprintf(buf, sizeof buf, "arm_tsc_deadline %llu", static_cast<unsigned long long>(s.value)); return buf;
         case GuestOp::Hypercall: std::snprintf(buf, sizeof buf, "hypercall 0x%llx", static_cast<unsigned long long>(s.value)); return buf;
         case GuestOp::Io: std::snprintf(buf, sizeof buf, "io 0x%x 0x%llx", s.port, static_cast<unsigned long long>(s.value)); return buf;
     }

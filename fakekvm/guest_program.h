@@ -17,6 +17,7 @@ enum class GuestOp : std::uint8_t {
     SendSipi,  // ICR write: STARTUP with vector to vCPU target
     Hlt,
     Io,        // OUT to port: exits to userspace with KVM_EXIT_IO
+    ArmDeadline,  // wrmsr IA32_TSCDEADLINE = TSC + value (LAPIC timer in TSC-deadline mode)
     Hypercall, // exits to userspace with KVM_EXIT_HYPERCALL, nr = value; the
                // VMM answers in a GPR through its register cache (as s390
                // DIAG handlers do), not through kvm_run

@@ -5,11 +5,13 @@
 
 namespace regsync::fakekvm {
 
-void run_clock(sim::World& w, std::uint64_t ticks) {
+void run_clock(FakeVm& vm, std::uint64_t ticks) {
+    auto& w = vm.world();
     for (std::uint64_t i = 0; i < ticks; ++i) {
         w.sched().point();
         w.write(sim::Obj::kClock);
         w.tick();
+        for (int v = 0; v < vm.vcpu_count(); ++v) vm.vcpu(v).lapic_timer_check();
     }
 }
 

@@ -10,8 +10,9 @@ namespace regsync::fakekvm {
 
 class FakeVm;
 
-// Advances virtual time one tick per step; the TSC follows it.
-void run_clock(sim::World& w, std::uint64_t ticks);
+// Advances virtual time one tick per step; the TSC follows it, and the
+// LAPIC TSC-deadline timers that expire fire in the same step.
+void run_clock(FakeVm& vm, std::uint64_t ticks);
 
 struct TimerExpiry {
     std::uint64_t at_tick = 0;  // not before this virtual time, nor before the vCPU first runs

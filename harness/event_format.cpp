@@ -63,6 +63,7 @@ std::string format_event(model::Arch arch, const std::vector<std::string>& actor
         case K::SnapshotSaved: std::snprintf(buf, sizeof buf, "#%u vcpu%d %s = 0x%" PRIx64, e.aux, e.vcpu, reg.c_str(), e.value); break;
         case K::SnapshotLoaded: std::snprintf(buf, sizeof buf, "#%u", e.aux); break;
         case K::MonitorRead: std::snprintf(buf, sizeof buf, "vcpu%d %s = 0x%" PRIx64, e.vcpu, reg.c_str(), e.value); break;
+        case K::TimerInterrupt: std::snprintf(buf, sizeof buf, "vcpu%d deadline 0x%" PRIx64, e.vcpu, e.value); break;
         case K::VmStopped:
         case K::VmResumed: buf[0] = 0; break;
     }

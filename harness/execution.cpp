@@ -68,7 +68,7 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
             run_main_op(op, machine);
         }
     });
-    if (s.clock_ticks > 0) sched.spawn("clock", [&] { fakekvm::run_clock(world, s.clock_ticks); });
+    if (s.clock_ticks > 0) sched.spawn("clock", [&] { fakekvm::run_clock(vm, s.clock_ticks); });
     for (std::size_t i = 0; i < s.vcpus.size(); ++i)
         if (!s.vcpus[i].timer.empty())
             sched.spawn("booke-timer" + std::to_string(i), [&vm, &s, i] { fakekvm::run_booke_timer(vm, static_cast<int>(i), s.vcpus[i].timer); });

@@ -113,6 +113,11 @@ GuestStep parse_step(const Ctx& c, const toml::node& n) {
             s.value = u64_or_fail(c, &n, w[2], "SIPI vector");
             if (s.value > 0xff) c.fail(&n, "SIPI vector must fit in 8 bits");
         }
+    } else if (op == "arm_tsc_deadline") {
+        want(1);
+        if (!x86) c.fail(&n, "arm_tsc_deadline is an x86 guest step");
+        s.op = GuestOp::ArmDeadline;
+        s.value = u64_or_fail(c, &n, w[1], "TSC delta");
     } else if (op == "hypercall") {
         want(1);
         s.op = GuestOp::Hypercall;
@@ -126,7 +131,7 @@ GuestStep parse_step(const Ctx& c, const toml::node& n) {
         s.value = u64_or_fail(c, &n, w[2], "value");
         if (s.value > 0xffffffffULL) c.fail(&n, "I/O value must fit in 32 bits");
     } else {
-        c.fail(&n, "unknown guest step '" + op + "' (nop, write, rdtsc, ack_tsr, send_init, send_sipi, hlt, io, hypercall)");
+        c.fail(&n, "unknown guest step '" + op + "' (nop, write, rdtsc, ack_tsr, arm_tsc_deadline, send_init, send_sipi, hlt, io, hypercall)");
     }
     return s;
 }

@@ -14,7 +14,7 @@ using A = Access;
 // at RUNTIME except the TSC (FULL only, "KVM is yet unable to synchronize TSC
 // values...") and the paravirtual MSRs, mp_state, NMI and SIPI state (RESET).
 Catalogue make_x86() {
-    Catalogue c{Arch::X86, {}, -1, -1, -1, -1, -1};
+    Catalogue c{Arch::X86, {}, -1, -1, -1, -1, -1, -1};
     const char* gprs[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp",
                           "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
     std::uint64_t field = 0;
@@ -34,6 +34,8 @@ Catalogue make_x86() {
     c.regs.push_back({"IA32_SYSENTER_CS", A::Msrs, 64, L::Runtime, 0, x86::MSR_IA32_SYSENTER_CS, 0});
     c.regs.push_back({"STAR", A::Msrs, 64, L::Runtime, 0, x86::MSR_STAR, 0});
     c.regs.push_back({"MSR_KVM_SYSTEM_TIME_NEW", A::Msrs, 64, L::Reset, 0, x86::MSR_KVM_SYSTEM_TIME_NEW, 0});
+    // The LAPIC timer in TSC-deadline mode: the kernel clears it when it fires.
+    c.regs.push_back({"IA32_TSCDEADLINE", A::Msrs, 64, L::Runtime, kAll, x86::MSR_IA32_TSCDEADLINE, 0});
     c.regs.push_back({"mp_state", A::MpState, 32, L::Reset, kAll, 0, KVM_MP_STATE_UNINITIALIZED});
     c.regs.push_back({"exception.injected", A::VcpuEvents, 8, L::Runtime, 0, 0, 0});
     c.regs.push_back({"nmi.pending", A::VcpuEvents, 8, L::Reset, 0, 1, 0});
@@ -41,6 +43,7 @@ Catalogue make_x86() {
     c.cs_base = *c.find("cs.base");
     c.mp_state = *c.find("mp_state");
     c.tsc = *c.find("IA32_TSC");
+    c.tsc_deadline = *c.find("IA32_TSCDEADLINE");
     return c;
 }
 
@@ -48,7 +51,7 @@ Catalogue make_x86() {
 // seed-004 loop puts every ONE_REG SPR at every level, so TSR and TCR are
 // RUNTIME), HIOR at RESET (seed 004), DEC through Book-E SREGS.
 Catalogue make_ppc() {
-    Catalogue c{Arch::PpcBookE, {}, -1, -1, -1, -1, -1};
+    Catalogue c{Arch::PpcBookE, {}, -1, -1, -1, -1, -1, -1};
     const char* named[] = {"pc", "cr", "ctr", "lr", "xer", "msr", "srr0", "srr1", "pid",
                            "sprg0", "sprg1", "sprg2", "sprg3", "sprg4", "sprg5", "sprg6", "sprg7"};
     std::uint64_t field = 0;

@@ -25,6 +25,7 @@ struct Catalogue {
     RegIndex mp_state;  // x86 only
     RegIndex tsc;       // x86 only
     RegIndex tsr;       // ppc only
+    RegIndex tsc_deadline;  // x86 only
 
     std::optional<RegIndex> find(std::string_view name) const;
     const RegisterDesc& operator[](RegIndex i) const { return regs[static_cast<std::size_t>(i)]; }

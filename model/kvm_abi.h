@@ -71,6 +71,7 @@ inline constexpr __u32 MSR_IA32_TSC = 0x10;
 inline constexpr __u32 MSR_IA32_SYSENTER_CS = 0x174;
 inline constexpr __u32 MSR_STAR = 0xc0000081;
 inline constexpr __u32 MSR_KVM_SYSTEM_TIME_NEW = 0x4b564d01;  // paravirtual kvmclock
+inline constexpr __u32 MSR_IA32_TSCDEADLINE = 0x6e0;
 
 // struct kvm_msrs as the kernel (C) lays it out: entries at offset 8.
 // Compiled as C++, the header's __DECLARE_FLEX_ARRAY puts an empty struct of

@@ -19,6 +19,7 @@ const char* to_string(EventKind k) {
         case EventKind::MonitorRead: return "monitor-read";
         case EventKind::VmStopped: return "vm-stopped";
         case EventKind::VmResumed: return "vm-resumed";
+        case EventKind::TimerInterrupt: return "lapic-timer";
     }
     return "?";
 }

@@ -24,6 +24,7 @@ enum class EventKind : std::uint8_t {
     MonitorRead,     // monitor printed reg of vcpu as value
     VmStopped,       // all vCPUs paused by the main loop
     VmResumed,
+    TimerInterrupt,  // the LAPIC timer fired for vcpu at deadline value
 };
 
 enum class Writer : std::uint8_t {

@@ -38,7 +38,7 @@ TEST(Cli, MalformedScenarioFileGivesOneLineWithFileAndLine) {
     write_file(path, "arch = \"x86\"\n[[vcpu]]\ncode = [\"nop\", \"teleport\"]\n");
     auto r = run_cli("explore --scenario " + path);
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_EQ(r.output, "regsync: " + path + ":3: unknown guest step 'teleport' (nop, write, rdtsc, ack_tsr, send_init, send_sipi, hlt, io, hypercall)\n");
+    EXPECT_EQ(r.output, "regsync: " + path + ":3: unknown guest step 'teleport' (nop, write, rdtsc, ack_tsr, arm_tsc_deadline, send_init, send_sipi, hlt, io, hypercall)\n");
 }
 
 TEST(Cli, ExploreExitsOneAndWritesATraceThatReplayReproduces) {
