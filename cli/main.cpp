@@ -42,6 +42,7 @@ struct Options {
     std::uint64_t matrix_executions = 2000;
     std::string matrix_traces = "traces/generated/matrix";
     std::vector<std::string> matrix_scenarios;
+    int matrix_jobs = 1;
     bool json = false;
     bool markdown = false;
 };
@@ -197,7 +198,8 @@ int cmd_matrix(const Options& o) {
     if (o.json && o.markdown) throw harness::InputError("--json and --markdown are exclusive");
     if (o.matrix_executions == 0) throw harness::InputError("--executions must be at least 1");
     const auto cat = explore::load_catalogue(o.catalogue, o.scenario_dir);
-    explore::MatrixConfig cfg{o.matrix_seed, o.matrix_executions, o.scenario_dir, o.matrix_traces, o.matrix_scenarios};
+    if (o.matrix_jobs < 1) throw harness::InputError("-j must be at least 1");
+    explore::MatrixConfig cfg{o.matrix_seed, o.matrix_executions, o.scenario_dir, o.matrix_traces, o.matrix_scenarios, o.matrix_jobs};
     for (const auto& s : cfg.only_scenarios) harness::load_scenario(s, o.scenario_dir);  // unknown names are input errors
     harness::Engine engine;
     const auto rep = explore::run_matrix(cfg, cat, engine);
@@ -224,6 +226,7 @@ int main(int argc, char** argv) {
     ex->add_option("--seed", o.cfg.seed, "Seed of the run")->capture_default_str();
     ex->add_option("--executions", o.cfg.executions, "Number of executions")->capture_default_str();
     ex->add_option("--depth", o.cfg.depth, "pct: bug depth d (d-1 priority change points)")->capture_default_str();
+    ex->add_option("-j,--jobs", o.cfg.jobs, "Threads; the result is the same as with one")->capture_default_str();
     ex->add_option("--trace-out", o.trace_out, "Where to write the trace of a violation");
     ex->add_flag("--no-shrink", o.no_shrink, "Write the violating trace as found, without minimising it");
 
@@ -247,6 +250,7 @@ int main(int argc, char** argv) {
     mx->add_option("--executions", o.matrix_executions, "Random executions per cell")->capture_default_str();
     mx->add_option("--trace-dir", o.matrix_traces, "Where the shortest violating trace of each cell goes")->capture_default_str();
     mx->add_option("--scenario", o.matrix_scenarios, "Only these bundled scenarios (repeatable)");
+    mx->add_option("-j,--jobs", o.matrix_jobs, "Threads (cells run in parallel; same output)")->capture_default_str();
     mx->add_flag("--json", o.json, "JSON output");
     mx->add_flag("--markdown", o.markdown, "Markdown output");
 

@@ -1,6 +1,9 @@
 #include "explore/explore.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
+#include <vector>
 
 #include "harness/input_error.h"
 #include "sched/decision_source.h"
@@ -11,12 +14,28 @@ namespace regsync::explore {
 
 std::uint64_t execution_seed(std::uint64_t seed, std::uint64_t index) { return sim::derive_seed(seed, "schedule", index); }
 
+namespace {
+
+// Per execution, kept until the first violating index is known (12 bytes
+// each: a 10-million-execution run holds 120 MB).
+struct Stats {
+    std::uint32_t decisions = 0, steps = 0;
+    bool step_limited = false, deadlock = false;
+};
+
+bool bad(const harness::ExecutionResult& r) {
+    return !r.verdict.ok() || r.end == sched::RunEnd::ActorError || (!r.main_loop_finished && r.end == sched::RunEnd::Quiescent);
+}
+
+}  // namespace
+
 ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine) {
     auto kernel = fakekvm::kernel_variant(cfg.kernel);
     if (!kernel) throw harness::InputError("unknown kernel variant '" + cfg.kernel + "' (see 'regsync list')");
     const bool pct = cfg.strategy == "pct";
     if (!pct && cfg.strategy != "random") throw harness::InputError("unknown strategy '" + cfg.strategy + "' (random, pct)");
     if (pct && cfg.depth < 1) throw harness::InputError("--depth must be at least 1");
+    if (cfg.jobs < 1) throw harness::InputError("-j must be at least 1");
     ExploreReport rep;
     if (pct) {
         // k: the decisions of one random execution, doubled for headroom.
@@ -26,23 +45,56 @@ ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harn
         rep.pct_steps = 2 * std::max<std::uint64_t>(1, r.decisions.size());
         rep.pct_guarantee = sched::PctDecisions::guarantee(rep.pct_actors, rep.pct_steps, cfg.depth);
     }
-    for (std::uint64_t i = 0; i < cfg.executions; ++i) {
-        sched::RandomDecisions rnd(execution_seed(cfg.seed, i));
-        sched::PctDecisions pctd(execution_seed(cfg.seed, i), rep.pct_actors, rep.pct_steps, cfg.depth);
-        sched::DecisionSource& d = pct ? static_cast<sched::DecisionSource&>(pctd) : rnd;
-        auto r = engine.run(s, cfg.policy, *kernel, d);
-        ++rep.executions;
-        rep.decisions += r.decisions.size();
-        rep.steps += r.step_count;
-        rep.step_limited += r.end == sched::RunEnd::StepLimit;
-        rep.deadlocks += !r.main_loop_finished && r.end == sched::RunEnd::Quiescent;
-        const bool bad = !r.verdict.ok() || r.end == sched::RunEnd::ActorError ||
-                         (!r.main_loop_finished && r.end == sched::RunEnd::Quiescent);
-        if (bad) {
-            rep.violating_execution = i;
-            rep.first_violation = std::move(r);
-            break;
+    // Execution i belongs to thread i % jobs; each thread walks its indices
+    // upwards and stops past the lowest violating index found so far. The
+    // report is then built from indices 0..first alone, exactly as a single
+    // thread would have seen them.
+    const auto jobs = static_cast<std::uint64_t>(cfg.jobs);
+    std::vector<Stats> stats(cfg.executions);
+    std::atomic<std::uint64_t> first{cfg.executions};
+    std::vector<harness::ExecutionResult> found(jobs);
+    std::vector<std::uint64_t> found_at(jobs, cfg.executions);
+    auto worker = [&](std::uint64_t t, harness::Engine& eng) {
+        for (std::uint64_t i = t; i < cfg.executions && i < first.load(); i += jobs) {
+            sched::RandomDecisions rnd(execution_seed(cfg.seed, i));
+            sched::PctDecisions pctd(execution_seed(cfg.seed, i), rep.pct_actors, rep.pct_steps, cfg.depth);
+            sched::DecisionSource& d = pct ? static_cast<sched::DecisionSource&>(pctd) : rnd;
+            auto r = eng.run(s, cfg.policy, *kernel, d);
+            stats[i] = {static_cast<std::uint32_t>(r.decisions.size()), r.step_count, r.end == sched::RunEnd::StepLimit,
+                        !r.main_loop_finished && r.end == sched::RunEnd::Quiescent};
+            if (bad(r)) {
+                found[t] = std::move(r);
+                found_at[t] = i;
+                std::uint64_t cur = first.load();
+                while (i < cur && !first.compare_exchange_weak(cur, i)) {
+                }
+                return;
+            }
         }
+    };
+    if (jobs == 1) {
+        worker(0, engine);
+    } else {
+        std::vector<std::thread> threads;
+        for (std::uint64_t t = 0; t < jobs; ++t)
+            threads.emplace_back([&, t] {
+                harness::Engine own;  // each thread its own fiber scheduler and stacks
+                worker(t, own);
+            });
+        for (auto& th : threads) th.join();
+    }
+    const std::uint64_t last = std::min(first.load(), cfg.executions - 1);
+    for (std::uint64_t i = 0; i <= last && cfg.executions > 0; ++i) {
+        ++rep.executions;
+        rep.decisions += stats[i].decisions;
+        rep.steps += stats[i].steps;
+        rep.step_limited += stats[i].step_limited;
+        rep.deadlocks += stats[i].deadlock;
+    }
+    if (first.load() < cfg.executions) {
+        const std::uint64_t t = first.load() % jobs;
+        rep.violating_execution = first.load();
+        rep.first_violation = std::move(found[t]);
     }
     return rep;
 }

@@ -19,6 +19,7 @@ struct ExploreConfig {
     std::uint64_t seed = 1;
     std::uint64_t executions = 1000;
     int depth = 3;  // pct
+    int jobs = 1;   // threads, each with its own fiber scheduler
 };
 
 struct ExploreReport {

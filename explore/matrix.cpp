@@ -1,6 +1,8 @@
 #include "explore/matrix.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -112,11 +114,27 @@ MatrixReport run_matrix(const MatrixConfig& cfg, const Catalogue& cat, harness::
     rep.scenarios = cfg.only_scenarios.empty() ? harness::bundled_scenarios(cfg.scenario_dir) : cfg.only_scenarios;
     for (const auto& p : model::policies()) rep.policies.emplace_back(p.name);
     for (const auto& k : fakekvm::kernel_variants()) rep.kernels.emplace_back(k.name);
-    for (const auto& name : rep.scenarios) {
-        const auto s = harness::load_scenario(name, cfg.scenario_dir);
-        for (const auto& p : rep.policies)
-            for (const auto& k : rep.kernels) rep.cells.push_back(run_cell(cfg, cat, engine, s, p, k));
+    std::vector<harness::Scenario> scenarios;
+    for (const auto& name : rep.scenarios) scenarios.push_back(harness::load_scenario(name, cfg.scenario_dir));
+    const std::size_t per_scenario = rep.policies.size() * rep.kernels.size();
+    rep.cells.resize(scenarios.size() * per_scenario);
+    auto cell = [&](std::size_t i, harness::Engine& eng) {
+        const auto& s = scenarios[i / per_scenario];
+        const std::size_t j = i % per_scenario;
+        rep.cells[i] = run_cell(cfg, cat, eng, s, rep.policies[j / rep.kernels.size()], rep.kernels[j % rep.kernels.size()]);
+    };
+    if (cfg.jobs <= 1) {
+        for (std::size_t i = 0; i < rep.cells.size(); ++i) cell(i, engine);
+        return rep;
     }
+    std::atomic<std::size_t> next{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < cfg.jobs; ++t)
+        threads.emplace_back([&] {
+            harness::Engine own;  // one fiber scheduler per thread
+            for (std::size_t i; (i = next.fetch_add(1)) < rep.cells.size();) cell(i, own);
+        });
+    for (auto& th : threads) th.join();
     return rep;
 }
 

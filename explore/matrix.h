@@ -16,6 +16,7 @@ struct MatrixConfig {
     std::string scenario_dir;
     std::string trace_dir;            // shortest violating trace of each cell goes here ("" = none)
     std::vector<std::string> only_scenarios;  // empty = every bundled scenario
+    int jobs = 1;                             // cells run in parallel, reported in order
 };
 
 struct Cell {

@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh release regsync >/dev/null
-exec build/release/cli/regsync matrix "$@"
+exec build/release/cli/regsync matrix -j "$(nproc)" "$@"

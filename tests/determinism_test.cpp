@@ -91,3 +91,42 @@ TEST(Determinism, AThousandRandomExecutionsOfEachBundledScenarioComplete) {
 
 }  // namespace
 }  // namespace regsync::testing
+
+namespace regsync::testing {
+namespace {
+
+TEST(Determinism, ExploreWithTwoThreadsEqualsOneThread) {
+    for (const char* args : {"explore --scenario tsc-runtime-writeback --policy qemu-0.12-eager --seed 3 --executions 20000",
+                             "explore --scenario init-sipi-halt --kernel init-mp-state --strategy pct --seed 5 --executions 5000",
+                             "explore --scenario savevm-loadvm --seed 2 --executions 3000"}) {
+        const auto a = temp_path("j1.json"), b = temp_path("j2.json");
+        const auto r1 = run_cli(std::string(args) + " -j 1 --trace-out " + a);
+        const auto r2 = run_cli(std::string(args) + " -j 2 --trace-out " + b);
+        EXPECT_EQ(r1.exit_code, r2.exit_code) << args;
+        auto unpath = [](std::string out, const std::string& path) {
+            for (std::size_t at; (at = out.find(path)) != std::string::npos;) out.replace(at, path.size(), "TRACE");
+            return out;
+        };
+        EXPECT_EQ(unpath(r1.output, a), unpath(r2.output, b)) << args;
+        EXPECT_EQ(read_file(a), read_file(b)) << args;
+    }
+}
+
+TEST(Determinism, MatrixWithTwoThreadsEqualsOneThread) {
+    const std::string args = "matrix --json --executions 300 --scenario tsr-timer-race --scenario init-sipi-monitor --trace-dir ";
+    const auto r1 = run_cli(args + temp_path("m1") + " -j 1");
+    const auto r2 = run_cli(args + temp_path("m2") + " -j 2");
+    EXPECT_EQ(r1.exit_code, r2.exit_code);
+    // The trace paths differ by folder; everything else must be equal.
+    auto strip = [](std::string s) {
+        std::string out;
+        std::size_t pos = 0;
+        for (std::size_t at; (at = s.find("\"trace\":", pos)) != std::string::npos; pos = s.find('\n', at)) out += s.substr(pos, at - pos);
+        return out + s.substr(pos);
+    };
+    EXPECT_EQ(strip(r1.output), strip(r2.output));
+    EXPECT_NE(r1.output.find("\"agrees\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace regsync::testing
