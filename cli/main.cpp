@@ -64,6 +64,7 @@ int cmd_list(const Options& o) {
         std::printf("  %-22s %s\n", std::string(k.name).c_str(), std::string(k.description).c_str());
     std::printf("strategies:\n  %-22s %s\n  %-22s %s\n", "random", "seeded random scheduling, one sub-seed per execution",
                 "pct", "probabilistic concurrency testing (--depth D): random priorities, D-1 change points");
+    std::printf("  %-22s %s\n", "dfs", "every schedule within --preemption-bound B (iterative context bounding)");
     std::printf("properties:\n");
     for (int i = 0; i < properties::kPropertyCount; ++i) {
         const auto p = static_cast<properties::Property>(i);
@@ -81,8 +82,8 @@ void print_violations(const harness::Trace& t) {
 }
 
 int cmd_explore(const Options& o) {
-    if (o.cfg.strategy != "random" && o.cfg.strategy != "pct")
-        throw harness::InputError("unknown strategy '" + o.cfg.strategy + "' (this build offers: random, pct)");
+    if (o.cfg.strategy != "random" && o.cfg.strategy != "pct" && o.cfg.strategy != "dfs")
+        throw harness::InputError("unknown strategy '" + o.cfg.strategy + "' (this build offers: random, pct, dfs)");
     if (!model::make_policy(o.cfg.policy)) throw harness::InputError("unknown policy '" + o.cfg.policy + "' (see 'regsync list')");
     if (!fakekvm::kernel_variant(o.cfg.kernel)) throw harness::InputError("unknown kernel variant '" + o.cfg.kernel + "' (see 'regsync list')");
     if (o.cfg.executions == 0) throw harness::InputError("--executions must be at least 1");
@@ -98,7 +99,14 @@ int cmd_explore(const Options& o) {
                 static_cast<unsigned long long>(rep.executions), static_cast<unsigned long long>(rep.decisions),
                 static_cast<unsigned long long>(rep.steps), static_cast<unsigned long long>(rep.step_limited));
     if (!rep.violating_execution) {
-        std::printf("no violation in %llu executions\n", static_cast<unsigned long long>(rep.executions));
+        if (o.cfg.strategy == "dfs" && rep.exhausted)
+            std::printf("explored all %llu schedules with at most %u preemptions: no violation\n",
+                        static_cast<unsigned long long>(rep.executions), o.cfg.preemption_bound);
+        else if (o.cfg.strategy == "dfs")
+            std::printf("no violation in %llu schedules; the bound holds more (raise --executions)\n",
+                        static_cast<unsigned long long>(rep.executions));
+        else
+            std::printf("no violation in %llu executions\n", static_cast<unsigned long long>(rep.executions));
         return kExitOk;
     }
     harness::ExecutionResult found = rep.first_violation;
@@ -226,7 +234,8 @@ int main(int argc, char** argv) {
     ex->add_option("--seed", o.cfg.seed, "Seed of the run")->capture_default_str();
     ex->add_option("--executions", o.cfg.executions, "Number of executions")->capture_default_str();
     ex->add_option("--depth", o.cfg.depth, "pct: bug depth d (d-1 priority change points)")->capture_default_str();
-    ex->add_option("-j,--jobs", o.cfg.jobs, "Threads; the result is the same as with one")->capture_default_str();
+    ex->add_option("-j,--jobs", o.cfg.jobs, "Threads; the result is the same as with one (random, pct)")->capture_default_str();
+    ex->add_option("--preemption-bound", o.cfg.preemption_bound, "dfs: at most this many preemptions per schedule")->capture_default_str();
     ex->add_option("--trace-out", o.trace_out, "Where to write the trace of a violation");
     ex->add_flag("--no-shrink", o.no_shrink, "Write the violating trace as found, without minimising it");
 

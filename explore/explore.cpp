@@ -1,12 +1,14 @@
 #include "explore/explore.h"
 
 #include <algorithm>
+#include <optional>
 #include <atomic>
 #include <thread>
 #include <vector>
 
 #include "harness/input_error.h"
 #include "sched/decision_source.h"
+#include "sched/dfs_decisions.h"
 #include "sched/pct_decisions.h"
 #include "sim/rng.h"
 
@@ -29,11 +31,35 @@ bool bad(const harness::ExecutionResult& r) {
 
 }  // namespace
 
+ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, const fakekvm::KernelConfig& kernel,
+                          harness::Engine& engine) {
+    ExploreReport rep;
+    std::optional<std::vector<std::uint16_t>> prefix = std::vector<std::uint16_t>{};
+    while (prefix && rep.executions < cfg.executions) {
+        sched::DfsDecisions d(std::move(*prefix));
+        auto r = engine.run(s, cfg.policy, kernel, d);
+        rep.decisions += r.decisions.size();
+        rep.steps += r.step_count;
+        rep.step_limited += r.end == sched::RunEnd::StepLimit;
+        rep.deadlocks += !r.main_loop_finished && r.end == sched::RunEnd::Quiescent;
+        if (bad(r)) {
+            rep.violating_execution = rep.executions++;
+            rep.first_violation = std::move(r);
+            return rep;
+        }
+        ++rep.executions;
+        prefix = sched::DfsDecisions::next(d.trail(), cfg.preemption_bound);
+    }
+    rep.exhausted = !prefix.has_value();
+    return rep;
+}
+
 ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine) {
     auto kernel = fakekvm::kernel_variant(cfg.kernel);
     if (!kernel) throw harness::InputError("unknown kernel variant '" + cfg.kernel + "' (see 'regsync list')");
+    if (cfg.strategy == "dfs") return explore_dfs(s, cfg, *kernel, engine);
     const bool pct = cfg.strategy == "pct";
-    if (!pct && cfg.strategy != "random") throw harness::InputError("unknown strategy '" + cfg.strategy + "' (random, pct)");
+    if (!pct && cfg.strategy != "random") throw harness::InputError("unknown strategy '" + cfg.strategy + "' (random, pct, dfs)");
     if (pct && cfg.depth < 1) throw harness::InputError("--depth must be at least 1");
     if (cfg.jobs < 1) throw harness::InputError("-j must be at least 1");
     ExploreReport rep;

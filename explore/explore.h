@@ -20,6 +20,7 @@ struct ExploreConfig {
     std::uint64_t executions = 1000;
     int depth = 3;  // pct
     int jobs = 1;   // threads, each with its own fiber scheduler
+    std::uint32_t preemption_bound = 2;  // dfs
 };
 
 struct ExploreReport {
@@ -33,13 +34,16 @@ struct ExploreReport {
     std::size_t pct_actors = 0;
     std::uint64_t pct_steps = 0;
     double pct_guarantee = 0;
+    // dfs: every schedule within the preemption bound was run
+    bool exhausted = false;
     harness::ExecutionResult first_violation;  // valid when violating_execution
 };
 
 std::uint64_t execution_seed(std::uint64_t seed, std::uint64_t index);
 
 // Stops at the first execution that violates a property (or ends in an
-// actor error or deadlock). Strategy "random" or "pct".
+// actor error or deadlock). Strategy "random", "pct" or "dfs" (exhaustive
+// within the preemption bound, single-threaded; `executions` caps it).
 ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine);
 inline ExploreReport explore_random(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine) {
     return explore(s, cfg, engine);

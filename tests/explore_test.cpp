@@ -7,6 +7,7 @@
 #include "explore/explore.h"
 #include "explore/replay.h"
 #include "explore/shrink.h"
+#include "sched/dfs_decisions.h"
 #include "sched/pct_decisions.h"
 #include "harness/trace_file.h"
 #include "test_paths.h"
@@ -152,6 +153,59 @@ TEST(Shrink, KeepsThePropertyAndRemovesPreemptions) {
     sched::ReplayDecisions exact(sh.result.decisions);
     EXPECT_TRUE(explore::violates(engine.run(s, "qemu-levels", kernel, exact), properties::Property::LostInit));
     EXPECT_FALSE(exact.diverged());
+}
+
+}  // namespace
+}  // namespace regsync::testing
+
+namespace regsync::testing {
+namespace {
+
+explore::ExploreReport dfs(const char* scenario, const char* policy, const char* kernel, std::uint32_t bound) {
+    harness::Engine engine;
+    explore::ExploreConfig cfg;
+    cfg.policy = policy;
+    cfg.kernel = kernel;
+    cfg.strategy = "dfs";
+    cfg.preemption_bound = bound;
+    cfg.executions = 1000000;
+    return explore::explore(harness::load_scenario(scenario, scenario_dir()), cfg, engine);
+}
+
+TEST(Dfs, ProvesInitSipiHaltFreeOfLostInitOnThePendingEventsKernel) {
+    const auto rep = dfs("init-sipi-halt", "qemu-levels", "init-apic-events", 2);
+    EXPECT_TRUE(rep.exhausted);
+    EXPECT_FALSE(rep.violating_execution.has_value());
+    EXPECT_EQ(rep.executions, 7196u);  // every schedule with at most 2 preemptions
+    EXPECT_EQ(dfs("init-sipi-halt", "qemu-levels", "init-apic-events", 0).executions, 20u);
+}
+
+TEST(Dfs, FindsTheLostInitOnThePre310KernelWithOnePreemption) {
+    const auto rep = dfs("init-sipi-halt", "qemu-levels", "init-mp-state", 1);
+    ASSERT_TRUE(rep.violating_execution.has_value());
+    EXPECT_EQ(rep.first_violation.verdict.first()->property, properties::Property::LostInit);
+    EXPECT_EQ(rep.first_violation.preemptions, 1u);
+    EXPECT_TRUE(dfs("init-sipi-halt", "qemu-levels", "init-mp-state", 0).exhausted);  // no preemption, no race
+}
+
+TEST(Dfs, TsrRaceNeedsTwoPreemptionsAndIsAbsentUnderOrClearTsr) {
+    EXPECT_TRUE(dfs("tsr-timer-race", "qemu-levels", "init-apic-events", 1).exhausted);
+    const auto buggy = dfs("tsr-timer-race", "qemu-levels", "init-apic-events", 2);
+    ASSERT_TRUE(buggy.violating_execution.has_value());
+    EXPECT_EQ(buggy.first_violation.verdict.first()->property, properties::Property::LostKernelWrite);
+    const auto fixed = dfs("tsr-timer-race", "ppc-onereg-tsr", "init-apic-events", 2);
+    EXPECT_TRUE(fixed.exhausted);
+    EXPECT_FALSE(fixed.violating_execution.has_value());
+}
+
+TEST(Dfs, NextPrefixRespectsThePreemptionBound) {
+    using P = sched::DfsDecisions::Point;
+    // Two points: the first may preempt (current enabled), the second not.
+    const std::vector<P> trail = {{3, 0, true, 0}, {2, 0, false, 0}};
+    EXPECT_EQ(sched::DfsDecisions::next(trail, 0), (std::vector<std::uint16_t>{0, 1}));
+    const std::vector<P> done = {{3, 0, true, 0}, {2, 1, false, 0}};
+    EXPECT_FALSE(sched::DfsDecisions::next(done, 0).has_value());
+    EXPECT_EQ(sched::DfsDecisions::next(done, 1), (std::vector<std::uint16_t>{1}));
 }
 
 }  // namespace
