@@ -317,30 +317,11 @@ int FakeVcpu::set_regs(void* arg) {
     return 0;
 }
 
-namespace {
-// x86 struct kvm_sregs fields in catalogue order (model/catalogue.cpp).
-__u64* x86_sreg_field(struct kvm_sregs& s, std::uint64_t id) {
-    switch (id) {
-        case 0: return &s.cs.base;
-        case 2: return &s.cr0;
-        case 3: return &s.cr2;
-        case 4: return &s.cr3;
-        case 5: return &s.cr4;
-        case 6: return &s.efer;
-        case 7: return &s.apic_base;
-        default: return nullptr;
-    }
-}
-}  // namespace
-
 int FakeVcpu::get_sregs(void* arg) {
     if (vm_.arch() == model::Arch::X86) {
         auto& s = *static_cast<struct kvm_sregs*>(arg);
         std::memset(&s, 0, sizeof s);
-        for_access(cat(), Access::Sregs, [&](RegIndex r, const model::RegisterDesc& d) {
-            if (d.id == 1) s.cs.selector = static_cast<__u16>(get(r));
-            else *x86_sreg_field(s, d.id) = get(r);
-        });
+        for_access(cat(), Access::Sregs, [&](RegIndex r, const model::RegisterDesc& d) { x86::sregs_set(s, d.id, get(r)); });
         return 0;
     }
     auto& s = *static_cast<ppc::kvm_sregs*>(arg);
@@ -355,9 +336,7 @@ int FakeVcpu::get_sregs(void* arg) {
 int FakeVcpu::set_sregs(void* arg) {
     if (vm_.arch() == model::Arch::X86) {
         auto& s = *static_cast<struct kvm_sregs*>(arg);
-        for_access(cat(), Access::Sregs, [&](RegIndex r, const model::RegisterDesc& d) {
-            set(r, d.id == 1 ? s.cs.selector : *x86_sreg_field(s, d.id), Writer::Userspace);
-        });
+        for_access(cat(), Access::Sregs, [&](RegIndex r, const model::RegisterDesc& d) { set(r, x86::sregs_get(s, d.id), Writer::Userspace); });
         return 0;
     }
     // Book-E (kvmppc_set_sregs_e): TSR and DEC change only when asked to

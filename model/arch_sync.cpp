@@ -11,18 +11,6 @@ namespace regsync::model {
 namespace {
 constexpr RegMask bit(std::size_t i) { return RegMask{1} << i; }
 
-__u64* x86_sreg(struct kvm_sregs& s, std::uint64_t id) {
-    switch (id) {
-        case 0: return &s.cs.base;
-        case 2: return &s.cr0;
-        case 3: return &s.cr2;
-        case 4: return &s.cr3;
-        case 5: return &s.cr4;
-        case 6: return &s.efer;
-        case 7: return &s.apic_base;
-        default: return nullptr;
-    }
-}
 }  // namespace
 
 const SyncOrder& qemu2013_order() {
@@ -96,7 +84,7 @@ void ArchSync::get_family(CPUState& cpu, Access a, RegMask mask) const {
                 struct kvm_sregs s{};
                 v.ioctl(KVM_GET_SREGS, &s);
                 for (std::size_t i = 0; i < c.size(); ++i)
-                    if (c.regs[i].access == Access::Sregs) env[i] = c.regs[i].id == 1 ? s.cs.selector : *x86_sreg(s, c.regs[i].id);
+                    if (c.regs[i].access == Access::Sregs) env[i] = x86::sregs_get(s, c.regs[i].id);
             } else {
                 ppc::kvm_sregs s{};
                 v.ioctl(ppc::KVM_PPC_GET_SREGS, &s);
@@ -163,11 +151,8 @@ void ArchSync::put_family(CPUState& cpu, Access a, RegMask mask, const PutOption
         case Access::Sregs:
             if (x86) {
                 struct kvm_sregs s{};
-                for (std::size_t i = 0; i < c.size(); ++i) {
-                    if (c.regs[i].access != Access::Sregs) continue;
-                    if (c.regs[i].id == 1) s.cs.selector = static_cast<__u16>(env[i]);
-                    else *x86_sreg(s, c.regs[i].id) = env[i];
-                }
+                for (std::size_t i = 0; i < c.size(); ++i)
+                    if (c.regs[i].access == Access::Sregs) x86::sregs_set(s, c.regs[i].id, env[i]);
                 v.ioctl(KVM_SET_SREGS, &s);
             } else {
                 ppc::kvm_sregs s{};

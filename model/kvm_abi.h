@@ -73,6 +73,29 @@ inline constexpr __u32 MSR_STAR = 0xc0000081;
 inline constexpr __u32 MSR_KVM_SYSTEM_TIME_NEW = 0x4b564d01;  // paravirtual kvmclock
 inline constexpr __u32 MSR_IA32_TSCDEADLINE = 0x6e0;
 
+// The struct kvm_sregs fields the x86 catalogue names, by their catalogue
+// field index (model/catalogue.cpp): 0 cs.base, 1 cs.selector, 2 cr0, 3 cr2,
+// 4 cr3, 5 cr4, 6 efer, 7 apic_base. Shared by both sides of the ABI.
+inline __u64* sregs_u64(struct kvm_sregs& s, std::uint64_t id) {
+    switch (id) {
+        case 0: return &s.cs.base;
+        case 2: return &s.cr0;
+        case 3: return &s.cr2;
+        case 4: return &s.cr3;
+        case 5: return &s.cr4;
+        case 6: return &s.efer;
+        case 7: return &s.apic_base;
+        default: return nullptr;
+    }
+}
+inline std::uint64_t sregs_get(const struct kvm_sregs& s, std::uint64_t id) {
+    return id == 1 ? s.cs.selector : *sregs_u64(const_cast<struct kvm_sregs&>(s), id);
+}
+inline void sregs_set(struct kvm_sregs& s, std::uint64_t id, std::uint64_t v) {
+    if (id == 1) s.cs.selector = static_cast<__u16>(v);
+    else *sregs_u64(s, id) = v;
+}
+
 // struct kvm_msrs as the kernel (C) lays it out: entries at offset 8.
 // Compiled as C++, the header's __DECLARE_FLEX_ARRAY puts an empty struct of
 // size 1 before `entries` and shifts it to offset 16, so C++ code must not
