@@ -85,8 +85,8 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
                            run.end == sched::RunEnd::Quiescent;
     for (std::size_t i = 0; i < sched.actor_count(); ++i) r.actors.push_back(sched.actor_name(static_cast<sim::ActorId>(i)));
     r.step_count = world.step();
-    r.events = world.events();
-    if (opt.record_footprints) r.steps = world.steps();
+    r.events = world.take_events();  // the world ends with this execution
+    if (opt.record_footprints) r.steps = world.take_steps();
     properties::OracleInput in{&model::catalogue(s.arch), initial, s.bsp_flags(), s.properties};
     r.verdict = properties::check(in, r.events);
     return r;

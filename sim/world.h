@@ -28,6 +28,7 @@ public:
         events_.push_back(e);
     }
     const std::vector<Event>& events() const { return events_; }
+    std::vector<Event> take_events() { return std::move(events_); }
 
     void read(std::uint32_t obj) { touch(obj, false); }
     void write(std::uint32_t obj) { touch(obj, true); }
@@ -39,6 +40,7 @@ public:
     }
     std::uint32_t step() const { return step_; }
     const std::vector<StepRecord>& steps() const { return steps_; }
+    std::vector<StepRecord> take_steps() { return std::move(steps_); }
     void set_record_footprints(bool on) { record_footprints_ = on; }
 
 private:
