@@ -2,7 +2,10 @@
 // 1 a property was violated, 2 usage or input error, 3 replay diverged.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <functional>
 #include <filesystem>
 #include <iostream>
 
@@ -89,15 +92,24 @@ int cmd_explore(const Options& o) {
     if (o.cfg.executions == 0) throw harness::InputError("--executions must be at least 1");
     const auto s = harness::load_scenario(o.scenario, o.scenario_dir);
     harness::Engine engine;
-    const auto rep = explore::explore(s, o.cfg, engine);
+    // A progress line on a terminal only; it never reaches reports or traces.
+    std::function<void(std::uint64_t)> progress;
+    if (isatty(STDERR_FILENO))
+        progress = [&](std::uint64_t done) {
+            std::fprintf(stderr, "\r%s: %llu of %llu executions, no violation yet", s.name.c_str(),
+                         static_cast<unsigned long long>(done), static_cast<unsigned long long>(o.cfg.executions));
+        };
+    const auto rep = explore::explore(s, o.cfg, engine, progress);
+    if (progress) std::fputs("\r\033[K", stderr);
     std::printf("scenario %s, policy %s, kernel %s, strategy %s, seed %llu\n", s.name.c_str(), o.cfg.policy.c_str(),
                 o.cfg.kernel.c_str(), o.cfg.strategy.c_str(), static_cast<unsigned long long>(o.cfg.seed));
     if (o.cfg.strategy == "pct")
         std::printf("pct: n = %zu actors, k = %llu steps, depth d = %d: each execution finds a depth-%d bug with p >= 1/(n*k^(d-1)) = %.3g\n",
                     rep.pct_actors, static_cast<unsigned long long>(rep.pct_steps), o.cfg.depth, o.cfg.depth, rep.pct_guarantee);
-    std::printf("executions: %llu, scheduling decisions: %llu, steps: %llu, step-limited: %llu\n",
+    std::printf("executions: %llu, scheduling decisions: %llu, steps: %llu, step-limited: %llu, distinct schedules: %llu\n",
                 static_cast<unsigned long long>(rep.executions), static_cast<unsigned long long>(rep.decisions),
-                static_cast<unsigned long long>(rep.steps), static_cast<unsigned long long>(rep.step_limited));
+                static_cast<unsigned long long>(rep.steps), static_cast<unsigned long long>(rep.step_limited),
+                static_cast<unsigned long long>(rep.distinct_schedules));
     if (!rep.violating_execution) {
         if (o.cfg.strategy == "dfs" && rep.exhausted)
             std::printf("explored all %llu schedules with at most %u preemptions: no violation\n",

@@ -1,6 +1,7 @@
 #include "explore/explore.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <atomic>
 #include <thread>
@@ -23,7 +24,14 @@ namespace {
 struct Stats {
     std::uint32_t decisions = 0, steps = 0;
     bool step_limited = false, deadlock = false;
+    std::uint64_t schedule = 0;  // hash of the decision list
 };
+
+std::uint64_t schedule_hash(const std::vector<sim::ActorId>& d) {
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (auto a : d) h = (h ^ a) * 0x100000001b3ULL;
+    return h;
+}
 
 bool bad(const harness::ExecutionResult& r) {
     return !r.verdict.ok() || r.end == sched::RunEnd::ActorError || (!r.main_loop_finished && r.end == sched::RunEnd::Quiescent);
@@ -32,10 +40,11 @@ bool bad(const harness::ExecutionResult& r) {
 }  // namespace
 
 ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, const fakekvm::KernelConfig& kernel,
-                          harness::Engine& engine) {
+                          harness::Engine& engine, const std::function<void(std::uint64_t)>& progress) {
     ExploreReport rep;
     std::optional<std::vector<std::uint16_t>> prefix = std::vector<std::uint16_t>{};
     while (prefix && rep.executions < cfg.executions) {
+        if (progress && (rep.executions & 0xffff) == 0 && rep.executions > 0) progress(rep.executions);
         sched::DfsDecisions d(std::move(*prefix));
         auto r = engine.run(s, cfg.policy, kernel, d);
         rep.decisions += r.decisions.size();
@@ -51,13 +60,15 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
         prefix = sched::DfsDecisions::next(d.trail(), cfg.preemption_bound);
     }
     rep.exhausted = !prefix.has_value();
+    rep.distinct_schedules = rep.executions;  // dfs never repeats a schedule
     return rep;
 }
 
-ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine) {
+ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine,
+                      const std::function<void(std::uint64_t)>& progress) {
     auto kernel = fakekvm::kernel_variant(cfg.kernel);
     if (!kernel) throw harness::InputError("unknown kernel variant '" + cfg.kernel + "' (see 'regsync list')");
-    if (cfg.strategy == "dfs") return explore_dfs(s, cfg, *kernel, engine);
+    if (cfg.strategy == "dfs") return explore_dfs(s, cfg, *kernel, engine, progress);
     const bool pct = cfg.strategy == "pct";
     if (!pct && cfg.strategy != "random") throw harness::InputError("unknown strategy '" + cfg.strategy + "' (random, pct, dfs)");
     if (pct && cfg.depth < 1) throw harness::InputError("--depth must be at least 1");
@@ -87,7 +98,8 @@ ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harn
             sched::DecisionSource& d = pct ? static_cast<sched::DecisionSource&>(pctd) : rnd;
             auto r = eng.run(s, cfg.policy, *kernel, d);
             stats[i] = {static_cast<std::uint32_t>(r.decisions.size()), r.step_count, r.end == sched::RunEnd::StepLimit,
-                        !r.main_loop_finished && r.end == sched::RunEnd::Quiescent};
+                        !r.main_loop_finished && r.end == sched::RunEnd::Quiescent, schedule_hash(r.decisions)};
+            if (progress && t == 0 && (i & 0xffff) == 0 && i > 0) progress(i);
             if (bad(r)) {
                 found[t] = std::move(r);
                 found_at[t] = i;
@@ -110,13 +122,17 @@ ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harn
         for (auto& th : threads) th.join();
     }
     const std::uint64_t last = std::min(first.load(), cfg.executions - 1);
+    std::vector<std::uint64_t> schedules;
     for (std::uint64_t i = 0; i <= last && cfg.executions > 0; ++i) {
         ++rep.executions;
+        schedules.push_back(stats[i].schedule);
         rep.decisions += stats[i].decisions;
         rep.steps += stats[i].steps;
         rep.step_limited += stats[i].step_limited;
         rep.deadlocks += stats[i].deadlock;
     }
+    std::sort(schedules.begin(), schedules.end());
+    rep.distinct_schedules = static_cast<std::uint64_t>(std::unique(schedules.begin(), schedules.end()) - schedules.begin());
     if (first.load() < cfg.executions) {
         const std::uint64_t t = first.load() % jobs;
         rep.violating_execution = first.load();

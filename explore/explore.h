@@ -3,6 +3,7 @@
 // execution i of seed S is the same wherever and whenever it runs.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -36,6 +37,8 @@ struct ExploreReport {
     double pct_guarantee = 0;
     // dfs: every schedule within the preemption bound was run
     bool exhausted = false;
+    // coverage: distinct decision lists among the executions reported
+    std::uint64_t distinct_schedules = 0;
     harness::ExecutionResult first_violation;  // valid when violating_execution
 };
 
@@ -44,7 +47,9 @@ std::uint64_t execution_seed(std::uint64_t seed, std::uint64_t index);
 // Stops at the first execution that violates a property (or ends in an
 // actor error or deadlock). Strategy "random", "pct" or "dfs" (exhaustive
 // within the preemption bound, single-threaded; `executions` caps it).
-ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine);
+// `progress`, if given, is called now and then with the executions done.
+ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine,
+                      const std::function<void(std::uint64_t)>& progress = {});
 inline ExploreReport explore_random(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine) {
     return explore(s, cfg, engine);
 }
