@@ -228,6 +228,15 @@ TEST(Oracle, SnapshotFidelityChecksWhatSavevmCaptured) {
     EXPECT_EQ(ok.fired(), P{});
 }
 
+TEST(Oracle, SavevmMayCaptureAnIntendedWriteNotYetPut) {
+    History h(Arch::X86);
+    h.intent(0, "rax", 9).resumed().saved(0, "rax", 9);
+    EXPECT_EQ(h.fired(properties::bit(Property::SnapshotFidelity)), P{});
+    History stale(Arch::X86);
+    stale.intent(0, "rax", 9).resumed().saved(0, "rax", 0);
+    EXPECT_EQ(stale.fired(properties::bit(Property::SnapshotFidelity)), P{Property::SnapshotFidelity});
+}
+
 TEST(Oracle, SnapshotFidelityChecksTheKernelWhenTheFirstVcpuRunsAfterLoadvm) {
     History h(Arch::X86, 2);
     h.loaded().intent(1, "rax", 9, sim::IntentCause::Snapshot).enter(0).write(1, "rax", 9, Writer::Userspace);
