@@ -50,8 +50,5 @@ std::uint64_t execution_seed(std::uint64_t seed, std::uint64_t index);
 // `progress`, if given, is called now and then with the executions done.
 ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine,
                       const std::function<void(std::uint64_t)>& progress = {});
-inline ExploreReport explore_random(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine) {
-    return explore(s, cfg, engine);
-}
 
 }  // namespace regsync::explore

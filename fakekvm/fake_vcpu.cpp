@@ -90,12 +90,7 @@ void FakeVcpu::inject_pending_timer() {
     if (get(cat().mp_state) == KVM_MP_STATE_HALTED) set(cat().mp_state, KVM_MP_STATE_RUNNABLE, Writer::Timer);
 }
 
-std::uint64_t FakeVcpu::guest_pc() const {
-    const auto& c = cat();
-    std::uint64_t pc = regs_[static_cast<std::size_t>(c.pc)];
-    if (c.cs_base >= 0) pc += regs_[static_cast<std::size_t>(c.cs_base)];
-    return pc;
-}
+std::uint64_t FakeVcpu::guest_pc() const { return cat().guest_pc(regs_); }
 
 void FakeVcpu::kick() {
     // kvm_vcpu_kick / pthread_kill(SIG_IPI): wakes a blocked vCPU and makes

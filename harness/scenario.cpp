@@ -153,13 +153,6 @@ T get_or(const Ctx& c, const toml::table& t, std::string_view key, T dflt) {
     return *v;
 }
 
-std::uint64_t reset_pc(const model::Catalogue& cat) {
-    const auto rv = cat.reset_values(true);
-    std::uint64_t pc = rv[static_cast<std::size_t>(cat.pc)];
-    if (cat.cs_base >= 0) pc += rv[static_cast<std::size_t>(cat.cs_base)];
-    return pc;
-}
-
 void check_keys(const Ctx& c, const toml::table& t, std::initializer_list<std::string_view> allowed, const char* where) {
     for (const auto& [k, v] : t)
         if (std::find(allowed.begin(), allowed.end(), k.str()) == allowed.end())
@@ -175,7 +168,7 @@ VcpuSpec parse_vcpu(const Ctx& c, const toml::table& t, std::size_t index) {
     else if (state == "wait-for-sipi") v.mp_state = KVM_MP_STATE_INIT_RECEIVED;
     else if (state == "uninitialized") v.mp_state = KVM_MP_STATE_UNINITIALIZED;
     else c.fail(t.get("state"), "state must be running, wait-for-sipi or uninitialized");
-    if (const auto* code = t.get("code")) v.image.push_back({reset_pc(c.cat), parse_code(c, *code)});
+    if (const auto* code = t.get("code")) v.image.push_back({c.cat.reset_pc(), parse_code(c, *code)});
     if (const auto* progs = t.get("program")) {
         const auto* arr = progs->as_array();
         if (!arr) c.fail(progs, "'program' must be an array of tables ([[vcpu.program]])");

@@ -93,6 +93,12 @@ RegisterValues Catalogue::reset_values(bool bsp) const {
     return v;
 }
 
+std::uint64_t Catalogue::guest_pc(const RegisterValues& v) const {
+    std::uint64_t p = v[static_cast<std::size_t>(pc)];
+    if (cs_base >= 0) p += v[static_cast<std::size_t>(cs_base)];
+    return p;
+}
+
 const Catalogue& catalogue(Arch a) {
     static const Catalogue x86 = make_x86();
     static const Catalogue ppc = make_ppc();

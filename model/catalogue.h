@@ -31,6 +31,9 @@ struct Catalogue {
     const RegisterDesc& operator[](RegIndex i) const { return regs[static_cast<std::size_t>(i)]; }
     std::size_t size() const { return regs.size(); }
     RegisterValues reset_values(bool bsp) const;
+    // Where the guest executes: x86 cs.base + rip, Book-E pc.
+    std::uint64_t guest_pc(const RegisterValues& v) const;
+    std::uint64_t reset_pc() const { return guest_pc(reset_values(true)); }
 };
 
 const Catalogue& catalogue(Arch a);

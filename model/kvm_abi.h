@@ -88,8 +88,8 @@ inline __u64* sregs_u64(struct kvm_sregs& s, std::uint64_t id) {
         default: return nullptr;
     }
 }
-inline std::uint64_t sregs_get(const struct kvm_sregs& s, std::uint64_t id) {
-    return id == 1 ? s.cs.selector : *sregs_u64(const_cast<struct kvm_sregs&>(s), id);
+inline std::uint64_t sregs_get(struct kvm_sregs s, std::uint64_t id) {
+    return id == 1 ? s.cs.selector : *sregs_u64(s, id);
 }
 inline void sregs_set(struct kvm_sregs& s, std::uint64_t id, std::uint64_t v) {
     if (id == 1) s.cs.selector = static_cast<__u16>(v);

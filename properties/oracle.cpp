@@ -241,16 +241,9 @@ private:
         for (auto& i : inits_) {
             if (i.to != e.vcpu || i.done) continue;
             const bool bsp = in_.bsp[static_cast<std::size_t>(e.vcpu)];
-            if (bsp && e.value == reset_pc()) i.done = true;
+            if (bsp && e.value == cat_.reset_pc()) i.done = true;
             if (!bsp && i.sipi_pc && e.value == *i.sipi_pc) i.done = true;
         }
-    }
-
-    std::uint64_t reset_pc() const {
-        const auto rv = cat_.reset_values(true);
-        std::uint64_t pc = rv[static_cast<std::size_t>(cat_.pc)];
-        if (cat_.cs_base >= 0) pc += rv[static_cast<std::size_t>(cat_.cs_base)];
-        return pc;
     }
 
     void on_snapshot_saved(const Event& e) {

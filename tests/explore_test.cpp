@@ -23,7 +23,7 @@ explore::ExploreReport explore(const std::string& scenario, const std::string& k
     cfg.kernel = kernel;
     cfg.seed = seed;
     cfg.executions = n;
-    return explore::explore_random(harness::load_scenario(scenario, scenario_dir()), cfg, engine);
+    return explore::explore(harness::load_scenario(scenario, scenario_dir()), cfg, engine);
 }
 
 TEST(Explore, PreRework310KernelLosesTheInitWithin10000ExecutionsFromSeed1) {
