@@ -106,14 +106,19 @@ int cmd_explore(const Options& o) {
     if (o.cfg.strategy == "pct")
         std::printf("pct: n = %zu actors, k = %llu steps, depth d = %d: each execution finds a depth-%d bug with p >= 1/(n*k^(d-1)) = %.3g\n",
                     rep.pct_actors, static_cast<unsigned long long>(rep.pct_steps), o.cfg.depth, o.cfg.depth, rep.pct_guarantee);
-    std::printf("executions: %llu, scheduling decisions: %llu, steps: %llu, step-limited: %llu, distinct schedules: %llu\n",
+    std::printf("executions: %llu, scheduling decisions: %llu, steps: %llu, step-limited: %llu\n",
                 static_cast<unsigned long long>(rep.executions), static_cast<unsigned long long>(rep.decisions),
-                static_cast<unsigned long long>(rep.steps), static_cast<unsigned long long>(rep.step_limited),
-                static_cast<unsigned long long>(rep.distinct_schedules));
+                static_cast<unsigned long long>(rep.steps), static_cast<unsigned long long>(rep.step_limited));
+    std::printf("coverage: %llu distinct schedules, %llu distinct final states",
+                static_cast<unsigned long long>(rep.distinct_schedules), static_cast<unsigned long long>(rep.distinct_final_states));
+    if (o.cfg.strategy == "dfs")
+        std::printf(", %llu distinct interleavings of conflicting steps", static_cast<unsigned long long>(rep.distinct_interleavings));
+    std::printf("\n");
     if (!rep.violating_execution) {
         if (o.cfg.strategy == "dfs" && rep.exhausted)
-            std::printf("explored all %llu schedules with at most %u preemptions: no violation\n",
-                        static_cast<unsigned long long>(rep.executions), o.cfg.preemption_bound);
+            std::printf("explored all %llu schedules with at most %u preemptions (reduction %s, %llu redundant cut short): no violation\n",
+                        static_cast<unsigned long long>(rep.executions), o.cfg.preemption_bound, o.cfg.reduction.c_str(),
+                        static_cast<unsigned long long>(rep.sleep_blocked));
         else if (o.cfg.strategy == "dfs")
             std::printf("no violation in %llu schedules; the bound holds more (raise --executions)\n",
                         static_cast<unsigned long long>(rep.executions));
@@ -248,6 +253,8 @@ int main(int argc, char** argv) {
     ex->add_option("--depth", o.cfg.depth, "pct: bug depth d (d-1 priority change points)")->capture_default_str();
     ex->add_option("-j,--jobs", o.cfg.jobs, "Threads; the result is the same as with one (random, pct)")->capture_default_str();
     ex->add_option("--preemption-bound", o.cfg.preemption_bound, "dfs: at most this many preemptions per schedule")->capture_default_str();
+    ex->add_option("--reduction", o.cfg.reduction, "dfs: partial-order reduction: none, sleep (sleep sets), dpor (DPOR + sleep sets)")
+        ->capture_default_str();
     ex->add_option("--trace-out", o.trace_out, "Where to write the trace of a violation");
     ex->add_flag("--no-shrink", o.no_shrink, "Write the violating trace as found, without minimising it");
 

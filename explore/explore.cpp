@@ -9,7 +9,8 @@
 
 #include "harness/input_error.h"
 #include "sched/decision_source.h"
-#include "sched/dfs_decisions.h"
+#include "explore/coverage.h"
+#include "sched/dpor.h"
 #include "sched/pct_decisions.h"
 #include "sim/rng.h"
 
@@ -25,7 +26,13 @@ struct Stats {
     std::uint32_t decisions = 0, steps = 0;
     bool step_limited = false, deadlock = false;
     std::uint64_t schedule = 0;  // hash of the decision list
+    std::uint64_t final_state = 0;
 };
+
+std::uint64_t count_distinct(std::vector<std::uint64_t> v) {
+    std::sort(v.begin(), v.end());
+    return static_cast<std::uint64_t>(std::unique(v.begin(), v.end()) - v.begin());
+}
 
 std::uint64_t schedule_hash(const std::vector<sim::ActorId>& d) {
     std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -41,26 +48,41 @@ bool bad(const harness::ExecutionResult& r) {
 
 ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, const fakekvm::KernelConfig& kernel,
                           harness::Engine& engine, const std::function<void(std::uint64_t)>& progress) {
+    sched::Reduction red;
+    if (cfg.reduction == "none") red = sched::Reduction::None;
+    else if (cfg.reduction == "sleep") red = sched::Reduction::Sleep;
+    else if (cfg.reduction == "dpor") red = sched::Reduction::Dpor;
+    else throw harness::InputError("unknown reduction '" + cfg.reduction + "' (none, sleep, dpor)");
     ExploreReport rep;
-    std::optional<std::vector<std::uint16_t>> prefix = std::vector<std::uint16_t>{};
-    while (prefix && rep.executions < cfg.executions) {
+    sched::Dpor dpor(red, cfg.preemption_bound);
+    harness::ExecutionOptions opt;
+    opt.record_footprints = true;
+    bool more = true;
+    std::vector<std::uint64_t> finals, interleavings;
+    while (more && rep.executions < cfg.executions) {
         if (progress && (rep.executions & 0xffff) == 0 && rep.executions > 0) progress(rep.executions);
-        sched::DfsDecisions d(std::move(*prefix));
-        auto r = engine.run(s, cfg.policy, kernel, d);
+        auto r = engine.run(s, cfg.policy, kernel, dpor.source(), opt);
+        more = dpor.next(r.steps);
+        if (r.end == sched::RunEnd::Pruned) continue;  // redundant: its equivalent is explored elsewhere
+        finals.push_back(r.final_state);
+        interleavings.push_back(interleaving_fingerprint(r.steps));
         rep.decisions += r.decisions.size();
         rep.steps += r.step_count;
         rep.step_limited += r.end == sched::RunEnd::StepLimit;
         rep.deadlocks += !r.main_loop_finished && r.end == sched::RunEnd::Quiescent;
         if (bad(r)) {
             rep.violating_execution = rep.executions++;
+            r.steps.clear();
             rep.first_violation = std::move(r);
-            return rep;
+            break;
         }
         ++rep.executions;
-        prefix = sched::DfsDecisions::next(d.trail(), cfg.preemption_bound);
     }
-    rep.exhausted = !prefix.has_value();
+    rep.exhausted = !more && !rep.violating_execution;
+    rep.sleep_blocked = dpor.sleep_blocked();
     rep.distinct_schedules = rep.executions;  // dfs never repeats a schedule
+    rep.distinct_final_states = count_distinct(std::move(finals));
+    rep.distinct_interleavings = count_distinct(std::move(interleavings));
     return rep;
 }
 
@@ -98,7 +120,7 @@ ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harn
             sched::DecisionSource& d = pct ? static_cast<sched::DecisionSource&>(pctd) : rnd;
             auto r = eng.run(s, cfg.policy, *kernel, d);
             stats[i] = {static_cast<std::uint32_t>(r.decisions.size()), r.step_count, r.end == sched::RunEnd::StepLimit,
-                        !r.main_loop_finished && r.end == sched::RunEnd::Quiescent, schedule_hash(r.decisions)};
+                        !r.main_loop_finished && r.end == sched::RunEnd::Quiescent, schedule_hash(r.decisions), r.final_state};
             if (progress && t == 0 && (i & 0xffff) == 0 && i > 0) progress(i);
             if (bad(r)) {
                 found[t] = std::move(r);
@@ -122,17 +144,18 @@ ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harn
         for (auto& th : threads) th.join();
     }
     const std::uint64_t last = std::min(first.load(), cfg.executions - 1);
-    std::vector<std::uint64_t> schedules;
+    std::vector<std::uint64_t> schedules, finals;
     for (std::uint64_t i = 0; i <= last && cfg.executions > 0; ++i) {
         ++rep.executions;
         schedules.push_back(stats[i].schedule);
+        finals.push_back(stats[i].final_state);
         rep.decisions += stats[i].decisions;
         rep.steps += stats[i].steps;
         rep.step_limited += stats[i].step_limited;
         rep.deadlocks += stats[i].deadlock;
     }
-    std::sort(schedules.begin(), schedules.end());
-    rep.distinct_schedules = static_cast<std::uint64_t>(std::unique(schedules.begin(), schedules.end()) - schedules.begin());
+    rep.distinct_schedules = count_distinct(std::move(schedules));
+    rep.distinct_final_states = count_distinct(std::move(finals));
     if (first.load() < cfg.executions) {
         const std::uint64_t t = first.load() % jobs;
         rep.violating_execution = first.load();

@@ -22,6 +22,7 @@ struct ExploreConfig {
     int depth = 3;  // pct
     int jobs = 1;   // threads, each with its own fiber scheduler
     std::uint32_t preemption_bound = 2;  // dfs
+    std::string reduction = "dpor";      // dfs: none, sleep, dpor
 };
 
 struct ExploreReport {
@@ -37,8 +38,11 @@ struct ExploreReport {
     double pct_guarantee = 0;
     // dfs: every schedule within the preemption bound was run
     bool exhausted = false;
+    std::uint64_t sleep_blocked = 0;  // dfs: executions cut short as redundant (not counted as schedules)
     // coverage: distinct decision lists among the executions reported
     std::uint64_t distinct_schedules = 0;
+    std::uint64_t distinct_final_states = 0;  // harness::ExecutionResult::final_state
+    std::uint64_t distinct_interleavings = 0; // dfs only: Mazurkiewicz traces (explore/coverage.h)
     harness::ExecutionResult first_violation;  // valid when violating_execution
 };
 

@@ -9,6 +9,7 @@
 #include "model/machine.h"
 #include "model/policy_registry.h"
 #include "properties/oracle.h"
+#include "sim/rng.h"
 #include "sim/world.h"
 
 namespace regsync::harness {
@@ -85,8 +86,19 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
                            run.end == sched::RunEnd::Quiescent;
     for (std::size_t i = 0; i < sched.actor_count(); ++i) r.actors.push_back(sched.actor_name(static_cast<sim::ActorId>(i)));
     r.step_count = world.step();
+    std::uint64_t h = 0;
+    for (int v = 0; v < vm.vcpu_count(); ++v) {
+        for (auto x : vm.vcpu(v).raw_regs()) h = sim::hash_combine(h, x);
+        const auto& c = vmm.cpu(v);
+        for (auto x : c.env) h = sim::hash_combine(h, x);
+        h = sim::hash_combine(h, c.kvm_vcpu_dirty);
+        for (const auto& io : vmm.io_log())
+            if (io.cpu == v) h = sim::hash_combine(sim::hash_combine(h, io.port), io.value);
+    }
+    r.final_state = h;
     r.events = world.take_events();  // the world ends with this execution
     if (opt.record_footprints) r.steps = world.take_steps();
+    if (r.end == sched::RunEnd::Pruned) return r;  // redundant and unfinished: nothing to judge
     properties::OracleInput in{&model::catalogue(s.arch), initial, s.bsp_flags(), s.properties};
     r.verdict = properties::check(in, r.events);
     return r;

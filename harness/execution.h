@@ -28,6 +28,10 @@ struct ExecutionResult {
     std::uint32_t step_count = 0;
     properties::Verdict verdict;
     bool main_loop_finished = true;
+    // Fingerprint of where the execution ended: every vCPU's kernel
+    // registers, the VMM's cached copy and dirty state, and what each vCPU
+    // reported through port I/O (coverage: distinct final states).
+    std::uint64_t final_state = 0;
 };
 
 struct ExecutionOptions {

@@ -17,6 +17,7 @@ std::string outcome_string(const ExecutionResult& r) {
     switch (r.end) {
         case sched::RunEnd::StepLimit: return "step-limit";
         case sched::RunEnd::ActorError: return "actor-error: " + r.error;
+        case sched::RunEnd::Pruned: return "pruned";
         case sched::RunEnd::Quiescent: break;
     }
     if (r.main_loop_finished) return "quiescent";

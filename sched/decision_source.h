@@ -7,6 +7,10 @@
 #include "sim/rng.h"
 #include "sim/scheduler.h"
 
+namespace regsync::sim {
+class World;
+}
+
 namespace regsync::sched {
 
 using sim::ActorId;
@@ -17,7 +21,14 @@ public:
     // Pick one of `enabled` (sorted, at least two entries). `current` is the
     // actor that reached this scheduling point, when it may go on running
     // (kNoActor when it blocked or finished).
+    // May return kNoActor to end the execution here (RunEnd::Pruned): an
+    // exhaustive search does so when every continuation is redundant.
     virtual ActorId choose(const std::vector<ActorId>& enabled, ActorId current) = 0;
+    // Sources that need the footprints of the steps so far (partial-order
+    // reduction) see the world, and are asked at every scheduling point,
+    // also where only one actor is enabled.
+    virtual void attach(const sim::World&) {}
+    virtual bool observes_every_point() const { return false; }
 };
 
 class RandomDecisions final : public DecisionSource {

@@ -92,12 +92,27 @@ ActorId FiberScheduler::decide(bool include_current) {
     scratch_.clear();
     for (std::size_t i = 0; i < actors_.size(); ++i) {
         const auto id = static_cast<ActorId>(i);
-        if (id == current_ ? include_current : (actors_[i].ready && enabled(actors_[i]))) scratch_.push_back(id);
+        auto& a = actors_[i];
+        if (a.waiting && !shutdown_ && !a.finished) {
+            // The step that just ended changed this waiter's predicate.
+            const bool v = a.wait_pred();
+            if (v != a.pred_true) {
+                a.pred_true = v;
+                world_->write(sim::Obj::wake(id));
+            }
+        }
+        if (id == current_ ? include_current : (a.ready && enabled(a))) scratch_.push_back(id);
     }
     if (scratch_.empty()) return sim::kNoActor;
-    if (scratch_.size() == 1) return scratch_.front();
+    // Unwinding after the end is not part of the schedule.
+    if (shutdown_ || (scratch_.size() == 1 && !decisions_.observes_every_point())) return scratch_.front();
     const ActorId cur = include_current ? current_ : sim::kNoActor;
     const ActorId a = decisions_.choose(scratch_, cur);
+    if (a == sim::kNoActor) {
+        pruned_ = shutdown_ = true;
+        return scratch_.front();  // it unwinds at once
+    }
+    if (scratch_.size() == 1) return a;
     trail_.push_back(a);
     preemptions_ += cur != sim::kNoActor && a != cur;
     return a;
@@ -132,6 +147,7 @@ void FiberScheduler::point() {
         throw sim::Shutdown{};
     }
     const ActorId next = decide(true);
+    if (shutdown_) throw sim::Shutdown{};
     if (next == current_) {
         world_->begin_step(next);
         return;
@@ -145,12 +161,15 @@ void FiberScheduler::wait_until(sim::FunctionRef<bool()> pred) {
     if (shutdown_) throw sim::Shutdown{};
     if (pred()) return;
     Actor& self = actors_[current_];
+    world_->read(sim::Obj::wake(current_));
+    self.pred_true = false;
     self.waiting = true;
     self.wait_pred = pred;
     boost::this_fiber::yield();  // resumed only once pred holds, or at shutdown
     self.waiting = false;
     self.wait_pred = {};
     if (shutdown_) throw sim::Shutdown{};
+    world_->read(sim::Obj::wake(current_));
 }
 
 void FiberScheduler::actor_main(ActorId id) {
@@ -192,7 +211,10 @@ RunResult FiberScheduler::run() {
     result.decisions = std::move(trail_);
     result.preemptions = preemptions_;
     result.error = error_;
-    result.end = !error_.empty() ? RunEnd::ActorError : step_limit_ ? RunEnd::StepLimit : RunEnd::Quiescent;
+    result.end = !error_.empty() ? RunEnd::ActorError
+                 : step_limit_ ? RunEnd::StepLimit
+                 : pruned_     ? RunEnd::Pruned
+                               : RunEnd::Quiescent;
     return result;
 }
 

@@ -20,7 +20,8 @@ class context;
 
 namespace regsync::sched {
 
-enum class RunEnd { Quiescent, StepLimit, ActorError };
+// Pruned: the decision source ended the execution as redundant.
+enum class RunEnd { Quiescent, StepLimit, ActorError, Pruned };
 
 struct RunResult {
     RunEnd end = RunEnd::Quiescent;
@@ -36,7 +37,10 @@ public:
                    boost::fibers::pooled_fixedsize_stack stacks);
     ~FiberScheduler() override;
 
-    void attach(sim::World& world) { world_ = &world; }
+    void attach(sim::World& world) {
+        world_ = &world;
+        decisions_.attach(world);
+    }
     ActorId spawn(std::string name, std::function<void()> body);
     const std::string& actor_name(ActorId a) const { return actors_[a].name; }
     std::size_t actor_count() const { return actors_.size(); }
@@ -63,6 +67,7 @@ private:
         bool finished = false;
         sim::FunctionRef<bool()> wait_pred;
         bool waiting = false;
+        bool pred_true = false;  // last value seen of wait_pred
     };
     bool enabled(const Actor& a) const;
     ActorId decide(bool include_current);
@@ -80,6 +85,7 @@ private:
     ActorId spawning_ = sim::kNoActor;
     bool shutdown_ = false;
     bool step_limit_ = false;
+    bool pruned_ = false;
     std::string error_;
     std::vector<ActorId> trail_;
     std::uint32_t preemptions_ = 0;

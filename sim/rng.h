@@ -23,6 +23,14 @@ constexpr std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 0xcbf29ce484
     return h;
 }
 
+// Order-sensitive hash of a sequence of words (final-state and trace
+// fingerprints for coverage). 64 bits: collisions are possible, and only
+// make a coverage count lower.
+constexpr std::uint64_t hash_combine(std::uint64_t h, std::uint64_t v) {
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h * 0x100000001b3ULL;
+}
+
 // Each subsystem draws from its own stream: seed ⊕ hash(name) ⊕ index, so a
 // new draw in one subsystem never shifts another (FoundationDB's sub-seeds).
 constexpr std::uint64_t derive_seed(std::uint64_t seed, std::string_view subsystem, std::uint64_t index = 0) {

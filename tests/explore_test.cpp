@@ -7,8 +7,8 @@
 #include "explore/explore.h"
 #include "explore/replay.h"
 #include "explore/shrink.h"
-#include "sched/dfs_decisions.h"
 #include "sched/pct_decisions.h"
+#include "harness/input_error.h"
 #include "harness/trace_file.h"
 #include "test_paths.h"
 
@@ -161,51 +161,83 @@ TEST(Shrink, KeepsThePropertyAndRemovesPreemptions) {
 namespace regsync::testing {
 namespace {
 
-explore::ExploreReport dfs(const char* scenario, const char* policy, const char* kernel, std::uint32_t bound) {
+explore::ExploreReport dfs(const char* scenario, const char* policy, const char* kernel, std::uint32_t bound,
+                           const char* reduction = "dpor") {
     harness::Engine engine;
     explore::ExploreConfig cfg;
     cfg.policy = policy;
     cfg.kernel = kernel;
     cfg.strategy = "dfs";
     cfg.preemption_bound = bound;
+    cfg.reduction = reduction;
     cfg.executions = 1000000;
     return explore::explore(harness::load_scenario(scenario, scenario_dir()), cfg, engine);
 }
 
 TEST(Dfs, ProvesInitSipiHaltFreeOfLostInitOnThePendingEventsKernel) {
-    const auto rep = dfs("init-sipi-halt", "qemu-levels", "init-apic-events", 2);
-    EXPECT_TRUE(rep.exhausted);
-    EXPECT_FALSE(rep.violating_execution.has_value());
-    EXPECT_EQ(rep.executions, 7196u);  // every schedule with at most 2 preemptions
-    EXPECT_EQ(dfs("init-sipi-halt", "qemu-levels", "init-apic-events", 0).executions, 20u);
+    const auto plain = dfs("init-sipi-halt", "qemu-levels", "init-apic-events", 2, "none");
+    EXPECT_TRUE(plain.exhausted);
+    EXPECT_FALSE(plain.violating_execution.has_value());
+    EXPECT_EQ(plain.executions, 3598u);  // every schedule with at most 2 preemptions
+    EXPECT_EQ(dfs("init-sipi-halt", "qemu-levels", "init-apic-events", 0, "none").executions, 10u);
+    const auto reduced = dfs("init-sipi-halt", "qemu-levels", "init-apic-events", 2);
+    EXPECT_TRUE(reduced.exhausted);
+    EXPECT_FALSE(reduced.violating_execution.has_value());
+    EXPECT_LT(reduced.executions * 10, plain.executions);
+    // Without a bound: every schedule of the scenario, up to reordering of
+    // independent steps.
+    const auto all = dfs("init-sipi-halt", "qemu-levels", "init-apic-events", 1000);
+    EXPECT_TRUE(all.exhausted);
+    EXPECT_FALSE(all.violating_execution.has_value());
+    EXPECT_EQ(all.distinct_final_states, plain.distinct_final_states);
 }
 
 TEST(Dfs, FindsTheLostInitOnThePre310KernelWithOnePreemption) {
-    const auto rep = dfs("init-sipi-halt", "qemu-levels", "init-mp-state", 1);
-    ASSERT_TRUE(rep.violating_execution.has_value());
-    EXPECT_EQ(rep.first_violation.verdict.first()->property, properties::Property::LostInit);
-    EXPECT_EQ(rep.first_violation.preemptions, 1u);
-    EXPECT_TRUE(dfs("init-sipi-halt", "qemu-levels", "init-mp-state", 0).exhausted);  // no preemption, no race
+    for (const char* red : {"none", "sleep", "dpor"}) {
+        SCOPED_TRACE(red);
+        const auto rep = dfs("init-sipi-halt", "qemu-levels", "init-mp-state", 1, red);
+        ASSERT_TRUE(rep.violating_execution.has_value());
+        EXPECT_EQ(rep.first_violation.verdict.first()->property, properties::Property::LostInit);
+        EXPECT_EQ(rep.first_violation.preemptions, 1u);
+        EXPECT_TRUE(dfs("init-sipi-halt", "qemu-levels", "init-mp-state", 0, red).exhausted);  // no preemption, no race
+    }
 }
 
 TEST(Dfs, TsrRaceNeedsTwoPreemptionsAndIsAbsentUnderOrClearTsr) {
-    EXPECT_TRUE(dfs("tsr-timer-race", "qemu-levels", "init-apic-events", 1).exhausted);
-    const auto buggy = dfs("tsr-timer-race", "qemu-levels", "init-apic-events", 2);
-    ASSERT_TRUE(buggy.violating_execution.has_value());
-    EXPECT_EQ(buggy.first_violation.verdict.first()->property, properties::Property::LostKernelWrite);
-    const auto fixed = dfs("tsr-timer-race", "ppc-onereg-tsr", "init-apic-events", 2);
-    EXPECT_TRUE(fixed.exhausted);
-    EXPECT_FALSE(fixed.violating_execution.has_value());
+    for (const char* red : {"none", "dpor"}) {
+        SCOPED_TRACE(red);
+        EXPECT_TRUE(dfs("tsr-timer-race", "qemu-levels", "init-apic-events", 1, red).exhausted);
+        const auto buggy = dfs("tsr-timer-race", "qemu-levels", "init-apic-events", 2, red);
+        ASSERT_TRUE(buggy.violating_execution.has_value());
+        EXPECT_EQ(buggy.first_violation.verdict.first()->property, properties::Property::LostKernelWrite);
+        const auto fixed = dfs("tsr-timer-race", "ppc-onereg-tsr", "init-apic-events", 2, red);
+        EXPECT_TRUE(fixed.exhausted);
+        EXPECT_FALSE(fixed.violating_execution.has_value());
+    }
+    // Unbounded, the fixed policy is clean on every schedule.
+    const auto all = dfs("tsr-timer-race", "ppc-onereg-tsr", "init-apic-events", 1000);
+    EXPECT_TRUE(all.exhausted);
+    EXPECT_FALSE(all.violating_execution.has_value());
 }
 
-TEST(Dfs, NextPrefixRespectsThePreemptionBound) {
-    using P = sched::DfsDecisions::Point;
-    // Two points: the first may preempt (current enabled), the second not.
-    const std::vector<P> trail = {{3, 0, true, 0}, {2, 0, false, 0}};
-    EXPECT_EQ(sched::DfsDecisions::next(trail, 0), (std::vector<std::uint16_t>{0, 1}));
-    const std::vector<P> done = {{3, 0, true, 0}, {2, 1, false, 0}};
-    EXPECT_FALSE(sched::DfsDecisions::next(done, 0).has_value());
-    EXPECT_EQ(sched::DfsDecisions::next(done, 1), (std::vector<std::uint16_t>{1}));
+TEST(Dfs, ReductionCutsBystanderVcpusTenfoldWithTheSameVerdict) {
+    const std::string path = std::string(REGSYNC_TEST_DATA) + "/init-sipi-halt-bystanders.toml";
+    const char* s = path.c_str();
+    const auto plain = dfs(s, "qemu-levels", "init-apic-events", 1, "none");
+    const auto reduced = dfs(s, "qemu-levels", "init-apic-events", 1);
+    ASSERT_TRUE(plain.exhausted && reduced.exhausted);
+    EXPECT_FALSE(plain.violating_execution || reduced.violating_execution);
+    EXPECT_GE(plain.executions, 10 * reduced.executions) << plain.executions << " vs " << reduced.executions;
+    EXPECT_EQ(plain.distinct_final_states, reduced.distinct_final_states);
+    const auto buggy_plain = dfs(s, "qemu-levels", "init-mp-state", 1, "none");
+    const auto buggy = dfs(s, "qemu-levels", "init-mp-state", 1);
+    ASSERT_TRUE(buggy_plain.violating_execution && buggy.violating_execution);
+    EXPECT_EQ(buggy.first_violation.verdict.first()->property, properties::Property::LostInit);
+    EXPECT_LT(*buggy.violating_execution, *buggy_plain.violating_execution);
+}
+
+TEST(Dfs, RejectsAnUnknownReduction) {
+    EXPECT_THROW(dfs("init-sipi-halt", "qemu-levels", "init-apic-events", 1, "magic"), harness::InputError);
 }
 
 }  // namespace

@@ -1,0 +1,220 @@
+#include "sched/dpor.h"
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+#include <string>
+
+#include "sim/world.h"
+
+namespace regsync::sched {
+
+namespace {
+
+using Mask = std::uint64_t;
+
+Mask bit(ActorId a) { return Mask{1} << a; }
+
+// One entry per object, write if any access wrote it, sorted by object.
+std::vector<sim::Access> normalise(const std::vector<sim::Access>& in) {
+    std::vector<sim::Access> out(in);
+    std::sort(out.begin(), out.end(), [](const sim::Access& a, const sim::Access& b) { return a.obj < b.obj; });
+    std::size_t w = 0;
+    for (std::size_t r = 0; r < out.size(); ++r) {
+        if (w > 0 && out[w - 1].obj == out[r].obj) out[w - 1].write = out[w - 1].write || out[r].write;
+        else out[w++] = out[r];
+    }
+    out.resize(w);
+    return out;
+}
+
+bool independent(const std::vector<sim::Access>& a, const std::vector<sim::Access>& b) {
+    std::size_t i = 0, j = 0;
+    while (i < a.size() && j < b.size()) {
+        if (a[i].obj < b[j].obj) ++i;
+        else if (b[j].obj < a[i].obj) ++j;
+        else {
+            if (a[i].write || b[j].write) return false;
+            ++i;
+            ++j;
+        }
+    }
+    return true;
+}
+
+Mask asleep(const std::vector<Dpor::Sleeper>& sleep) {
+    Mask m = 0;
+    for (const auto& s : sleep) m |= bit(s.actor);
+    return m;
+}
+
+}  // namespace
+
+ActorId Dpor::Source::choose(const std::vector<ActorId>& enabled, ActorId current) {
+    return d_.extend(enabled, current, *world_);
+}
+
+std::uint32_t Dpor::cost(const Node& n, ActorId p) const {
+    return n.preemptions_before + ((n.current != sim::kNoActor && p != n.current) ? 1 : 0);
+}
+
+ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const sim::World& w) {
+    Mask en = 0;
+    for (ActorId a : enabled) {
+        if (a >= 64) throw std::runtime_error("dfs: at most 64 actors per scenario");
+        en |= bit(a);
+    }
+    if (w.steps().size() != pos_) throw std::logic_error("dfs: footprints are not recorded for every step");
+    if (pos_ < replay_) {
+        const Node& n = stack_[pos_];
+        if (n.enabled != en || n.current != current)
+            throw std::logic_error("dfs: the execution is not deterministic (step " + std::to_string(pos_) + ")");
+        ++pos_;
+        return n.chosen;
+    }
+    Node n;
+    n.enabled = en;
+    n.current = current;
+    if (pos_ > 0) {
+        const Node& parent = stack_[pos_ - 1];
+        n.preemptions_before = cost(parent, parent.chosen);
+        if (reduction_ != Reduction::None) {
+            // Sleepers stay asleep while the steps taken are independent of theirs.
+            const auto fp = normalise(w.steps()[pos_ - 1].accesses);
+            for (const auto* set : {&parent.sleep, &parent.explored})
+                for (const auto& s : *set)
+                    if (s.actor != parent.chosen && independent(s.fp, fp)) n.sleep.push_back(s);
+        }
+    }
+    const Mask candidates = en & ~asleep(n.sleep);
+    ActorId pick = sim::kNoActor;
+    if (current != sim::kNoActor && (candidates & bit(current))) pick = current;
+    else
+        for (ActorId a : enabled)
+            if ((candidates & bit(a)) && cost(n, a) <= bound_) {
+                pick = a;
+                break;
+            }
+    if (pick == sim::kNoActor) {
+        pruned_ = true;  // every continuation is explored elsewhere, or over the bound
+        return sim::kNoActor;
+    }
+    n.chosen = pick;
+    n.done = bit(pick);
+    n.backtrack = reduction_ == Reduction::Dpor ? bit(pick) : en;
+    stack_.push_back(std::move(n));
+    ++pos_;
+    return pick;
+}
+
+void Dpor::add_backtrack(std::size_t i, ActorId p) {
+    const auto add = [&](std::size_t k) {
+        Node& m = stack_[k];
+        if ((m.enabled & bit(p)) && cost(m, p) <= bound_) m.backtrack |= bit(p);
+    };
+    add(i);
+    // Under a bound, running p at i may cost a preemption that running it at
+    // the start of the actor's current run does not (Coons et al.'s
+    // conservative branch): the step where the scheduler last switched to the
+    // actor of node i.
+    const ActorId a = stack_[i].chosen;
+    std::size_t k = i;
+    while (k > 0 && stack_[k - 1].chosen == a) --k;
+    if (k != i) add(k);
+}
+
+void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
+    const std::size_t n = stack_.size();
+    std::size_t actors = 0;
+    for (std::size_t j = 0; j < n; ++j) actors = std::max<std::size_t>(actors, steps[j].actor + 1u);
+    // Vector clocks: clock[a] = 1 + the last step of actor a that happens before.
+    std::vector<std::vector<std::uint32_t>> vc(n);
+    std::vector<std::vector<std::uint32_t>> actor_clock(actors, std::vector<std::uint32_t>(actors, 0));
+    struct ObjState {
+        std::int64_t last_write = -1;
+        std::vector<std::uint32_t> reads;   // since the last write
+        std::vector<std::uint32_t> writes;  // Obj::wake only: since the waiter last ran
+    };
+    std::map<std::uint32_t, ObjState> objs;
+    std::vector<std::uint32_t> deps;
+    for (std::size_t j = 0; j < n; ++j) {
+        const ActorId p = steps[j].actor;
+        const auto fp = normalise(steps[j].accesses);
+        deps.clear();
+        for (const auto& a : fp) {
+            auto& o = objs[a.obj];
+            if (a.obj == sim::Obj::wake(p)) {
+                // Every step that enabled or disabled p while it waited
+                // races with p's waking: p might have run before it.
+                deps.insert(deps.end(), o.writes.begin(), o.writes.end());
+                o.writes.clear();
+            }
+            if (o.last_write >= 0) deps.push_back(static_cast<std::uint32_t>(o.last_write));
+            if (a.write) deps.insert(deps.end(), o.reads.begin(), o.reads.end());
+        }
+        auto& cp = actor_clock[p];
+        for (std::uint32_t i : deps) {
+            const ActorId q = steps[i].actor;
+            if (q == p || vc[i][q] <= cp[q]) continue;  // same actor, or already ordered
+            // A race: reverse it by running p first where step i was taken,
+            // or, when p could not run there, whoever could.
+            const Node& ni = stack_[i];
+            if (ni.enabled & bit(p)) {
+                add_backtrack(i, p);
+                continue;
+            }
+            for (ActorId a = 0; a < 64; ++a)
+                if (ni.enabled & bit(a)) add_backtrack(i, a);
+            // p was blocked there: also try it where it last could run.
+            for (std::size_t k = i; k-- > 0;)
+                if (stack_[k].enabled & bit(p)) {
+                    add_backtrack(k, p);
+                    break;
+                }
+        }
+        for (std::uint32_t i : deps)
+            for (std::size_t a = 0; a < actors; ++a) cp[a] = std::max(cp[a], vc[i][a]);
+        cp[p] = static_cast<std::uint32_t>(j + 1);
+        vc[j] = cp;
+        for (const auto& a : fp) {
+            auto& o = objs[a.obj];
+            if (a.write) {
+                o.last_write = static_cast<std::int64_t>(j);
+                o.reads.clear();
+                if ((a.obj & 0xf0000000u) == 0xf0000000u) o.writes.push_back(static_cast<std::uint32_t>(j));
+            } else {
+                o.reads.push_back(static_cast<std::uint32_t>(j));
+            }
+        }
+    }
+}
+
+bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
+    if (stack_.size() != pos_ || steps.size() < stack_.size())
+        throw std::logic_error("dfs: the execution ended inside the replayed prefix (not deterministic)");
+    if (pruned_) ++sleep_blocked_;
+    for (std::size_t k = replay_ > 0 ? replay_ - 1 : 0; k < stack_.size(); ++k)
+        stack_[k].explored.push_back({stack_[k].chosen, normalise(steps[k].accesses)});
+    if (reduction_ == Reduction::Dpor) analyse_races(steps);
+    while (!stack_.empty()) {
+        Node& n = stack_.back();
+        const Mask todo = n.backtrack & n.enabled & ~n.done & ~asleep(n.sleep);
+        ActorId pick = sim::kNoActor;
+        if (n.current != sim::kNoActor && (todo & bit(n.current))) pick = n.current;
+        else
+            for (ActorId a = 0; a < 64 && pick == sim::kNoActor; ++a)
+                if ((todo & bit(a)) && cost(n, a) <= bound_) pick = a;
+        if (pick != sim::kNoActor) {
+            n.chosen = pick;
+            n.done |= bit(pick);
+            replay_ = stack_.size();
+            pos_ = 0;
+            pruned_ = false;
+            return true;
+        }
+        stack_.pop_back();
+    }
+    return false;
+}
+
+}  // namespace regsync::sched

@@ -1,0 +1,98 @@
+// Exhaustive search of the schedules of one scenario with partial-order
+// reduction. Stateless: every execution starts from the initial state and
+// follows a stored stack of choices, one node per scheduling step.
+//
+//   Reduction::None   every enabled actor at every step (plain bounded dfs)
+//   Reduction::Sleep  the same, with sleep sets (Godefroid 1996): an actor
+//                     already explored at a node sleeps in its siblings'
+//                     subtrees until a step dependent on its own happens
+//   Reduction::Dpor   dynamic partial-order reduction (Flanagan and
+//                     Godefroid, POPL 2005) with sleep sets: after each
+//                     execution, every pair of dependent steps of different
+//                     actors not ordered by happens-before is a race, and the
+//                     later actor is added to the backtrack set where the
+//                     earlier step was taken
+//
+// Dependence comes from the footprints the fake kernel and the VMM record
+// (sim::StepRecord): two steps of different actors conflict when they touch
+// one object and one of them writes it; enabling or disabling a waiting
+// actor is a write of that actor's Obj::wake. Steps of one actor are ordered.
+//
+// The preemption bound (iterative context bounding, as CHESS does) is
+// applied to every choice; a backtrack entry that would exceed it is also
+// placed at the nearest earlier node where it does not (Coons, Musuvathi and
+// McKinley, "Bounded partial-order reduction", OOPSLA 2013), since plain
+// DPOR under a bound can miss races.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "sched/decision_source.h"
+#include "sim/footprint.h"
+
+namespace regsync::sched {
+
+enum class Reduction { None, Sleep, Dpor };
+
+class Dpor {
+public:
+    Dpor(Reduction r, std::uint32_t preemption_bound) : reduction_(r), bound_(preemption_bound) {}
+
+    // The decision source of the next execution: it replays the stack up to
+    // the node being backtracked, then extends it.
+    DecisionSource& source() { return source_; }
+
+    // After each execution: `steps` are its footprints (record_footprints
+    // on). Returns false once every schedule has been explored.
+    bool next(const std::vector<sim::StepRecord>& steps);
+
+    // Executions ended early because every enabled actor was asleep.
+    std::uint64_t sleep_blocked() const { return sleep_blocked_; }
+
+    struct Sleeper {
+        ActorId actor;
+        std::vector<sim::Access> fp;  // the step it would take
+    };
+
+private:
+    using Mask = std::uint64_t;  // actor ids 0..63
+    struct Node {
+        Mask enabled = 0;
+        ActorId current = sim::kNoActor;  // the actor that may go on without a preemption
+        ActorId chosen = sim::kNoActor;
+        std::uint32_t preemptions_before = 0;
+        Mask backtrack = 0;
+        Mask done = 0;
+        std::vector<Sleeper> sleep;     // inherited from the parent
+        std::vector<Sleeper> explored;  // done actors with the step each took here
+    };
+
+    class Source final : public DecisionSource {
+    public:
+        explicit Source(Dpor& d) : d_(d) {}
+        ActorId choose(const std::vector<ActorId>& enabled, ActorId current) override;
+        void attach(const sim::World& w) override { world_ = &w; }
+        bool observes_every_point() const override { return true; }
+
+    private:
+        Dpor& d_;
+        const sim::World* world_ = nullptr;
+        friend class Dpor;
+    };
+
+    ActorId extend(const std::vector<ActorId>& enabled, ActorId current, const sim::World& w);
+    std::uint32_t cost(const Node& n, ActorId p) const;
+    void add_backtrack(std::size_t i, ActorId p);
+    void analyse_races(const std::vector<sim::StepRecord>& steps);
+
+    Reduction reduction_;
+    std::uint32_t bound_;
+    Source source_{*this};
+    std::vector<Node> stack_;
+    std::size_t replay_ = 0;  // nodes below this index are replayed
+    std::size_t pos_ = 0;     // next node of the running execution
+    bool pruned_ = false;
+    std::uint64_t sleep_blocked_ = 0;
+};
+
+}  // namespace regsync::sched
