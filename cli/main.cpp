@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/bench_cmd.h"
 #include "explore/explore.h"
+#include "sched/dpor.h"
 #include "explore/matrix.h"
 #include "explore/shrink.h"
 #include "explore/replay.h"
@@ -34,6 +36,7 @@ struct Options {
     std::string scenario;
     explore::ExploreConfig cfg;
     std::string trace_out;
+    std::string bound = "2";
     bool no_shrink = false;
     // replay / shrink
     std::string shrink_out;
@@ -84,7 +87,19 @@ void print_violations(const harness::Trace& t) {
     for (const auto& v : t.violations) std::printf("  %s: %s\n", v.property.c_str(), v.message.c_str());
 }
 
-int cmd_explore(const Options& o) {
+int cmd_explore(Options o) {
+    if (o.bound == "unbounded") {
+        o.cfg.preemption_bound = sched::kUnbounded;
+    } else {
+        try {
+            std::size_t used = 0;
+            const unsigned long b = std::stoul(o.bound, &used);
+            if (used != o.bound.size() || b >= sched::kUnbounded) throw std::invalid_argument(o.bound);
+            o.cfg.preemption_bound = static_cast<std::uint32_t>(b);
+        } catch (const std::exception&) {
+            throw harness::InputError("--preemption-bound: '" + o.bound + "' is neither a number nor 'unbounded'");
+        }
+    }
     if (o.cfg.strategy != "random" && o.cfg.strategy != "pct" && o.cfg.strategy != "dfs")
         throw harness::InputError("unknown strategy '" + o.cfg.strategy + "' (this build offers: random, pct, dfs)");
     if (!model::make_policy(o.cfg.policy)) throw harness::InputError("unknown policy '" + o.cfg.policy + "' (see 'regsync list')");
@@ -114,10 +129,16 @@ int cmd_explore(const Options& o) {
     if (o.cfg.strategy == "dfs")
         std::printf(", %llu distinct interleavings of conflicting steps", static_cast<unsigned long long>(rep.distinct_interleavings));
     std::printf("\n");
+    const bool unbounded = o.cfg.preemption_bound == sched::kUnbounded;
+    const std::string bound_text =
+        unbounded ? std::string("any number of preemptions") : "at most " + std::to_string(o.cfg.preemption_bound) + " preemptions";
+    if (o.cfg.strategy == "dfs" && !unbounded)
+        std::printf("dfs: bounds 0..%u explored in turn (%llu executions in all passes)\n", rep.bound_reached,
+                    static_cast<unsigned long long>(rep.executions_all_bounds));
     if (!rep.violating_execution) {
         if (o.cfg.strategy == "dfs" && rep.exhausted)
-            std::printf("explored all %llu schedules with at most %u preemptions (reduction %s, %llu redundant cut short): no violation\n",
-                        static_cast<unsigned long long>(rep.executions), o.cfg.preemption_bound, o.cfg.reduction.c_str(),
+            std::printf("explored all %llu schedules with %s (reduction %s, %llu redundant cut short): no violation\n",
+                        static_cast<unsigned long long>(rep.executions), bound_text.c_str(), o.cfg.reduction.c_str(),
                         static_cast<unsigned long long>(rep.sleep_blocked));
         else if (o.cfg.strategy == "dfs")
             std::printf("no violation in %llu schedules; the bound holds more (raise --executions)\n",
@@ -194,8 +215,8 @@ int cmd_regressions(const Options& o) {
     harness::Engine engine;
     int missing = 0;
     for (const auto& b : cat.bugs) {
-        const std::string policy = b.policies.front() == "*" ? "qemu-levels" : b.policies.front();
-        const std::string kernel = b.kernels.empty() || b.kernels.front() == "*" ? "init-apic-events" : b.kernels.front();
+        const std::string policy = b.representative_policy();
+        const std::string kernel = b.representative_kernel();
         const auto s = harness::load_scenario(b.scenario, o.scenario_dir);
         const auto kcfg = *fakekvm::kernel_variant(kernel);
         bool found = false;
@@ -252,8 +273,9 @@ int main(int argc, char** argv) {
     ex->add_option("--executions", o.cfg.executions, "Number of executions")->capture_default_str();
     ex->add_option("--depth", o.cfg.depth, "pct: bug depth d (d-1 priority change points)")->capture_default_str();
     ex->add_option("-j,--jobs", o.cfg.jobs, "Threads; the result is the same as with one (random, pct)")->capture_default_str();
-    ex->add_option("--preemption-bound", o.cfg.preemption_bound, "dfs: at most this many preemptions per schedule")->capture_default_str();
-    ex->add_option("--reduction", o.cfg.reduction, "dfs: partial-order reduction: none, sleep (sleep sets), dpor (DPOR + sleep sets)")
+    ex->add_option("--preemption-bound", o.bound, "dfs: at most this many preemptions per schedule, or 'unbounded'")->capture_default_str();
+    ex->add_option("--reduction", o.cfg.reduction,
+                   "dfs: partial-order reduction: none, sleep (sleep sets), dpor (DPOR + sleep sets), bpor (DPOR without sleep sets, for bounds)")
         ->capture_default_str();
     ex->add_option("--trace-out", o.trace_out, "Where to write the trace of a violation");
     ex->add_flag("--no-shrink", o.no_shrink, "Write the violating trace as found, without minimising it");
@@ -282,6 +304,13 @@ int main(int argc, char** argv) {
     mx->add_flag("--json", o.json, "JSON output");
     mx->add_flag("--markdown", o.markdown, "Markdown output");
 
+    cli::BenchOptions bo;
+    bo.spin_dir = REGSYNC_SPIN_DIR;
+    auto* bn = app.add_subcommand("bench", "Measure throughput, time to first violation, reduction, and Spin on the same races (wall-clock figures)");
+    bn->add_option("--executions", bo.executions, "Executions per throughput figure")->capture_default_str();
+    bn->add_option("--spin-dir", bo.spin_dir, "Where the Promela models are")->capture_default_str();
+    bn->add_flag("--quick", bo.quick, "Small budgets (a smoke run)");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -299,6 +328,11 @@ int main(int argc, char** argv) {
         if (mx->parsed()) return cmd_matrix(o);
         if (sk->parsed()) return cmd_shrink(o);
         if (rg->parsed()) return cmd_regressions(o);
+        if (bn->parsed()) {
+            bo.scenario_dir = o.scenario_dir;
+            bo.catalogue = o.catalogue;
+            return cli::cmd_bench(bo);
+        }
     } catch (const harness::InputError& e) {
         std::fprintf(stderr, "regsync: %s\n", e.what());
         return kExitUsage;

@@ -16,6 +16,11 @@ bool names(const std::vector<std::string>& list, const std::string& x) {
 }
 }  // namespace
 
+std::string BugEntry::representative_policy() const { return policies.front() == "*" ? "qemu-levels" : policies.front(); }
+std::string BugEntry::representative_kernel() const {
+    return kernels.empty() || kernels.front() == "*" ? "init-apic-events" : kernels.front();
+}
+
 bool BugEntry::covers(const std::string& s, const std::string& policy, const std::string& kernel) const {
     return s == scenario && names(policies, policy) && names(kernels, kernel);
 }

@@ -22,6 +22,10 @@ struct BugEntry {
     long line = 0;
 
     bool covers(const std::string& scenario_name, const std::string& policy, const std::string& kernel) const;
+    // The configuration the bug is shown under: its first policy and kernel
+    // variant ("*" meaning qemu-levels and init-apic-events).
+    std::string representative_policy() const;
+    std::string representative_kernel() const;
 };
 
 struct Catalogue {

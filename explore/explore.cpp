@@ -1,6 +1,8 @@
 #include "explore/explore.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <optional>
 #include <atomic>
@@ -52,7 +54,8 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
     if (cfg.reduction == "none") red = sched::Reduction::None;
     else if (cfg.reduction == "sleep") red = sched::Reduction::Sleep;
     else if (cfg.reduction == "dpor") red = sched::Reduction::Dpor;
-    else throw harness::InputError("unknown reduction '" + cfg.reduction + "' (none, sleep, dpor)");
+    else if (cfg.reduction == "bpor") red = sched::Reduction::Bpor;
+    else throw harness::InputError("unknown reduction '" + cfg.reduction + "' (none, sleep, dpor, bpor)");
     ExploreReport rep;
     sched::Dpor dpor(red, cfg.preemption_bound);
     harness::ExecutionOptions opt;
@@ -66,6 +69,16 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
         if (r.end == sched::RunEnd::Pruned) continue;  // redundant: its equivalent is explored elsewhere
         finals.push_back(r.final_state);
         interleavings.push_back(interleaving_fingerprint(r.steps));
+        if (std::getenv("REGSYNC_DEBUG_FP")) {
+            std::fprintf(stderr, "FP %016llx FS %016llx V%d D", (unsigned long long)interleavings.back(), (unsigned long long)r.final_state, (int)bad(r));
+            for (auto a : r.decisions) std::fprintf(stderr, " %u", a);
+            std::fprintf(stderr, " S");
+            for (const auto& st : r.steps) {
+                std::fprintf(stderr, " %u:", st.actor);
+                for (const auto& ac : st.accesses) std::fprintf(stderr, "%s%x,", ac.write ? "w" : "r", ac.obj);
+            }
+            std::fprintf(stderr, "\n");
+        }
         rep.decisions += r.decisions.size();
         rep.steps += r.step_count;
         rep.step_limited += r.end == sched::RunEnd::StepLimit;
@@ -90,7 +103,23 @@ ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harn
                       const std::function<void(std::uint64_t)>& progress) {
     auto kernel = fakekvm::kernel_variant(cfg.kernel);
     if (!kernel) throw harness::InputError("unknown kernel variant '" + cfg.kernel + "' (see 'regsync list')");
-    if (cfg.strategy == "dfs") return explore_dfs(s, cfg, *kernel, engine, progress);
+    if (cfg.strategy == "dfs") {
+        // Iterative context bounding: bound 0, 1, ... so that a violation is
+        // reported with as few preemptions as it needs.
+        ExploreReport rep;
+        ExploreConfig c = cfg;
+        std::uint64_t before = 0;
+        const std::uint32_t first = cfg.preemption_bound == sched::kUnbounded ? sched::kUnbounded : 0;
+        for (std::uint32_t b = first;; ++b) {
+            c.preemption_bound = b;
+            rep = explore_dfs(s, c, *kernel, engine, progress);
+            rep.bound_reached = b;
+            rep.executions_all_bounds = before + rep.executions;
+            before = rep.executions_all_bounds;
+            if (rep.violating_execution || !rep.exhausted || b >= cfg.preemption_bound) break;
+        }
+        return rep;
+    }
     const bool pct = cfg.strategy == "pct";
     if (!pct && cfg.strategy != "random") throw harness::InputError("unknown strategy '" + cfg.strategy + "' (random, pct, dfs)");
     if (pct && cfg.depth < 1) throw harness::InputError("--depth must be at least 1");

@@ -38,6 +38,8 @@ struct ExploreReport {
     double pct_guarantee = 0;
     // dfs: every schedule within the preemption bound was run
     bool exhausted = false;
+    std::uint32_t bound_reached = 0;            // dfs: the bound of the last pass
+    std::uint64_t executions_all_bounds = 0;    // dfs: executions of every pass (0..bound_reached)
     std::uint64_t sleep_blocked = 0;  // dfs: executions cut short as redundant (not counted as schedules)
     // coverage: distinct decision lists among the executions reported
     std::uint64_t distinct_schedules = 0;

@@ -73,6 +73,7 @@ void FakeVcpu::lapic_timer_check() {
     if (dl < 0) return;
     auto& w = vm_.world();
     w.read(obj(dl));
+    w.read(Obj::vcpu(index_, Obj::kTimer));
     const std::uint64_t deadline = regs_[static_cast<std::size_t>(dl)];
     if (deadline == 0 || timer_pending_ || tsc() < deadline) return;
     w.write(Obj::vcpu(index_, Obj::kTimer));
@@ -80,8 +81,9 @@ void FakeVcpu::lapic_timer_check() {
 }
 
 void FakeVcpu::inject_pending_timer() {
-    if (!timer_pending_) return;
     auto& w = vm_.world();
+    w.read(Obj::vcpu(index_, Obj::kTimer));
+    if (!timer_pending_) return;
     w.write(Obj::vcpu(index_, Obj::kTimer));
     timer_pending_ = false;
     w.emit({.kind = EventKind::TimerInterrupt, .vcpu = static_cast<std::int16_t>(index_), .value = get(cat().tsc_deadline)});
@@ -101,12 +103,16 @@ void FakeVcpu::kick() {
 
 void FakeVcpu::lock() {
     auto& w = vm_.world();
+    w.read(Obj::vcpu(index_, Obj::kVcpuMutex));
     if (mutex_held_) w.sched().wait_until([this] { return !mutex_held_; });
     mutex_held_ = true;
     w.write(Obj::vcpu(index_, Obj::kVcpuMutex));
 }
 
-void FakeVcpu::unlock() { mutex_held_ = false; }
+void FakeVcpu::unlock() {
+    vm_.world().write(Obj::vcpu(index_, Obj::kVcpuMutex));
+    mutex_held_ = false;
+}
 
 int FakeVcpu::ioctl(unsigned long request, void* arg) {
     auto& w = vm_.world();
@@ -184,11 +190,13 @@ int FakeVcpu::kvm_run_inner() {
         if (const int r = sync_regs(); r != 0) return r;
     w.read(Obj::vcpu(index_, Obj::kSignal));
     if (run_->immediate_exit || signal_pending_) {
+        w.write(Obj::vcpu(index_, Obj::kSignal));
         signal_pending_ = false;
         run_->exit_reason = KVM_EXIT_INTR;
         return -EINTR;
     }
     w.emit({.kind = EventKind::VcpuEnter, .vcpu = static_cast<std::int16_t>(index_)});
+    if (!has_run) w.write(Obj::vcpu(index_, Obj::kTimer));  // the guest's timers are armed from now
     has_run = true;
     const bool x86 = vm_.arch() == model::Arch::X86;
     for (;;) {
@@ -211,6 +219,9 @@ int FakeVcpu::kvm_run_inner() {
         if (x86) inject_pending_timer();
         if (!runnable()) {
             // kvm_vcpu_block(): sleep until an event or a signal.
+            w.read(Obj::vcpu(index_, Obj::kApicEvents));
+            w.read(Obj::vcpu(index_, Obj::kTimer));
+            if (cat().mp_state >= 0) w.read(obj(cat().mp_state));
             w.sched().wait_until([this] { return wake_condition(); });
             continue;
         }
@@ -223,6 +234,7 @@ void FakeVcpu::halt() {
     auto& w = vm_.world();
     if (vm_.arch() != model::Arch::X86) {
         // Book-E wait: modelled as blocking until a signal.
+        w.read(Obj::vcpu(index_, Obj::kSignal));
         w.sched().wait_until([this] { return signal_pending_; });
         return;
     }

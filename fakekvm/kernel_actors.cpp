@@ -22,6 +22,8 @@ void run_booke_timer(FakeVm& vm, int vcpu, const std::vector<TimerExpiry>& expir
     for (const auto& e : expiries) {
         // The guest arms its timers: none expires before it first runs.
         const auto due = [&] { return v.has_run && w.now() >= e.at_tick; };
+        w.read(sim::Obj::vcpu(vcpu, sim::Obj::kTimer));
+        w.read(sim::Obj::kClock);
         if (!due()) w.sched().wait_until(due);
         w.sched().point();
         w.read(sim::Obj::kClock);

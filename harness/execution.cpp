@@ -59,11 +59,13 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
     const sim::ActorId main_actor = sched.spawn("main-loop", [&] {
         machine.machine_init_done();
         for (const auto& op : s.main) {
+            world.read(sim::Obj::kClock);
             if (world.now() < op.after_tick) world.sched().wait_until([&] { return world.now() >= op.after_tick; });
             if (op.after_io) {
                 const auto seen = [&] {
                     return std::any_of(vmm.io_log().begin(), vmm.io_log().end(), [&](const model::IoRecord& r) { return r.value == *op.after_io; });
                 };
+                world.read(sim::Obj::kMainLoop);  // the I/O log
                 if (!seen()) world.sched().wait_until(seen);
             }
             run_main_op(op, machine);

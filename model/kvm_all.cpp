@@ -30,6 +30,7 @@ Vmm::Vmm(sim::World& world, KvmVm& vm, SyncPolicy& policy, const std::vector<Reg
 
 void Vmm::bql_lock() {
     world_.sched().point();  // taking a contended mutex is a scheduling point
+    world_.read(Obj::kBql);
     if (bql_held_) world_.sched().wait_until([this] { return !bql_held_; });
     bql_held_ = true;
     world_.write(Obj::kBql);

@@ -78,7 +78,7 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
     if (pos_ > 0) {
         const Node& parent = stack_[pos_ - 1];
         n.preemptions_before = cost(parent, parent.chosen);
-        if (reduction_ != Reduction::None) {
+        if (sleep_sets()) {
             // Sleepers stay asleep while the steps taken are independent of theirs.
             const auto fp = normalise(w.steps()[pos_ - 1].accesses);
             for (const auto* set : {&parent.sleep, &parent.explored})
@@ -101,7 +101,7 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
     }
     n.chosen = pick;
     n.done = bit(pick);
-    n.backtrack = reduction_ == Reduction::Dpor ? bit(pick) : en;
+    n.backtrack = races() ? bit(pick) : en;
     stack_.push_back(std::move(n));
     ++pos_;
     return pick;
@@ -195,7 +195,7 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
     if (pruned_) ++sleep_blocked_;
     for (std::size_t k = replay_ > 0 ? replay_ - 1 : 0; k < stack_.size(); ++k)
         stack_[k].explored.push_back({stack_[k].chosen, normalise(steps[k].accesses)});
-    if (reduction_ == Reduction::Dpor) analyse_races(steps);
+    if (races()) analyse_races(steps);
     while (!stack_.empty()) {
         Node& n = stack_.back();
         const Mask todo = n.backtrack & n.enabled & ~n.done & ~asleep(n.sleep);

@@ -7,6 +7,7 @@
 #include "explore/explore.h"
 #include "explore/replay.h"
 #include "explore/shrink.h"
+#include "sched/dpor.h"
 #include "sched/pct_decisions.h"
 #include "harness/input_error.h"
 #include "harness/trace_file.h"
@@ -186,7 +187,7 @@ TEST(Dfs, ProvesInitSipiHaltFreeOfLostInitOnThePendingEventsKernel) {
     EXPECT_LT(reduced.executions * 10, plain.executions);
     // Without a bound: every schedule of the scenario, up to reordering of
     // independent steps.
-    const auto all = dfs("init-sipi-halt", "qemu-levels", "init-apic-events", 1000);
+    const auto all = dfs("init-sipi-halt", "qemu-levels", "init-apic-events", sched::kUnbounded);
     EXPECT_TRUE(all.exhausted);
     EXPECT_FALSE(all.violating_execution.has_value());
     EXPECT_EQ(all.distinct_final_states, plain.distinct_final_states);
@@ -215,7 +216,7 @@ TEST(Dfs, TsrRaceNeedsTwoPreemptionsAndIsAbsentUnderOrClearTsr) {
         EXPECT_FALSE(fixed.violating_execution.has_value());
     }
     // Unbounded, the fixed policy is clean on every schedule.
-    const auto all = dfs("tsr-timer-race", "ppc-onereg-tsr", "init-apic-events", 1000);
+    const auto all = dfs("tsr-timer-race", "ppc-onereg-tsr", "init-apic-events", sched::kUnbounded);
     EXPECT_TRUE(all.exhausted);
     EXPECT_FALSE(all.violating_execution.has_value());
 }
@@ -234,6 +235,38 @@ TEST(Dfs, ReductionCutsBystanderVcpusTenfoldWithTheSameVerdict) {
     ASSERT_TRUE(buggy_plain.violating_execution && buggy.violating_execution);
     EXPECT_EQ(buggy.first_violation.verdict.first()->property, properties::Property::LostInit);
     EXPECT_LT(*buggy.violating_execution, *buggy_plain.violating_execution);
+}
+
+TEST(Dfs, UnboundedDporRunsExactlyOneSchedulePerMazurkiewiczTrace) {
+    // Plain enumeration of every schedule against DPOR: the same set of
+    // traces (interleavings of conflicting steps) and final states, each
+    // trace once.
+    const auto plain = dfs("partial-get-hypercall", "partial-get-safe", "init-apic-events", sched::kUnbounded, "none");
+    const auto reduced = dfs("partial-get-hypercall", "partial-get-safe", "init-apic-events", sched::kUnbounded);
+    ASSERT_TRUE(plain.exhausted && reduced.exhausted);
+    EXPECT_EQ(reduced.distinct_interleavings, plain.distinct_interleavings);
+    EXPECT_EQ(reduced.executions, reduced.distinct_interleavings);
+    EXPECT_EQ(reduced.distinct_final_states, plain.distinct_final_states);
+    EXPECT_LT(reduced.executions * 10, plain.executions);
+}
+
+TEST(Dfs, BporKeepsEveryFinalStateOfBoundedPlainDfs) {
+    for (const char* scenario : {"tsc-runtime-writeback", "init-sipi-monitor"}) {
+        SCOPED_TRACE(scenario);
+        const auto plain = dfs(scenario, "accessors", "init-apic-events", 1, "none");
+        const auto bpor = dfs(scenario, "accessors", "init-apic-events", 1, "bpor");
+        ASSERT_TRUE(plain.exhausted && bpor.exhausted);
+        EXPECT_EQ(bpor.distinct_final_states, plain.distinct_final_states);
+        EXPECT_LT(bpor.executions, plain.executions);
+    }
+}
+
+TEST(Dfs, FindsTheBugThatHidesBehindABlockedLockAttempt) {
+    // The main loop must take the BQL before the vCPU thread retakes it
+    // after the hypercall exit: only visible to DPOR because a failed lock
+    // attempt reads the lock (a footprint regression test).
+    const auto rep = dfs("partial-get-hypercall", "partial-get-unsafe", "init-apic-events", sched::kUnbounded);
+    ASSERT_TRUE(rep.violating_execution.has_value());
 }
 
 TEST(Dfs, RejectsAnUnknownReduction) {

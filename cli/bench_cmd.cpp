@@ -1,0 +1,216 @@
+#include "cli/bench_cmd.h"
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "explore/catalogue.h"
+#include "explore/explore.h"
+#include "harness/input_error.h"
+#include "harness/scenario.h"
+
+namespace regsync::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+struct Timed {
+    explore::ExploreReport rep;
+    double seconds = 0;
+};
+
+Timed timed_explore(const harness::Scenario& s, const explore::ExploreConfig& cfg) {
+    harness::Engine engine;
+    const auto t0 = Clock::now();
+    Timed t;
+    t.rep = explore::explore(s, cfg, engine);
+    t.seconds = seconds_since(t0);
+    return t;
+}
+
+long peak_rss_kib() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss;
+}
+
+void throughput(const BenchOptions& o) {
+    std::printf("## Throughput (random strategy, %llu executions, qemu-levels, init-apic-events)\n\n",
+                static_cast<unsigned long long>(o.executions));
+    std::printf("| scenario | vCPUs | exec/s -j1 | decisions/s -j1 | exec/s -j2 | -j2 / -j1 | bytes kept per execution |\n");
+    std::printf("|---|---|---|---|---|---|---|\n");
+    for (const char* name : {"init-sipi-halt", "tsc-runtime-writeback", "reset-during-run", "savevm-loadvm", "tsr-timer-race"}) {
+        const auto s = harness::load_scenario(name, o.scenario_dir);
+        explore::ExploreConfig cfg;
+        cfg.executions = o.executions;
+        cfg.policy = s.arch == model::Arch::X86 ? "qemu-levels" : "ppc-onereg-tsr";
+        const auto one = timed_explore(s, cfg);
+        cfg.jobs = 2;
+        const auto two = timed_explore(s, cfg);
+        // What one execution leaves behind: its event log and decisions
+        // (the fiber stacks are pooled and reused across executions).
+        harness::Engine engine;
+        sched::RandomDecisions d(1);
+        const auto r = engine.run(s, cfg.policy, *fakekvm::kernel_variant(cfg.kernel), d);
+        const std::size_t bytes = r.events.size() * sizeof(sim::Event) + r.decisions.size() * sizeof(sim::ActorId);
+        const double e1 = static_cast<double>(one.rep.executions) / one.seconds;
+        const double e2 = static_cast<double>(two.rep.executions) / two.seconds;
+        std::printf("| %s | %zu | %.0f | %.0f | %.0f | %.2f | %zu |\n", name, s.vcpus.size(), e1,
+                    static_cast<double>(one.rep.decisions) / one.seconds, e2, e2 / e1, bytes);
+    }
+    std::printf("\npeak resident set of this process so far: %ld KiB\n\n", peak_rss_kib());
+}
+
+void time_to_violation(const BenchOptions& o) {
+    const auto cat = explore::load_catalogue(o.catalogue, o.scenario_dir);
+    std::printf("## Time to first violation, per catalogued bug\n\n");
+    std::printf("| bug | policy / kernel | random: exec, ms | pct d=3: exec, ms | dfs (dpor, bounds 0..3): exec, preemptions, ms |\n");
+    std::printf("|---|---|---|---|---|\n");
+    for (const auto& b : cat.bugs) {
+        const auto s = harness::load_scenario(b.scenario, o.scenario_dir);
+        explore::ExploreConfig cfg;
+        cfg.policy = b.representative_policy();
+        cfg.kernel = b.representative_kernel();
+        cfg.executions = o.quick ? 2000 : 100000;
+        std::string cells;
+        for (const char* strategy : {"random", "pct", "dfs"}) {
+            cfg.strategy = strategy;
+            cfg.preemption_bound = 3;
+            const auto t = timed_explore(s, cfg);
+            char buf[96];
+            if (!t.rep.violating_execution) std::snprintf(buf, sizeof buf, " none in %llu, %.1f |", static_cast<unsigned long long>(t.rep.executions), t.seconds * 1e3);
+            else if (cfg.strategy == "dfs")
+                std::snprintf(buf, sizeof buf, " %llu, %u, %.1f |", static_cast<unsigned long long>(t.rep.executions_all_bounds),
+                              t.rep.first_violation.preemptions, t.seconds * 1e3);
+            else std::snprintf(buf, sizeof buf, " %llu, %.1f |", static_cast<unsigned long long>(*t.rep.violating_execution + 1), t.seconds * 1e3);
+            cells += buf;
+        }
+        std::printf("| %s | %s / %s |%s\n", b.name.c_str(), cfg.policy.c_str(), cfg.kernel.c_str(), cells.c_str());
+    }
+    std::printf("\n");
+}
+
+void reduction(const BenchOptions& o, const std::string& bystanders) {
+    std::printf("## dfs: schedules explored with and without partial-order reduction\n\n");
+    std::printf("| scenario | policy / kernel | bound | none | sleep | dpor | verdict |\n|---|---|---|---|---|---|---|\n");
+    struct Row {
+        std::string scenario, policy, kernel;
+        std::uint32_t bound;
+    };
+    std::vector<Row> rows = {{"init-sipi-halt", "qemu-levels", "init-apic-events", 2},
+                             {"init-sipi-halt", "qemu-levels", "init-mp-state", 2},
+                             {"tsr-timer-race", "ppc-onereg-tsr", "init-apic-events", 2},
+                             {"tsc-runtime-writeback", "qemu-levels", "init-apic-events", 1}};
+    if (!bystanders.empty()) rows.push_back({bystanders, "qemu-levels", "init-apic-events", 1});
+    for (const auto& row : rows) {
+        const auto s = harness::load_scenario(row.scenario, o.scenario_dir);
+        std::string cells, verdict;
+        for (const char* red : {"none", "sleep", "dpor"}) {
+            explore::ExploreConfig cfg;
+            cfg.policy = row.policy;
+            cfg.kernel = row.kernel;
+            cfg.strategy = "dfs";
+            cfg.reduction = red;
+            cfg.preemption_bound = row.bound;
+            cfg.executions = o.quick ? 20000 : 2000000;
+            const auto t = timed_explore(s, cfg);
+            char buf[96];
+            std::snprintf(buf, sizeof buf, " %s%llu (%.2f s) |", t.rep.exhausted || t.rep.violating_execution ? "" : ">",
+                          static_cast<unsigned long long>(t.rep.executions_all_bounds), t.seconds);
+            cells += buf;
+            verdict = t.rep.violating_execution ? "violation" : t.rep.exhausted ? "clean" : "budget";
+        }
+        std::printf("| %s | %s / %s | %u |%s %s |\n", s.name.c_str(), row.policy.c_str(), row.kernel.c_str(), row.bound, cells.c_str(),
+                    verdict.c_str());
+    }
+    std::printf("\n(counts are executions over every pass of the iterative bound, 0..bound)\n\n");
+}
+
+// Runs a shell command; its exit status, or -1.
+int run(const std::string& cmd) {
+    const int rc = std::system(cmd.c_str());
+    return rc == -1 ? -1 : WEXITSTATUS(rc);
+}
+
+void spin_comparison(const BenchOptions& o) {
+    std::printf("## Spin against regsync on the same race\n\n");
+    if (run("command -v spin >/dev/null 2>&1 && command -v gcc >/dev/null 2>&1") != 0) {
+        std::printf("skipped: spin or gcc is not installed (apt-get install spin gcc)\n\n");
+        return;
+    }
+    std::printf("| race | Spin: states stored, pan s, total s (spin -a + gcc + pan) | regsync dfs (dpor): schedules, s | regsync pct: executions, s | regsync dfs / Spin total |\n");
+    std::printf("|---|---|---|---|---|\n");
+    struct Race {
+        const char* model;
+        const char* scenario;
+        const char* policy;
+        const char* kernel;
+    };
+    const Race races[] = {{"tsr-timer-race.pml", "tsr-timer-race", "qemu-levels", "init-apic-events"},
+                          {"init-hlt-race.pml", "init-sipi-halt", "qemu-levels", "init-mp-state"}};
+    const auto dir = std::filesystem::temp_directory_path() / ("regsync-spin-" + std::to_string(getpid()));
+    for (const auto& r : races) {
+        std::filesystem::create_directories(dir);
+        const std::string model = o.spin_dir + "/" + r.model;
+        if (!std::filesystem::exists(model)) throw harness::InputError(model + ": Promela model not found (--spin-dir)");
+        const auto t0 = Clock::now();
+        const std::string cmd = "cd '" + dir.string() + "' && spin -a '" + model + "' >/dev/null && gcc -O2 -w -o pan pan.c && ./pan > pan.out 2>&1";
+        run(cmd);
+        const double total = seconds_since(t0);
+        const auto t1 = Clock::now();
+        run("cd '" + dir.string() + "' && ./pan > pan.out 2>&1");
+        const double pan = seconds_since(t1);
+        std::string states = "?";
+        bool violated = false;
+        if (FILE* f = std::fopen((dir / "pan.out").c_str(), "r")) {
+            char line[512];
+            while (std::fgets(line, sizeof line, f)) {
+                std::string l(line);
+                if (l.find("states, stored") != std::string::npos) states = l.substr(0, l.find("states")), states.erase(0, states.find_first_not_of(' '));
+                if (l.find("assertion violated") != std::string::npos) violated = true;
+            }
+            std::fclose(f);
+        }
+        const auto s = harness::load_scenario(r.scenario, o.scenario_dir);
+        explore::ExploreConfig cfg;
+        cfg.policy = r.policy;
+        cfg.kernel = r.kernel;
+        cfg.strategy = "dfs";
+        cfg.preemption_bound = 3;
+        const auto dfs = timed_explore(s, cfg);
+        cfg.strategy = "pct";
+        cfg.executions = 100000;
+        const auto pct = timed_explore(s, cfg);
+        std::printf("| %s | %s%s, %.4f, %.3f | %llu, %.4f | %llu, %.4f | %.2f |\n", r.scenario, states.c_str(),
+                    violated ? " (assertion violated)" : " (no violation!)", pan, total,
+                    static_cast<unsigned long long>(dfs.rep.executions_all_bounds), dfs.seconds,
+                    static_cast<unsigned long long>(pct.rep.violating_execution ? *pct.rep.violating_execution + 1 : 0), pct.seconds,
+                    dfs.seconds / total);
+        std::filesystem::remove_all(dir);
+    }
+    std::printf("\n");
+}
+
+}  // namespace
+
+int cmd_bench(const BenchOptions& o) {
+    std::printf("# regsync bench%s\n\n", o.quick ? " (quick)" : "");
+    throughput(o);
+    time_to_violation(o);
+    const auto bystanders = std::filesystem::path(o.spin_dir).parent_path().parent_path() / "tests/data/init-sipi-halt-bystanders.toml";
+    reduction(o, std::filesystem::exists(bystanders) ? bystanders.string() : std::string{});
+    spin_comparison(o);
+    return 0;
+}
+
+}  // namespace regsync::cli

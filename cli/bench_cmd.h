@@ -1,0 +1,21 @@
+// `regsync bench`: throughput, memory, time to first violation of every
+// catalogued bug per strategy, dfs with and without reduction, and Spin
+// against regsync on the same races. Figures are wall-clock measurements:
+// the only output of regsync that is not deterministic.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace regsync::cli {
+
+struct BenchOptions {
+    std::string scenario_dir;
+    std::string catalogue;
+    std::string spin_dir;             // the Promela models (bench/spin)
+    std::uint64_t executions = 20000; // per throughput measurement
+    bool quick = false;               // fewer executions, for tests
+};
+
+int cmd_bench(const BenchOptions& o);
+
+}  // namespace regsync::cli
