@@ -7,12 +7,15 @@
 #include <cstdio>
 #include <functional>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <iostream>
 
 #include "cli/bench_cmd.h"
 #include "explore/explore.h"
 #include "sched/dpor.h"
 #include "explore/matrix.h"
+#include "explore/shard.h"
 #include "explore/shrink.h"
 #include "explore/replay.h"
 #include "fakekvm/kernel_config.h"
@@ -37,6 +40,9 @@ struct Options {
     explore::ExploreConfig cfg;
     std::string trace_out;
     std::string bound = "2";
+    std::string shard;       // "I/N"
+    std::string report_out;  // shard report
+    std::vector<std::string> merge_files;
     bool no_shrink = false;
     // replay / shrink
     std::string shrink_out;
@@ -87,6 +93,66 @@ void print_violations(const harness::Trace& t) {
     for (const auto& v : t.violations) std::printf("  %s: %s\n", v.property.c_str(), v.message.c_str());
 }
 
+// The report of an explore run, as explore and merge print it.
+void print_summary(const std::string& scenario, const explore::ExploreConfig& cfg, const explore::ExploreReport& rep) {
+    std::printf("scenario %s, policy %s, kernel %s, strategy %s, seed %llu\n", scenario.c_str(), cfg.policy.c_str(), cfg.kernel.c_str(),
+                cfg.strategy.c_str(), static_cast<unsigned long long>(cfg.seed));
+    if (cfg.strategy == "pct")
+        std::printf("pct: n = %zu actors, k = %llu steps, depth d = %d: each execution finds a depth-%d bug with p >= 1/(n*k^(d-1)) = %.3g\n",
+                    rep.pct_actors, static_cast<unsigned long long>(rep.pct_steps), cfg.depth, cfg.depth, rep.pct_guarantee);
+    std::printf("executions: %llu, scheduling decisions: %llu, steps: %llu, step-limited: %llu\n",
+                static_cast<unsigned long long>(rep.executions), static_cast<unsigned long long>(rep.decisions),
+                static_cast<unsigned long long>(rep.steps), static_cast<unsigned long long>(rep.step_limited));
+    std::printf("coverage: %llu distinct schedules, %llu distinct final states",
+                static_cast<unsigned long long>(rep.distinct_schedules), static_cast<unsigned long long>(rep.distinct_final_states));
+    if (cfg.strategy == "dfs")
+        std::printf(", %llu distinct interleavings of conflicting steps", static_cast<unsigned long long>(rep.distinct_interleavings));
+    std::printf("\n");
+    const bool unbounded = cfg.preemption_bound == sched::kUnbounded;
+    const std::string bound_text =
+        unbounded ? std::string("any number of preemptions") : "at most " + std::to_string(cfg.preemption_bound) + " preemptions";
+    if (cfg.strategy == "dfs" && !unbounded)
+        std::printf("dfs: bounds 0..%u explored in turn (%llu executions in all passes)\n", rep.bound_reached,
+                    static_cast<unsigned long long>(rep.executions_all_bounds));
+    if (rep.violating_execution) {
+        std::printf("VIOLATION in execution %llu (%u decisions, %u preemptions, outcome %s)\n",
+                    static_cast<unsigned long long>(*rep.violating_execution), rep.violation_decisions, rep.violation_preemptions,
+                    rep.violation_outcome.c_str());
+    } else if (cfg.strategy == "dfs" && rep.exhausted) {
+        std::printf("explored all %llu schedules with %s (reduction %s, %llu redundant cut short): no violation\n",
+                    static_cast<unsigned long long>(rep.executions), bound_text.c_str(), cfg.reduction.c_str(),
+                    static_cast<unsigned long long>(rep.sleep_blocked));
+    } else if (cfg.strategy == "dfs") {
+        std::printf("no violation in %llu schedules; the bound holds more (raise --executions)\n", static_cast<unsigned long long>(rep.executions));
+    } else {
+        std::printf("no violation in %llu executions\n", static_cast<unsigned long long>(rep.executions));
+    }
+}
+
+void write_shard(const Options& o, const harness::Scenario& s, const explore::ExploreReport& rep, const std::optional<harness::Trace>& t) {
+    explore::ShardFile f;
+    f.cfg = o.cfg;
+    f.scenario_name = s.name;
+    f.scenario_hash = s.content_hash;
+    f.report = rep;
+    f.violation = t;
+    std::ofstream out(o.report_out);
+    out << explore::shard_to_json(f);
+    if (!out) throw harness::InputError(o.report_out + ": cannot write the shard report");
+    std::printf("shard %llu/%llu report written to %s (merge with: regsync merge FILE...)\n",
+                static_cast<unsigned long long>(o.cfg.shard_index), static_cast<unsigned long long>(o.cfg.shard_count), o.report_out.c_str());
+}
+
+int cmd_merge(const Options& o) {
+    std::vector<explore::ShardFile> shards;
+    for (const auto& p : o.merge_files) shards.push_back(explore::read_shard(p));
+    const auto m = explore::merge_shards(shards, o.merge_files);
+    print_summary(m.scenario_name, m.cfg, m.report);
+    if (!m.violation) return kExitOk;
+    print_violations(*m.violation);
+    return kExitViolation;
+}
+
 int cmd_explore(Options o) {
     if (o.bound == "unbounded") {
         o.cfg.preemption_bound = sched::kUnbounded;
@@ -105,6 +171,16 @@ int cmd_explore(Options o) {
     if (!model::make_policy(o.cfg.policy)) throw harness::InputError("unknown policy '" + o.cfg.policy + "' (see 'regsync list')");
     if (!fakekvm::kernel_variant(o.cfg.kernel)) throw harness::InputError("unknown kernel variant '" + o.cfg.kernel + "' (see 'regsync list')");
     if (o.cfg.executions == 0) throw harness::InputError("--executions must be at least 1");
+    const bool sharded = !o.shard.empty();
+    if (sharded) {
+        unsigned long long i = 0, n = 0;
+        char tail = 0;
+        if (std::sscanf(o.shard.c_str(), "%llu/%llu%c", &i, &n, &tail) != 2 || n == 0 || i >= n)
+            throw harness::InputError("--shard: '" + o.shard + "' is not I/N with 0 <= I < N");
+        if (o.report_out.empty()) throw harness::InputError("--shard needs --report-out FILE (the shard's part of the report)");
+        o.cfg.shard_index = i;
+        o.cfg.shard_count = n;
+    }
     const auto s = harness::load_scenario(o.scenario, o.scenario_dir);
     harness::Engine engine;
     // A progress line on a terminal only; it never reaches reports or traces.
@@ -116,41 +192,12 @@ int cmd_explore(Options o) {
         };
     const auto rep = explore::explore(s, o.cfg, engine, progress);
     if (progress) std::fputs("\r\033[K", stderr);
-    std::printf("scenario %s, policy %s, kernel %s, strategy %s, seed %llu\n", s.name.c_str(), o.cfg.policy.c_str(),
-                o.cfg.kernel.c_str(), o.cfg.strategy.c_str(), static_cast<unsigned long long>(o.cfg.seed));
-    if (o.cfg.strategy == "pct")
-        std::printf("pct: n = %zu actors, k = %llu steps, depth d = %d: each execution finds a depth-%d bug with p >= 1/(n*k^(d-1)) = %.3g\n",
-                    rep.pct_actors, static_cast<unsigned long long>(rep.pct_steps), o.cfg.depth, o.cfg.depth, rep.pct_guarantee);
-    std::printf("executions: %llu, scheduling decisions: %llu, steps: %llu, step-limited: %llu\n",
-                static_cast<unsigned long long>(rep.executions), static_cast<unsigned long long>(rep.decisions),
-                static_cast<unsigned long long>(rep.steps), static_cast<unsigned long long>(rep.step_limited));
-    std::printf("coverage: %llu distinct schedules, %llu distinct final states",
-                static_cast<unsigned long long>(rep.distinct_schedules), static_cast<unsigned long long>(rep.distinct_final_states));
-    if (o.cfg.strategy == "dfs")
-        std::printf(", %llu distinct interleavings of conflicting steps", static_cast<unsigned long long>(rep.distinct_interleavings));
-    std::printf("\n");
-    const bool unbounded = o.cfg.preemption_bound == sched::kUnbounded;
-    const std::string bound_text =
-        unbounded ? std::string("any number of preemptions") : "at most " + std::to_string(o.cfg.preemption_bound) + " preemptions";
-    if (o.cfg.strategy == "dfs" && !unbounded)
-        std::printf("dfs: bounds 0..%u explored in turn (%llu executions in all passes)\n", rep.bound_reached,
-                    static_cast<unsigned long long>(rep.executions_all_bounds));
+    print_summary(s.name, o.cfg, rep);
     if (!rep.violating_execution) {
-        if (o.cfg.strategy == "dfs" && rep.exhausted)
-            std::printf("explored all %llu schedules with %s (reduction %s, %llu redundant cut short): no violation\n",
-                        static_cast<unsigned long long>(rep.executions), bound_text.c_str(), o.cfg.reduction.c_str(),
-                        static_cast<unsigned long long>(rep.sleep_blocked));
-        else if (o.cfg.strategy == "dfs")
-            std::printf("no violation in %llu schedules; the bound holds more (raise --executions)\n",
-                        static_cast<unsigned long long>(rep.executions));
-        else
-            std::printf("no violation in %llu executions\n", static_cast<unsigned long long>(rep.executions));
+        if (sharded) write_shard(o, s, rep, std::nullopt);
         return kExitOk;
     }
     harness::ExecutionResult found = rep.first_violation;
-    std::printf("VIOLATION in execution %llu (%zu decisions, %u preemptions, outcome %s)\n",
-                static_cast<unsigned long long>(*rep.violating_execution), found.decisions.size(), found.preemptions,
-                harness::outcome_string(found).c_str());
     if (!o.no_shrink && found.verdict.first() != nullptr) {
         const auto sh = explore::shrink(s, o.cfg.policy, *fakekvm::kernel_variant(o.cfg.kernel), found.decisions,
                                         found.verdict.first()->property, engine);
@@ -161,6 +208,7 @@ int cmd_explore(Options o) {
     const auto t = harness::make_trace(s, o.cfg.policy, o.cfg.kernel, o.cfg.strategy, o.cfg.seed, *rep.violating_execution, found);
     const std::string path = o.trace_out.empty() ? default_trace_path(s, o.cfg) : o.trace_out;
     harness::write_trace(path, t);
+    if (sharded) write_shard(o, s, rep, t);
     print_violations(t);
     std::printf("trace written to %s\nreplay with: regsync replay %s\n", path.c_str(), path.c_str());
     return kExitViolation;
@@ -279,6 +327,11 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     ex->add_option("--trace-out", o.trace_out, "Where to write the trace of a violation");
     ex->add_flag("--no-shrink", o.no_shrink, "Write the violating trace as found, without minimising it");
+    ex->add_option("--shard", o.shard, "random/pct: run only the executions i with i % N == I (I/N)");
+    ex->add_option("--report-out", o.report_out, "With --shard: where to write this shard's report");
+
+    auto* mg = app.add_subcommand("merge", "Merge the shard reports of one sharded explore run into its report");
+    mg->add_option("reports", o.merge_files, "Shard report files")->required();
 
     auto* rp = app.add_subcommand("replay", "Replay a trace bit-exactly (exit 3 if it diverges)");
     rp->add_option("trace", o.trace, "Trace file")->required();
@@ -328,6 +381,7 @@ int main(int argc, char** argv) {
         if (mx->parsed()) return cmd_matrix(o);
         if (sk->parsed()) return cmd_shrink(o);
         if (rg->parsed()) return cmd_regressions(o);
+        if (mg->parsed()) return cmd_merge(o);
         if (bn->parsed()) {
             bo.scenario_dir = o.scenario_dir;
             bo.catalogue = o.catalogue;

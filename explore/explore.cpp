@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "harness/input_error.h"
+#include "harness/trace_file.h"
 #include "sched/decision_source.h"
 #include "explore/coverage.h"
 #include "sched/dpor.h"
@@ -21,15 +22,6 @@ namespace regsync::explore {
 std::uint64_t execution_seed(std::uint64_t seed, std::uint64_t index) { return sim::derive_seed(seed, "schedule", index); }
 
 namespace {
-
-// Per execution, kept until the first violating index is known (12 bytes
-// each: a 10-million-execution run holds 120 MB).
-struct Stats {
-    std::uint32_t decisions = 0, steps = 0;
-    bool step_limited = false, deadlock = false;
-    std::uint64_t schedule = 0;  // hash of the decision list
-    std::uint64_t final_state = 0;
-};
 
 std::uint64_t count_distinct(std::vector<std::uint64_t> v) {
     std::sort(v.begin(), v.end());
@@ -47,6 +39,30 @@ bool bad(const harness::ExecutionResult& r) {
 }
 
 }  // namespace
+
+namespace {
+void note_violation(ExploreReport& rep) {
+    const auto& r = rep.first_violation;
+    rep.violation_decisions = static_cast<std::uint32_t>(r.decisions.size());
+    rep.violation_preemptions = r.preemptions;
+    rep.violation_outcome = harness::outcome_string(r);
+}
+}  // namespace
+
+void summarise(ExploreReport& rep, const std::vector<RunStats>& runs) {
+    std::vector<std::uint64_t> schedules, finals;
+    for (const auto& st : runs) {
+        ++rep.executions;
+        schedules.push_back(st.schedule);
+        finals.push_back(st.final_state);
+        rep.decisions += st.decisions;
+        rep.steps += st.steps;
+        rep.step_limited += st.step_limited;
+        rep.deadlocks += st.deadlock;
+    }
+    rep.distinct_schedules = count_distinct(std::move(schedules));
+    rep.distinct_final_states = count_distinct(std::move(finals));
+}
 
 ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, const fakekvm::KernelConfig& kernel,
                           harness::Engine& engine, const std::function<void(std::uint64_t)>& progress) {
@@ -87,6 +103,7 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
             rep.violating_execution = rep.executions++;
             r.steps.clear();
             rep.first_violation = std::move(r);
+            note_violation(rep);
             break;
         }
         ++rep.executions;
@@ -104,6 +121,7 @@ ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harn
     auto kernel = fakekvm::kernel_variant(cfg.kernel);
     if (!kernel) throw harness::InputError("unknown kernel variant '" + cfg.kernel + "' (see 'regsync list')");
     if (cfg.strategy == "dfs") {
+        if (cfg.shard_count != 1) throw harness::InputError("--shard: dfs runs in one process (shard random or pct runs)");
         // Iterative context bounding: bound 0, 1, ... so that a violation is
         // reported with as few preemptions as it needs.
         ExploreReport rep;
@@ -138,17 +156,20 @@ ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harn
     // report is then built from indices 0..first alone, exactly as a single
     // thread would have seen them.
     const auto jobs = static_cast<std::uint64_t>(cfg.jobs);
-    std::vector<Stats> stats(cfg.executions);
+    const std::uint64_t shards = cfg.shard_count, shard = cfg.shard_index;
+    if (shards < 1 || shard >= shards) throw harness::InputError("--shard I/N needs 0 <= I < N");
+    // Per execution, kept until the first violating index is known.
+    std::vector<RunStats> stats(cfg.executions);
     std::atomic<std::uint64_t> first{cfg.executions};
     std::vector<harness::ExecutionResult> found(jobs);
     std::vector<std::uint64_t> found_at(jobs, cfg.executions);
     auto worker = [&](std::uint64_t t, harness::Engine& eng) {
-        for (std::uint64_t i = t; i < cfg.executions && i < first.load(); i += jobs) {
+        for (std::uint64_t i = shard + t * shards; i < cfg.executions && i < first.load(); i += jobs * shards) {
             sched::RandomDecisions rnd(execution_seed(cfg.seed, i));
             sched::PctDecisions pctd(execution_seed(cfg.seed, i), rep.pct_actors, rep.pct_steps, cfg.depth);
             sched::DecisionSource& d = pct ? static_cast<sched::DecisionSource&>(pctd) : rnd;
             auto r = eng.run(s, cfg.policy, *kernel, d);
-            stats[i] = {static_cast<std::uint32_t>(r.decisions.size()), r.step_count, r.end == sched::RunEnd::StepLimit,
+            stats[i] = {i, static_cast<std::uint32_t>(r.decisions.size()), r.step_count, r.end == sched::RunEnd::StepLimit,
                         !r.main_loop_finished && r.end == sched::RunEnd::Quiescent, schedule_hash(r.decisions), r.final_state};
             if (progress && t == 0 && (i & 0xffff) == 0 && i > 0) progress(i);
             if (bad(r)) {
@@ -172,24 +193,16 @@ ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harn
             });
         for (auto& th : threads) th.join();
     }
-    const std::uint64_t last = std::min(first.load(), cfg.executions - 1);
-    std::vector<std::uint64_t> schedules, finals;
-    for (std::uint64_t i = 0; i <= last && cfg.executions > 0; ++i) {
-        ++rep.executions;
-        schedules.push_back(stats[i].schedule);
-        finals.push_back(stats[i].final_state);
-        rep.decisions += stats[i].decisions;
-        rep.steps += stats[i].steps;
-        rep.step_limited += stats[i].step_limited;
-        rep.deadlocks += stats[i].deadlock;
-    }
-    rep.distinct_schedules = count_distinct(std::move(schedules));
-    rep.distinct_final_states = count_distinct(std::move(finals));
+    std::vector<RunStats> mine;
+    for (std::uint64_t i = shard; i < cfg.executions && i <= first.load(); i += shards) mine.push_back(stats[i]);
+    summarise(rep, mine);
     if (first.load() < cfg.executions) {
-        const std::uint64_t t = first.load() % jobs;
         rep.violating_execution = first.load();
-        rep.first_violation = std::move(found[t]);
+        for (std::uint64_t t = 0; t < jobs; ++t)
+            if (found_at[t] == first.load()) rep.first_violation = std::move(found[t]);
+        note_violation(rep);
     }
+    if (shards > 1) rep.runs = std::move(mine);
     return rep;
 }
 

@@ -22,7 +22,22 @@ struct ExploreConfig {
     int depth = 3;  // pct
     int jobs = 1;   // threads, each with its own fiber scheduler
     std::uint32_t preemption_bound = 2;  // dfs
-    std::string reduction = "dpor";      // dfs: none, sleep, dpor
+    std::string reduction = "dpor";      // dfs: none, sleep, dpor, bpor
+    // random/pct: this process runs execution indices i with
+    // i % shard_count == shard_index (regsync merge combines the shards).
+    std::uint64_t shard_index = 0;
+    std::uint64_t shard_count = 1;
+};
+
+// What one execution contributes to a report (kept per index so that shards
+// can be merged exactly).
+struct RunStats {
+    std::uint64_t index = 0;
+    std::uint32_t decisions = 0, steps = 0;
+    bool step_limited = false, deadlock = false;
+    std::uint64_t schedule = 0;  // hash of the decision list
+    std::uint64_t final_state = 0;
+    bool operator==(const RunStats&) const = default;
 };
 
 struct ExploreReport {
@@ -46,7 +61,15 @@ struct ExploreReport {
     std::uint64_t distinct_final_states = 0;  // harness::ExecutionResult::final_state
     std::uint64_t distinct_interleavings = 0; // dfs only: Mazurkiewicz traces (explore/coverage.h)
     harness::ExecutionResult first_violation;  // valid when violating_execution
+    std::vector<RunStats> runs;                // sharded runs only: every execution counted, by index
+    // The violating execution as found (before shrinking).
+    std::uint32_t violation_decisions = 0, violation_preemptions = 0;
+    std::string violation_outcome;
 };
+
+// The summary of executions 0..last from their stats (sorted by index):
+// the one definition that explore and the shard merge share.
+void summarise(ExploreReport& rep, const std::vector<RunStats>& runs);
 
 std::uint64_t execution_seed(std::uint64_t seed, std::uint64_t index);
 

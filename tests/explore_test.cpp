@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "explore/explore.h"
 #include "explore/replay.h"
+#include "explore/shard.h"
 #include "explore/shrink.h"
 #include "sched/dpor.h"
 #include "sched/pct_decisions.h"
@@ -271,6 +273,65 @@ TEST(Dfs, FindsTheBugThatHidesBehindABlockedLockAttempt) {
 
 TEST(Dfs, RejectsAnUnknownReduction) {
     EXPECT_THROW(dfs("init-sipi-halt", "qemu-levels", "init-apic-events", 1, "magic"), harness::InputError);
+}
+
+}  // namespace
+}  // namespace regsync::testing
+
+namespace regsync::testing {
+namespace {
+
+// Shards written to JSON and read back merge into the unsharded report.
+void expect_merge_equals_unsharded(const char* scenario, const char* kernel, const char* strategy, std::uint64_t executions) {
+    harness::Engine engine;
+    const auto s = harness::load_scenario(scenario, scenario_dir());
+    explore::ExploreConfig cfg;
+    cfg.kernel = kernel;
+    cfg.strategy = strategy;
+    cfg.executions = executions;
+    const auto whole = explore::explore(s, cfg, engine);
+    std::vector<explore::ShardFile> files;
+    std::vector<std::string> names;
+    for (std::uint64_t i : {2u, 0u, 1u}) {  // any order
+        explore::ExploreConfig c = cfg;
+        c.shard_index = i;
+        c.shard_count = 3;
+        c.jobs = 2;
+        explore::ShardFile f;
+        f.cfg = c;
+        f.scenario_name = s.name;
+        f.scenario_hash = s.content_hash;
+        f.report = explore::explore(s, c, engine);
+        const auto path = temp_path("shard" + std::to_string(i) + ".json");
+        std::ofstream(path) << explore::shard_to_json(f);
+        files.push_back(explore::read_shard(path));
+        names.push_back(path);
+    }
+    const auto m = explore::merge_shards(files, names);
+    EXPECT_EQ(m.report.executions, whole.executions);
+    EXPECT_EQ(m.report.decisions, whole.decisions);
+    EXPECT_EQ(m.report.steps, whole.steps);
+    EXPECT_EQ(m.report.distinct_schedules, whole.distinct_schedules);
+    EXPECT_EQ(m.report.distinct_final_states, whole.distinct_final_states);
+    EXPECT_EQ(m.report.violating_execution, whole.violating_execution);
+    EXPECT_EQ(m.report.violation_decisions, whole.violation_decisions);
+    // Leaving a shard out is an error, not a smaller report.
+    files.pop_back();
+    names.pop_back();
+    EXPECT_THROW(explore::merge_shards(files, names), harness::InputError);
+}
+
+TEST(Shard, MergedShardsEqualTheUnshardedRun) {
+    expect_merge_equals_unsharded("init-sipi-halt", "init-mp-state", "random", 2000);   // stops at a violation
+    expect_merge_equals_unsharded("tsc-runtime-writeback", "init-apic-events", "pct", 600);  // runs to the end
+}
+
+TEST(Shard, DfsIsNotSharded) {
+    harness::Engine engine;
+    explore::ExploreConfig cfg;
+    cfg.strategy = "dfs";
+    cfg.shard_count = 2;
+    EXPECT_THROW(explore::explore(harness::load_scenario("init-sipi-halt", scenario_dir()), cfg, engine), harness::InputError);
 }
 
 }  // namespace

@@ -1,0 +1,134 @@
+#include "explore/shard.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "harness/input_error.h"
+
+namespace regsync::explore {
+
+using nlohmann::ordered_json;
+
+std::string shard_to_json(const ShardFile& f) {
+    ordered_json j;
+    j["format"] = "regsync-shard";
+    j["format_version"] = kShardFormatVersion;
+    j["tool_version"] = REGSYNC_VERSION;
+    j["scenario"] = {{"name", f.scenario_name}, {"hash", f.scenario_hash}};
+    j["policy"] = f.cfg.policy;
+    j["kernel"] = f.cfg.kernel;
+    j["strategy"] = f.cfg.strategy;
+    j["seed"] = f.cfg.seed;
+    j["executions"] = f.cfg.executions;
+    j["depth"] = f.cfg.depth;
+    j["shard"] = {f.cfg.shard_index, f.cfg.shard_count};
+    j["pct"] = {f.report.pct_actors, f.report.pct_steps, f.report.pct_guarantee};
+    auto runs = ordered_json::array();
+    for (const auto& r : f.report.runs)
+        runs.push_back({r.index, r.decisions, r.steps, (r.step_limited ? 1 : 0) | (r.deadlock ? 2 : 0), r.schedule, r.final_state});
+    j["runs"] = std::move(runs);
+    if (f.report.violating_execution) {
+        j["violating_execution"] = *f.report.violating_execution;
+        j["violation_found"] = {f.report.violation_decisions, f.report.violation_preemptions, f.report.violation_outcome};
+    }
+    if (f.violation) j["violation"] = ordered_json::parse(harness::trace_to_json(*f.violation));
+    return j.dump(1) + "\n";
+}
+
+ShardFile read_shard(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw harness::InputError(path + ": cannot open shard report");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    ShardFile f;
+    try {
+        const auto j = ordered_json::parse(ss.str());
+        if (j.value("format", "") != "regsync-shard") throw harness::InputError(path + ": not a regsync shard report");
+        if (j.at("format_version").get<int>() != kShardFormatVersion)
+            throw harness::InputError(path + ": shard format version " + std::to_string(j.at("format_version").get<int>()) +
+                                      ", this regsync reads version " + std::to_string(kShardFormatVersion));
+        if (j.at("tool_version").get<std::string>() != REGSYNC_VERSION)
+            throw harness::InputError(path + ": written by regsync " + j.at("tool_version").get<std::string>() + ", this is " + REGSYNC_VERSION);
+        f.scenario_name = j.at("scenario").at("name").get<std::string>();
+        f.scenario_hash = j.at("scenario").at("hash").get<std::uint64_t>();
+        f.cfg.policy = j.at("policy").get<std::string>();
+        f.cfg.kernel = j.at("kernel").get<std::string>();
+        f.cfg.strategy = j.at("strategy").get<std::string>();
+        f.cfg.seed = j.at("seed").get<std::uint64_t>();
+        f.cfg.executions = j.at("executions").get<std::uint64_t>();
+        f.cfg.depth = j.at("depth").get<int>();
+        f.cfg.shard_index = j.at("shard").at(0).get<std::uint64_t>();
+        f.cfg.shard_count = j.at("shard").at(1).get<std::uint64_t>();
+        f.report.pct_actors = j.at("pct").at(0).get<std::size_t>();
+        f.report.pct_steps = j.at("pct").at(1).get<std::uint64_t>();
+        f.report.pct_guarantee = j.at("pct").at(2).get<double>();
+        for (const auto& r : j.at("runs")) {
+            const auto flags = r.at(3).get<int>();
+            f.report.runs.push_back({r.at(0).get<std::uint64_t>(), r.at(1).get<std::uint32_t>(), r.at(2).get<std::uint32_t>(),
+                                     (flags & 1) != 0, (flags & 2) != 0, r.at(4).get<std::uint64_t>(), r.at(5).get<std::uint64_t>()});
+        }
+        if (j.contains("violating_execution")) {
+            f.report.violating_execution = j.at("violating_execution").get<std::uint64_t>();
+            f.report.violation_decisions = j.at("violation_found").at(0).get<std::uint32_t>();
+            f.report.violation_preemptions = j.at("violation_found").at(1).get<std::uint32_t>();
+            f.report.violation_outcome = j.at("violation_found").at(2).get<std::string>();
+        }
+        if (j.contains("violation")) f.violation = harness::trace_from_json(j.at("violation").dump(), path);
+    } catch (const nlohmann::json::exception& e) {
+        throw harness::InputError(path + ": malformed shard report: " + e.what());
+    }
+    return f;
+}
+
+MergedRun merge_shards(const std::vector<ShardFile>& shards, const std::vector<std::string>& paths) {
+    if (shards.empty()) throw harness::InputError("merge: no shard reports given");
+    const auto& a = shards.front();
+    std::vector<bool> seen(a.cfg.shard_count, false);
+    for (std::size_t k = 0; k < shards.size(); ++k) {
+        const auto& b = shards[k];
+        if (b.scenario_name != a.scenario_name || b.scenario_hash != a.scenario_hash || b.cfg.policy != a.cfg.policy ||
+            b.cfg.kernel != a.cfg.kernel || b.cfg.strategy != a.cfg.strategy || b.cfg.seed != a.cfg.seed ||
+            b.cfg.executions != a.cfg.executions || b.cfg.depth != a.cfg.depth || b.cfg.shard_count != a.cfg.shard_count)
+            throw harness::InputError(paths[k] + ": not a shard of the same run as " + paths.front());
+        if (b.cfg.shard_count == 0 || b.cfg.shard_index >= b.cfg.shard_count)
+            throw harness::InputError(paths[k] + ": shard index out of range");
+        if (seen[b.cfg.shard_index]) throw harness::InputError(paths[k] + ": shard " + std::to_string(b.cfg.shard_index) + " given twice");
+        seen[b.cfg.shard_index] = true;
+    }
+    // The first violation of the whole run is the lowest of the shards'.
+    const ShardFile* winner = nullptr;
+    for (const auto& b : shards)
+        if (b.report.violating_execution && (!winner || *b.report.violating_execution < *winner->report.violating_execution)) winner = &b;
+    const std::uint64_t last = winner ? *winner->report.violating_execution : a.cfg.executions - 1;
+    std::vector<RunStats> runs;
+    for (const auto& b : shards)
+        for (const auto& r : b.report.runs)
+            if (r.index <= last) runs.push_back(r);
+    std::sort(runs.begin(), runs.end(), [](const RunStats& x, const RunStats& y) { return x.index < y.index; });
+    for (std::uint64_t i = 0; i <= last && a.cfg.executions > 0; ++i)
+        if (i >= runs.size() || runs[i].index != i)
+            throw harness::InputError("merge: execution " + std::to_string(i) + " is in none of the shard reports (shard " +
+                                      std::to_string(i % a.cfg.shard_count) + " of " + std::to_string(a.cfg.shard_count) + " missing?)");
+    MergedRun m;
+    m.cfg = a.cfg;
+    m.cfg.shard_index = 0;
+    m.cfg.shard_count = 1;
+    m.scenario_name = a.scenario_name;
+    m.report.pct_actors = a.report.pct_actors;
+    m.report.pct_steps = a.report.pct_steps;
+    m.report.pct_guarantee = a.report.pct_guarantee;
+    summarise(m.report, runs);
+    if (winner) {
+        m.report.violating_execution = winner->report.violating_execution;
+        m.report.violation_decisions = winner->report.violation_decisions;
+        m.report.violation_preemptions = winner->report.violation_preemptions;
+        m.report.violation_outcome = winner->report.violation_outcome;
+        m.violation = winner->violation;
+    }
+    return m;
+}
+
+}  // namespace regsync::explore
