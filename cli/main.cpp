@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <iostream>
 
 #include "cli/bench_cmd.h"
@@ -17,6 +18,7 @@
 #include "explore/matrix.h"
 #include "explore/shard.h"
 #include "explore/shrink.h"
+#include "explore/shrink_scenario.h"
 #include "explore/replay.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
@@ -48,6 +50,7 @@ struct Options {
     std::string shrink_out;
     std::string trace;
     bool quiet = false;
+    bool keep_scenario = false;
     // matrix
     std::string catalogue = REGSYNC_CATALOGUE;
     std::uint64_t matrix_seed = 1;
@@ -245,13 +248,34 @@ int cmd_shrink(const Options& o) {
     }
     if (t.violations.empty()) throw harness::InputError(o.trace + ": the trace violates no property: nothing to shrink");
     const auto target = *properties::property_from_string(t.violations.front().property);
-    const auto s = harness::load_scenario(t.scenario_source, o.scenario_dir);
-    const auto sh = explore::shrink(s, t.policy, *fakekvm::kernel_variant(t.kernel),
-                                    std::vector<sim::ActorId>(t.decisions.begin(), t.decisions.end()), target, engine);
+    auto s = harness::load_scenario(t.scenario_source, o.scenario_dir);
+    const auto kernel = *fakekvm::kernel_variant(t.kernel);
+    // 1. the decision list; 2. the scenario's operations and guest steps;
+    // 3. the decision list again, on the smaller scenario.
+    auto sh = explore::shrink(s, t.policy, kernel, std::vector<sim::ActorId>(t.decisions.begin(), t.decisions.end()), target, engine);
+    const std::size_t decisions_before = sh.decisions_before;
+    const std::uint32_t preemptions_before = sh.preemptions_before;
+    int runs = sh.runs;
+    if (!o.keep_scenario) {
+        std::ifstream in(s.file);
+        std::stringstream text;
+        text << in.rdbuf();
+        const auto red = explore::shrink_scenario(text.str(), s.file, t.policy, kernel, sh.result.decisions, target, engine);
+        runs += red.runs;
+        if (red.changed) {
+            auto path = std::filesystem::path(o.shrink_out).replace_extension(".toml");
+            std::ofstream(path) << red.text;
+            s = harness::load_scenario(path.string(), o.scenario_dir);
+            sh = explore::shrink(s, t.policy, kernel, red.decisions, target, engine);
+            runs += sh.runs;
+            std::printf("scenario reduced to %s: %d -> %d main-loop operations, %d -> %d guest steps (the rest nop)\n", path.c_str(),
+                        red.main_ops_before, red.main_ops_after, red.guest_steps_before, red.guest_steps_after);
+        }
+    }
     const auto out = harness::make_trace(s, t.policy, t.kernel, t.strategy, t.seed, t.execution, sh.result);
     harness::write_trace(o.shrink_out, out);
     std::printf("shrunk %s (%s) in %d executions: %zu -> %zu decisions, %u -> %u preemptions\nwritten to %s\n", o.trace.c_str(),
-                t.violations.front().property.c_str(), sh.runs, sh.decisions_before, sh.decisions_after, sh.preemptions_before,
+                t.violations.front().property.c_str(), runs, decisions_before, sh.decisions_after, preemptions_before,
                 sh.preemptions_after, o.shrink_out.c_str());
     return kExitViolation;
 }
@@ -339,7 +363,8 @@ int main(int argc, char** argv) {
 
     auto* sk = app.add_subcommand("shrink", "Minimise a violating trace while it violates the same property (exit 1)");
     sk->add_option("trace", o.trace, "Trace file")->required();
-    sk->add_option("-o,--out", o.shrink_out, "Where to write the shrunk trace")->required();
+    sk->add_option("-o,--out", o.shrink_out, "Where to write the shrunk trace (a reduced scenario goes next to it, .toml)")->required();
+    sk->add_flag("--keep-scenario", o.keep_scenario, "Shrink the decision list only, not the scenario");
 
     auto* rg = app.add_subcommand("regressions", "Write one shrunk trace per catalogued bug (traces/regressions/)");
     rg->add_option("--catalogue", o.catalogue, "Catalogue of bugs")->capture_default_str();

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "explore/catalogue.h"
+#include "explore/explore.h"
 #include "explore/matrix.h"
 #include "explore/replay.h"
 #include "explore/shrink.h"
@@ -140,6 +141,36 @@ TEST(Regressions, EveryCataloguedBugHasAShrunkTraceThatStillFailsAndHoldsUnderIt
         const auto fixed = engine.run(s, policy, *fakekvm::kernel_variant(kernel), d);
         EXPECT_TRUE(d.diverged() || !explore::violates(fixed, b.property))
             << prop << " still violated under " << policy << " / " << kernel;
+    }
+}
+
+}  // namespace
+}  // namespace regsync::testing
+
+namespace regsync::testing {
+namespace {
+
+// A shrunk regression trace is no longer than 1.5x the violating trace that
+// exhaustive search (dfs with DPOR, bounds 0..3 in turn) finds first.
+TEST(Regressions, ShrunkTracesAreNoLongerThanOneAndAHalfTimesDfs) {
+#ifdef REGSYNC_SANITIZE
+    GTEST_SKIP() << "release-build budget";
+#endif
+    const auto cat = explore::load_catalogue(REGSYNC_CATALOGUE, scenario_dir());
+    harness::Engine engine;
+    for (const auto& b : cat.bugs) {
+        SCOPED_TRACE(b.name);
+        const auto t = harness::read_trace(traces_dir() + "/regressions/" + b.name + ".json");
+        explore::ExploreConfig cfg;
+        cfg.policy = t.policy;
+        cfg.kernel = t.kernel;
+        cfg.strategy = "dfs";
+        cfg.preemption_bound = 3;
+        cfg.executions = 200000;
+        const auto rep = explore::explore(harness::load_scenario(t.scenario_source, scenario_dir()), cfg, engine);
+        ASSERT_TRUE(rep.violating_execution.has_value()) << "dfs finds no violation";
+        EXPECT_LE(2 * t.decisions.size(), 3 * rep.first_violation.decisions.size())
+            << t.decisions.size() << " decisions shrunk, dfs " << rep.first_violation.decisions.size();
     }
 }
 
