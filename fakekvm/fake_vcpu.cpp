@@ -275,8 +275,8 @@ int FakeVcpu::guest_step() {
         case GuestOp::Rdtsc: {
             const std::uint64_t t = get(c.tsc);
             w.emit({.kind = EventKind::GuestTscRead, .vcpu = static_cast<std::int16_t>(index_), .value = t});
-            set(*c.find("rax"), t & 0xffffffffULL, Writer::Guest);
-            set(*c.find("rdx"), t >> 32, Writer::Guest);
+            set(c.ret, t & 0xffffffffULL, Writer::Guest);
+            set(c.rdx, t >> 32, Writer::Guest);
             break;
         }
         case GuestOp::AckTsr: set(c.tsr, get(c.tsr) & ~s.value, Writer::Guest); break;
@@ -335,8 +335,8 @@ int FakeVcpu::get_sregs(void* arg) {
     std::memset(&s, 0, sizeof s);
     s.u.e.features = ppc::KVM_SREGS_E_BASE;
     s.u.e.tsr = static_cast<__u32>(get(cat().tsr));
-    s.u.e.tcr = static_cast<__u32>(get(*cat().find("TCR")));
-    s.u.e.dec = static_cast<__u32>(get(*cat().find("DEC")));
+    s.u.e.tcr = static_cast<__u32>(get(cat().tcr));
+    s.u.e.dec = static_cast<__u32>(get(cat().dec));
     return 0;
 }
 
@@ -350,9 +350,9 @@ int FakeVcpu::set_sregs(void* arg) {
     // through update_special, because the kernel may have changed them.
     auto& s = *static_cast<ppc::kvm_sregs*>(arg);
     if (!(s.u.e.features & ppc::KVM_SREGS_E_BASE)) return 0;
-    set(*cat().find("TCR"), s.u.e.tcr, Writer::Userspace);
+    set(cat().tcr, s.u.e.tcr, Writer::Userspace);
     if (s.u.e.update_special & ppc::KVM_SREGS_E_UPDATE_TSR) set(cat().tsr, s.u.e.tsr, Writer::Userspace);
-    if (s.u.e.update_special & ppc::KVM_SREGS_E_UPDATE_DEC) set(*cat().find("DEC"), s.u.e.dec, Writer::Userspace);
+    if (s.u.e.update_special & ppc::KVM_SREGS_E_UPDATE_DEC) set(cat().dec, s.u.e.dec, Writer::Userspace);
     return 0;
 }
 
@@ -458,8 +458,8 @@ int FakeVcpu::set_mp_state(void* arg) {
 int FakeVcpu::get_vcpu_events(void* arg) {
     auto& e = *static_cast<struct kvm_vcpu_events*>(arg);
     std::memset(&e, 0, sizeof e);
-    e.exception.injected = static_cast<__u8>(get(*cat().find("exception.injected")));
-    e.nmi.pending = static_cast<__u8>(get(*cat().find("nmi.pending")));
+    e.exception.injected = static_cast<__u8>(get(cat().exception_injected));
+    e.nmi.pending = static_cast<__u8>(get(cat().nmi_pending));
     // "never valid when reporting to user space" (x86.c)
     e.sipi_vector = 0;
     // kvm_lapic_latched_init(): a pending INIT not yet accepted.
@@ -471,8 +471,8 @@ int FakeVcpu::get_vcpu_events(void* arg) {
 
 int FakeVcpu::set_vcpu_events(void* arg) {
     const auto& e = *static_cast<const struct kvm_vcpu_events*>(arg);
-    set(*cat().find("exception.injected"), e.exception.injected, Writer::Userspace);
-    if (e.flags & KVM_VCPUEVENT_VALID_NMI_PENDING) set(*cat().find("nmi.pending"), e.nmi.pending, Writer::Userspace);
+    set(cat().exception_injected, e.exception.injected, Writer::Userspace);
+    if (e.flags & KVM_VCPUEVENT_VALID_NMI_PENDING) set(cat().nmi_pending, e.nmi.pending, Writer::Userspace);
     if (e.flags & KVM_VCPUEVENT_VALID_SIPI_VECTOR) {
         vm_.world().write(Obj::vcpu(index_, Obj::kApicEvents));
         apic_sipi_vector = e.sipi_vector;

@@ -88,7 +88,7 @@ void ArchSync::get_family(CPUState& cpu, Access a, RegMask mask) const {
             } else {
                 ppc::kvm_sregs s{};
                 v.ioctl(ppc::KVM_PPC_GET_SREGS, &s);
-                env[static_cast<std::size_t>(*c.find("DEC"))] = s.u.e.dec;
+                env[static_cast<std::size_t>(c.dec)] = s.u.e.dec;
             }
             break;
         case Access::Msrs: {
@@ -110,8 +110,8 @@ void ArchSync::get_family(CPUState& cpu, Access a, RegMask mask) const {
         case Access::VcpuEvents: {
             struct kvm_vcpu_events e{};
             v.ioctl(KVM_GET_VCPU_EVENTS, &e);
-            env[static_cast<std::size_t>(*c.find("exception.injected"))] = e.exception.injected;
-            env[static_cast<std::size_t>(*c.find("nmi.pending"))] = e.nmi.pending;
+            env[static_cast<std::size_t>(c.exception_injected)] = e.exception.injected;
+            env[static_cast<std::size_t>(c.nmi_pending)] = e.nmi.pending;
             if (e.flags & KVM_VCPUEVENT_VALID_SMM) cpu.latched_init = e.smi.latched_init != 0;
             break;
         }
@@ -157,8 +157,8 @@ void ArchSync::put_family(CPUState& cpu, Access a, RegMask mask, const PutOption
             } else {
                 ppc::kvm_sregs s{};
                 s.u.e.features = ppc::KVM_SREGS_E_BASE;
-                s.u.e.tcr = static_cast<__u32>(env[static_cast<std::size_t>(*c.find("TCR"))]);
-                s.u.e.dec = static_cast<__u32>(env[static_cast<std::size_t>(*c.find("DEC"))]);
+                s.u.e.tcr = static_cast<__u32>(env[static_cast<std::size_t>(c.tcr)]);
+                s.u.e.dec = static_cast<__u32>(env[static_cast<std::size_t>(c.dec)]);
                 s.u.e.update_special = ppc::KVM_SREGS_E_UPDATE_DEC;
                 v.ioctl(ppc::KVM_PPC_SET_SREGS, &s);
             }
@@ -180,8 +180,8 @@ void ArchSync::put_family(CPUState& cpu, Access a, RegMask mask, const PutOption
         }
         case Access::VcpuEvents: {
             struct kvm_vcpu_events e{};
-            e.exception.injected = static_cast<__u8>(env[static_cast<std::size_t>(*c.find("exception.injected"))]);
-            e.nmi.pending = static_cast<__u8>(env[static_cast<std::size_t>(*c.find("nmi.pending"))]);
+            e.exception.injected = static_cast<__u8>(env[static_cast<std::size_t>(c.exception_injected)]);
+            e.nmi.pending = static_cast<__u8>(env[static_cast<std::size_t>(c.nmi_pending)]);
             if (opt.level >= SyncLevel::Reset) e.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
             if (opt.valid_smm) {
                 e.flags |= KVM_VCPUEVENT_VALID_SMM;

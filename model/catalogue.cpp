@@ -44,6 +44,10 @@ Catalogue make_x86() {
     c.mp_state = *c.find("mp_state");
     c.tsc = *c.find("IA32_TSC");
     c.tsc_deadline = *c.find("IA32_TSCDEADLINE");
+    c.ret = *c.find("rax");
+    c.rdx = *c.find("rdx");
+    c.exception_injected = *c.find("exception.injected");
+    c.nmi_pending = *c.find("nmi.pending");
     return c;
 }
 
@@ -71,6 +75,9 @@ Catalogue make_ppc() {
     c.regs.push_back({"DEC", A::Sregs, 32, L::Reset, 0, 0, 0});
     c.pc = 0;
     c.tsr = *c.find("TSR");
+    c.ret = *c.find("r3");
+    c.tcr = *c.find("TCR");
+    c.dec = *c.find("DEC");
     return c;
 }
 

@@ -26,6 +26,12 @@ struct Catalogue {
     RegIndex tsc;       // x86 only
     RegIndex tsr;       // ppc only
     RegIndex tsc_deadline;  // x86 only
+    // Looked up once: the hot paths name these registers.
+    RegIndex ret = -1;                 // hypercall result: x86 rax, ppc r3
+    RegIndex rdx = -1;                 // x86: RDTSC's high half
+    RegIndex exception_injected = -1;  // x86 kvm_vcpu_events
+    RegIndex nmi_pending = -1;
+    RegIndex tcr = -1, dec = -1;       // Book-E timer control and decrementer
 
     std::optional<RegIndex> find(std::string_view name) const;
     const RegisterDesc& operator[](RegIndex i) const { return regs[static_cast<std::size_t>(i)]; }

@@ -178,7 +178,7 @@ void Vmm::vm_stop() {
 void Vmm::handle_hypercall(CPUState& cpu, std::uint64_t nr) {
     policy_->synchronize_partial(cpu, arch_);
     const auto& cat = arch_.cat();
-    const RegIndex ret = *cat.find(cat.arch == Arch::X86 ? "rax" : "r3");
+    const RegIndex ret = cat.ret;
     const std::uint64_t result = nr + 1;
     world_.emit({.kind = sim::EventKind::Intent, .vcpu = static_cast<std::int16_t>(cpu.cpu_index), .reg = ret,
                  .aux = static_cast<std::uint32_t>(sim::IntentCause::Device), .value = result, .mask = cat[ret].mask()});
