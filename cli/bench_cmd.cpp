@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -102,7 +103,7 @@ void time_to_violation(const BenchOptions& o) {
 
 void reduction(const BenchOptions& o, const std::string& bystanders) {
     std::printf("## dfs: schedules explored with and without partial-order reduction\n\n");
-    std::printf("| scenario | policy / kernel | bound | none | sleep | dpor | verdict |\n|---|---|---|---|---|---|---|\n");
+    std::printf("| scenario | policy / kernel | bound | none | sleep | dpor | bpor | verdict |\n|---|---|---|---|---|---|---|---|\n");
     struct Row {
         std::string scenario, policy, kernel;
         std::uint32_t bound;
@@ -111,11 +112,11 @@ void reduction(const BenchOptions& o, const std::string& bystanders) {
                              {"init-sipi-halt", "qemu-levels", "init-mp-state", 2},
                              {"tsr-timer-race", "ppc-onereg-tsr", "init-apic-events", 2},
                              {"tsc-runtime-writeback", "qemu-levels", "init-apic-events", 1}};
-    if (!bystanders.empty()) rows.push_back({bystanders, "qemu-levels", "init-apic-events", 1});
+    if (!bystanders.empty() && !o.quick) rows.push_back({bystanders, "qemu-levels", "init-apic-events", 1});
     for (const auto& row : rows) {
         const auto s = harness::load_scenario(row.scenario, o.scenario_dir);
         std::string cells, verdict;
-        for (const char* red : {"none", "sleep", "dpor"}) {
+        for (const char* red : {"none", "sleep", "dpor", "bpor"}) {
             explore::ExploreConfig cfg;
             cfg.policy = row.policy;
             cfg.kernel = row.kernel;
@@ -205,11 +206,13 @@ void spin_comparison(const BenchOptions& o) {
 
 int cmd_bench(const BenchOptions& o) {
     std::printf("# regsync bench%s\n\n", o.quick ? " (quick)" : "");
-    throughput(o);
-    time_to_violation(o);
+    BenchOptions q = o;
+    if (o.quick) q.executions = std::min<std::uint64_t>(o.executions, 2000);
+    throughput(q);
+    time_to_violation(q);
     const auto bystanders = std::filesystem::path(o.spin_dir).parent_path().parent_path() / "tests/data/init-sipi-halt-bystanders.toml";
-    reduction(o, std::filesystem::exists(bystanders) ? bystanders.string() : std::string{});
-    spin_comparison(o);
+    reduction(q, std::filesystem::exists(bystanders) ? bystanders.string() : std::string{});
+    spin_comparison(q);
     return 0;
 }
 

@@ -12,7 +12,7 @@ struct BenchOptions {
     std::string scenario_dir;
     std::string catalogue;
     std::string spin_dir;             // the Promela models (bench/spin)
-    std::uint64_t executions = 20000; // per throughput measurement
+    std::uint64_t executions = 100000; // per throughput measurement
     bool quick = false;               // fewer executions, for tests
 };
 

@@ -7,6 +7,7 @@ PACKAGES=(
   libboost-fiber-dev libboost-context-dev
   librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
+  spin binutils
 )
 
 missing=()

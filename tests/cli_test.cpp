@@ -125,3 +125,45 @@ TEST_F(BrokenTrace, MissingFieldIsRefused) {
 
 }  // namespace
 }  // namespace regsync::testing
+
+namespace regsync::testing {
+namespace {
+
+TEST(Cli, BenchQuickPrintsEveryTable) {
+#ifdef REGSYNC_SANITIZE
+    GTEST_SKIP() << "wall-clock benchmark: release build only";
+#endif
+    const auto r = run_cli("bench --quick");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    for (const char* heading : {"## Throughput", "## Time to first violation", "## dfs: schedules explored", "## Spin against regsync"})
+        EXPECT_NE(r.output.find(heading), std::string::npos) << heading;
+    // Every catalogued bug gets a row, and Spin (installed by scripts/setup.sh)
+    // finds the assertion violation on both Promela models.
+    EXPECT_NE(r.output.find("| init-lost-to-hlt |"), std::string::npos);
+    EXPECT_EQ(r.output.find("none in"), std::string::npos) << "a strategy missed a catalogued bug:\n" << r.output;
+    EXPECT_EQ(r.output.find("skipped: spin"), std::string::npos) << "scripts/setup.sh installs spin";
+    EXPECT_EQ(r.output.find("(no violation!)"), std::string::npos) << r.output;
+}
+
+TEST(Cli, ShardAndMergeFromTheCommandLine) {
+    const auto dir = temp_path("shards");
+    std::string files;
+    for (int i = 0; i < 2; ++i) {
+        const auto f = dir + std::to_string(i) + ".json";
+        const auto r = run_cli("explore --scenario init-sipi-halt --kernel init-mp-state --executions 500 --shard " + std::to_string(i) +
+                               "/2 --report-out " + f + " --trace-out " + f + ".trace.json");
+        EXPECT_NE(r.exit_code, 2) << r.output;
+        files += " " + f;
+    }
+    const auto whole = run_cli("explore --scenario init-sipi-halt --kernel init-mp-state --executions 500 --trace-out " + dir + "w.json");
+    const auto merged = run_cli("merge" + files);
+    EXPECT_EQ(merged.exit_code, 1) << merged.output;
+    // Everything up to the VIOLATION line (the unsharded run then shrinks).
+    const auto summary = [](const std::string& s) { return s.substr(0, s.find('\n', s.find("VIOLATION"))); };
+    EXPECT_EQ(summary(merged.output), summary(whole.output));
+    EXPECT_EQ(run_cli("explore --scenario init-sipi-halt --shard 2/2 --report-out " + dir + "x.json").exit_code, 2);
+    EXPECT_EQ(run_cli("explore --scenario init-sipi-halt --shard 0/2").exit_code, 2);  // no --report-out
+}
+
+}  // namespace
+}  // namespace regsync::testing
