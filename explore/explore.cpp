@@ -1,8 +1,6 @@
 #include "explore/explore.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <functional>
 #include <optional>
 #include <atomic>
@@ -85,16 +83,6 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
         if (r.end == sched::RunEnd::Pruned) continue;  // redundant: its equivalent is explored elsewhere
         finals.push_back(r.final_state);
         interleavings.push_back(interleaving_fingerprint(r.steps));
-        if (std::getenv("REGSYNC_DEBUG_FP")) {
-            std::fprintf(stderr, "FP %016llx FS %016llx V%d D", (unsigned long long)interleavings.back(), (unsigned long long)r.final_state, (int)bad(r));
-            for (auto a : r.decisions) std::fprintf(stderr, " %u", a);
-            std::fprintf(stderr, " S");
-            for (const auto& st : r.steps) {
-                std::fprintf(stderr, " %u:", st.actor);
-                for (const auto& ac : st.accesses) std::fprintf(stderr, "%s%x,", ac.write ? "w" : "r", ac.obj);
-            }
-            std::fprintf(stderr, "\n");
-        }
         rep.decisions += r.decisions.size();
         rep.steps += r.step_count;
         rep.step_limited += r.end == sched::RunEnd::StepLimit;
