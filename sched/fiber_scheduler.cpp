@@ -78,10 +78,6 @@ ActorId FiberScheduler::spawn(std::string name, std::function<void()> body) {
     return static_cast<ActorId>(actors_.size() - 1);
 }
 
-bool FiberScheduler::enabled(const Actor& a) const {
-    return !a.finished && (!a.waiting || shutdown_ || a.wait_pred());
-}
-
 bool FiberScheduler::has_ready() const {
     for (const auto& a : actors_)
         if (a.ready) return true;
@@ -93,15 +89,23 @@ ActorId FiberScheduler::decide(bool include_current) {
     for (std::size_t i = 0; i < actors_.size(); ++i) {
         const auto id = static_cast<ActorId>(i);
         auto& a = actors_[i];
-        if (a.waiting && !shutdown_ && !a.finished) {
-            // The step that just ended changed this waiter's predicate.
-            const bool v = a.wait_pred();
-            if (v != a.pred_true) {
-                a.pred_true = v;
+        bool en;
+        if (id == current_) {
+            en = include_current;
+        } else if (a.finished || !a.ready) {
+            en = false;
+        } else if (a.waiting && !shutdown_) {
+            // Evaluated once per step: a change means the step that just
+            // ended enabled (or disabled) this waiter.
+            en = a.wait_pred();
+            if (en != a.pred_true) {
+                a.pred_true = en;
                 world_->write(sim::Obj::wake(id));
             }
+        } else {
+            en = true;
         }
-        if (id == current_ ? include_current : (a.ready && enabled(a))) scratch_.push_back(id);
+        if (en) scratch_.push_back(id);
     }
     if (scratch_.empty()) return sim::kNoActor;
     // Unwinding after the end is not part of the schedule.

@@ -69,7 +69,6 @@ private:
         bool waiting = false;
         bool pred_true = false;  // last value seen of wait_pred
     };
-    bool enabled(const Actor& a) const;
     ActorId decide(bool include_current);
     void actor_main(ActorId id);
 

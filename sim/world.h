@@ -13,7 +13,7 @@ namespace regsync::sim {
 
 class World {
 public:
-    explicit World(Scheduler& s) : sched_(&s) {}
+    explicit World(Scheduler& s) : sched_(&s) { events_.reserve(256); }
 
     Scheduler& sched() { return *sched_; }
     ActorId actor() const { return sched_->current(); }
