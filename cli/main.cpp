@@ -24,6 +24,7 @@
 #include "harness/input_error.h"
 #include "harness/trace_file.h"
 #include "model/policy_registry.h"
+#include "realkvm/probe.h"
 #include "properties/property.h"
 
 namespace {
@@ -144,6 +145,29 @@ void write_shard(const Options& o, const harness::Scenario& s, const explore::Ex
     if (!out) throw harness::InputError(o.report_out + ": cannot write the shard report");
     std::printf("shard %llu/%llu report written to %s (merge with: regsync merge FILE...)\n",
                 static_cast<unsigned long long>(o.cfg.shard_index), static_cast<unsigned long long>(o.cfg.shard_count), o.report_out.c_str());
+}
+
+// Exit 0: every row agrees; 1: a disagreement; 2: no usable /dev/kvm (the
+// fake's column is printed all the same).
+int cmd_kvm_probe() {
+    const auto rep = realkvm::run_probe();
+    std::printf("| behaviour |");
+    for (const auto& v : rep.variants) std::printf(" fake %s |", v.c_str());
+    std::printf(" real |  agree |\n|---|");
+    for (std::size_t i = 0; i <= rep.variants.size() + 1; ++i) std::printf("---|");
+    std::printf("\n");
+    bool all = true;
+    for (const auto& r : rep.rows) {
+        std::printf("| %s |", r.behaviour.c_str());
+        for (const auto& f : r.fake) std::printf(" %s |", f.c_str());
+        std::printf(" %s | %s |\n", r.real.empty() ? "-" : r.real.c_str(), r.real.empty() ? "-" : r.agree ? "yes" : "NO");
+        all = all && r.agree;
+    }
+    if (!rep.unavailable.empty()) {
+        std::fprintf(stderr, "regsync: kvm-probe: no real KVM here: %s\n", rep.unavailable.c_str());
+        return kExitUsage;
+    }
+    return all ? kExitOk : kExitViolation;
 }
 
 int cmd_merge(const Options& o) {
@@ -354,6 +378,8 @@ int main(int argc, char** argv) {
     ex->add_option("--shard", o.shard, "random/pct: run only the executions i with i % N == I (I/N)");
     ex->add_option("--report-out", o.report_out, "With --shard: where to write this shard's report");
 
+    auto* kp = app.add_subcommand("kvm-probe", "Run each modelled kernel behaviour on the fake and on /dev/kvm and compare (exit 2 without /dev/kvm)");
+
     auto* mg = app.add_subcommand("merge", "Merge the shard reports of one sharded explore run into its report");
     mg->add_option("reports", o.merge_files, "Shard report files")->required();
 
@@ -407,6 +433,7 @@ int main(int argc, char** argv) {
         if (sk->parsed()) return cmd_shrink(o);
         if (rg->parsed()) return cmd_regressions(o);
         if (mg->parsed()) return cmd_merge(o);
+        if (kp->parsed()) return cmd_kvm_probe();
         if (bn->parsed()) {
             bo.scenario_dir = o.scenario_dir;
             bo.catalogue = o.catalogue;

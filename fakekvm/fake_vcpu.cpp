@@ -126,8 +126,8 @@ int FakeVcpu::ioctl(unsigned long request, void* arg) {
     else if (request == (x86 ? KVM_SET_REGS : ppc::KVM_PPC_SET_REGS)) r = set_regs(arg);
     else if (request == (x86 ? KVM_GET_SREGS : ppc::KVM_PPC_GET_SREGS)) r = get_sregs(arg);
     else if (request == (x86 ? KVM_SET_SREGS : ppc::KVM_PPC_SET_SREGS)) r = set_sregs(arg);
-    else if (x86 && request == KVM_GET_MSRS) r = get_msrs(arg);
-    else if (x86 && request == KVM_SET_MSRS) r = set_msrs(arg);
+    else if (x86 && request == x86::kvm_get_msrs) r = get_msrs(arg);
+    else if (x86 && request == x86::kvm_set_msrs) r = set_msrs(arg);
     else if (request == KVM_GET_ONE_REG) r = get_one_reg(arg);
     else if (request == KVM_SET_ONE_REG) r = set_one_reg(arg);
     else if (x86 && request == KVM_GET_MP_STATE) r = get_mp_state(arg);

@@ -15,8 +15,8 @@ std::string ioctl_name(model::Arch arch, unsigned long req) {
     if (req == (x86 ? KVM_SET_REGS : ppc::KVM_PPC_SET_REGS)) return "KVM_SET_REGS";
     if (req == (x86 ? KVM_GET_SREGS : ppc::KVM_PPC_GET_SREGS)) return "KVM_GET_SREGS";
     if (req == (x86 ? KVM_SET_SREGS : ppc::KVM_PPC_SET_SREGS)) return "KVM_SET_SREGS";
-    if (req == KVM_GET_MSRS) return "KVM_GET_MSRS";
-    if (req == KVM_SET_MSRS) return "KVM_SET_MSRS";
+    if (req == x86::kvm_get_msrs) return "KVM_GET_MSRS";
+    if (req == x86::kvm_set_msrs) return "KVM_SET_MSRS";
     if (req == KVM_GET_ONE_REG) return "KVM_GET_ONE_REG";
     if (req == KVM_SET_ONE_REG) return "KVM_SET_ONE_REG";
     if (req == KVM_GET_MP_STATE) return "KVM_GET_MP_STATE";

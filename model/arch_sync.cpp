@@ -95,7 +95,7 @@ void ArchSync::get_family(CPUState& cpu, Access a, RegMask mask) const {
             x86::kvm_msrs_buf b{};
             for (std::size_t i = 0; i < c.size(); ++i)
                 if (c.regs[i].access == Access::Msrs && (mask & bit(i))) b.entries[b.nmsrs++].index = static_cast<__u32>(c.regs[i].id);
-            v.ioctl(KVM_GET_MSRS, b.arg());
+            v.ioctl(x86::kvm_get_msrs, b.arg());
             __u32 n = 0;
             for (std::size_t i = 0; i < c.size(); ++i)
                 if (c.regs[i].access == Access::Msrs && (mask & bit(i))) env[i] = b.entries[n++].data;
@@ -170,7 +170,7 @@ void ArchSync::put_family(CPUState& cpu, Access a, RegMask mask, const PutOption
                 b.entries[b.nmsrs].index = static_cast<__u32>(c.regs[i].id);
                 b.entries[b.nmsrs++].data = env[i];
             }
-            v.ioctl(KVM_SET_MSRS, b.arg());
+            v.ioctl(x86::kvm_set_msrs, b.arg());
             break;
         }
         case Access::MpState: {

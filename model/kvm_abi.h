@@ -107,5 +107,12 @@ struct kvm_msrs_buf {
     void* arg() { return this; }
 };
 static_assert(offsetof(kvm_msrs_buf, entries) == 8);
+// The request numbers encode sizeof(struct kvm_msrs): 8 in C, but 16 in C++
+// (see above), so <linux/kvm.h>'s KVM_GET_MSRS/KVM_SET_MSRS compiled as C++
+// are numbers the kernel does not know (it answers -EINVAL; found by
+// `regsync kvm-probe` on a real kernel). These are the kernel's.
+inline constexpr unsigned long kvm_get_msrs = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x88, 8);
+inline constexpr unsigned long kvm_set_msrs = _IOC(_IOC_WRITE, KVMIO, 0x89, 8);
+static_assert(kvm_get_msrs == 0xc008ae88 && kvm_set_msrs == 0x4008ae89);
 static_assert(sizeof(kvm_msr_entry) == 16);
 }  // namespace regsync::x86

@@ -59,16 +59,16 @@ TEST(FakeKvmX86, TscAdvancesWithVirtualTimeAndSetMsrsRebasesIt) {
     x86::kvm_msrs_buf b;
     b.nmsrs = 1;
     b.entries[0].index = x86::MSR_IA32_TSC;
-    ASSERT_EQ(t.vm.vcpu(0).ioctl(KVM_GET_MSRS, b.arg()), 1);
+    ASSERT_EQ(t.vm.vcpu(0).ioctl(x86::kvm_get_msrs, b.arg()), 1);
     EXPECT_EQ(b.entries[0].data, 0u);
     t.world.tick();
     t.world.tick();
-    t.vm.vcpu(0).ioctl(KVM_GET_MSRS, b.arg());
+    t.vm.vcpu(0).ioctl(x86::kvm_get_msrs, b.arg());
     EXPECT_EQ(b.entries[0].data, 2000u);  // tsc_per_tick = 1000
     b.entries[0].data = 500;
-    ASSERT_EQ(t.vm.vcpu(0).ioctl(KVM_SET_MSRS, b.arg()), 1);
+    ASSERT_EQ(t.vm.vcpu(0).ioctl(x86::kvm_set_msrs, b.arg()), 1);
     t.world.tick();
-    t.vm.vcpu(0).ioctl(KVM_GET_MSRS, b.arg());
+    t.vm.vcpu(0).ioctl(x86::kvm_get_msrs, b.arg());
     EXPECT_EQ(b.entries[0].data, 1500u);  // written value, then one more tick
 }
 
@@ -79,9 +79,9 @@ TEST(FakeKvmX86, MsrIoctlsStopAtTheFirstUnknownMsr) {
     b.entries[0] = {x86::MSR_STAR, 0, 7};
     b.entries[1] = {0xdeadbeef, 0, 1};
     b.entries[2] = {x86::MSR_IA32_SYSENTER_CS, 0, 9};
-    EXPECT_EQ(t.vm.vcpu(0).ioctl(KVM_SET_MSRS, b.arg()), 1);
+    EXPECT_EQ(t.vm.vcpu(0).ioctl(x86::kvm_set_msrs, b.arg()), 1);
     b.entries[0].data = 0;
-    EXPECT_EQ(t.vm.vcpu(0).ioctl(KVM_GET_MSRS, b.arg()), 1);
+    EXPECT_EQ(t.vm.vcpu(0).ioctl(x86::kvm_get_msrs, b.arg()), 1);
     EXPECT_EQ(b.entries[0].data, 7u);
     EXPECT_EQ(t.vm.vcpu(0).get(t.reg("IA32_SYSENTER_CS")), 0u);
 }

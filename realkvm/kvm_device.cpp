@@ -1,0 +1,136 @@
+#include "realkvm/kvm_device.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+namespace regsync::realkvm {
+
+namespace {
+
+// SIG_IPI: its only job is to interrupt KVM_RUN.
+void install_kick_signal() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction sa {};
+        sa.sa_handler = [](int) {};
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = 0;  // no SA_RESTART: KVM_RUN returns -EINTR
+        sigaction(SIGUSR1, &sa, nullptr);
+    });
+}
+
+std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+}  // namespace
+
+RealVcpu::RealVcpu(int fd, struct kvm_run* run, std::size_t run_size, int index)
+    : fd_(fd), run_(run), run_size_(run_size), index_(index) {}
+
+RealVcpu::~RealVcpu() {
+    munmap(run_, run_size_);
+    close(fd_);
+}
+
+int RealVcpu::ioctl(unsigned long request, void* arg) {
+    const int r = ::ioctl(fd_, request, arg);
+    if (r >= 0) return r;
+    const int e = errno;
+    if (request == KVM_RUN && e == EINTR) run_->immediate_exit = 0;  // the kick is consumed
+    return -e;
+}
+
+void RealVcpu::bind_thread() {
+    thread_ = pthread_self();
+    bound_.store(true);
+}
+
+void RealVcpu::kick() {
+    // A KVM_RUN not yet entered returns at once; one in progress gets the signal.
+    __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    if (bound_.load()) pthread_kill(thread_, SIGUSR1);
+}
+
+std::unique_ptr<RealVm> RealVm::create(int vcpus, std::string& why) {
+    install_kick_signal();
+    std::unique_ptr<RealVm> vm(new RealVm());
+    vm->kvm_ = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (vm->kvm_ < 0) {
+        why = errno_text("/dev/kvm");
+        return nullptr;
+    }
+    if (::ioctl(vm->kvm_, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+        why = "/dev/kvm: KVM_GET_API_VERSION is not 12";
+        return nullptr;
+    }
+    vm->vm_ = ::ioctl(vm->kvm_, KVM_CREATE_VM, 0);
+    if (vm->vm_ < 0) {
+        why = errno_text("KVM_CREATE_VM");
+        return nullptr;
+    }
+    if (::ioctl(vm->vm_, KVM_CREATE_IRQCHIP, 0) < 0) {
+        why = errno_text("KVM_CREATE_IRQCHIP");
+        return nullptr;
+    }
+    void* mem = mmap(nullptr, kGuestMemory, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) {
+        why = errno_text("mmap of guest memory");
+        return nullptr;
+    }
+    vm->mem_ = static_cast<std::uint8_t*>(mem);
+    struct kvm_userspace_memory_region region {};
+    region.slot = 0;
+    region.guest_phys_addr = 0;
+    region.memory_size = kGuestMemory;
+    region.userspace_addr = reinterpret_cast<std::uint64_t>(mem);
+    if (::ioctl(vm->vm_, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+        why = errno_text("KVM_SET_USER_MEMORY_REGION");
+        return nullptr;
+    }
+    const int run_size = ::ioctl(vm->kvm_, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (run_size <= 0) {
+        why = errno_text("KVM_GET_VCPU_MMAP_SIZE");
+        return nullptr;
+    }
+    for (int i = 0; i < vcpus; ++i) {
+        const int fd = ::ioctl(vm->vm_, KVM_CREATE_VCPU, i);
+        if (fd < 0) {
+            why = errno_text("KVM_CREATE_VCPU");
+            return nullptr;
+        }
+        void* run = mmap(nullptr, static_cast<std::size_t>(run_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (run == MAP_FAILED) {
+            close(fd);
+            why = errno_text("mmap of struct kvm_run");
+            return nullptr;
+        }
+        vm->vcpus_.push_back(std::make_unique<RealVcpu>(fd, static_cast<struct kvm_run*>(run), static_cast<std::size_t>(run_size), i));
+    }
+    return vm;
+}
+
+RealVm::~RealVm() {
+    vcpus_.clear();
+    if (mem_) munmap(mem_, kGuestMemory);
+    if (vm_ >= 0) close(vm_);
+    if (kvm_ >= 0) close(kvm_);
+}
+
+void RealVm::load(std::uint64_t gpa, const std::vector<std::uint8_t>& bytes) {
+    if (gpa + bytes.size() > kGuestMemory) return;
+    std::memcpy(mem_ + gpa, bytes.data(), bytes.size());
+}
+
+std::string kvm_unavailable_reason() {
+    std::string why;
+    auto vm = RealVm::create(1, why);
+    return vm ? std::string{} : why;
+}
+
+}  // namespace regsync::realkvm

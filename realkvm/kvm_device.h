@@ -1,0 +1,72 @@
+// The real /dev/kvm behind the same ioctl surface as the fake
+// (model/kvm_backend.h): an x86 VM with the in-kernel irqchip, 2 MiB of
+// guest memory at GPA 0 and N vCPUs. Every KVM_RUN is bounded: kick() sets
+// kvm_run->immediate_exit and signals the thread inside KVM_RUN (SIGUSR1,
+// installed without SA_RESTART), so the ioctl returns -EINTR, as QEMU's
+// SIG_IPI does.
+#pragma once
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/kvm_backend.h"
+
+namespace regsync::realkvm {
+
+inline constexpr std::size_t kGuestMemory = 2u << 20;
+
+class RealVcpu final : public model::KvmVcpu {
+public:
+    RealVcpu(int fd, struct kvm_run* run, std::size_t run_size, int index);
+    ~RealVcpu() override;
+    RealVcpu(const RealVcpu&) = delete;
+    RealVcpu& operator=(const RealVcpu&) = delete;
+
+    int ioctl(unsigned long request, void* arg) override;
+    struct kvm_run& run() override { return *run_; }
+    void kick() override;
+    int index() const override { return index_; }
+
+    // The thread that issues KVM_RUN (for kick()); call from that thread.
+    void bind_thread();
+
+private:
+    int fd_;
+    struct kvm_run* run_;
+    std::size_t run_size_;
+    int index_;
+    std::atomic<bool> bound_{false};
+    pthread_t thread_{};
+};
+
+class RealVm final : public model::KvmVm {
+public:
+    // nullptr and the reason when /dev/kvm is missing or refuses the VM.
+    static std::unique_ptr<RealVm> create(int vcpus, std::string& why);
+    ~RealVm() override;
+    RealVm(const RealVm&) = delete;
+    RealVm& operator=(const RealVm&) = delete;
+
+    model::Arch arch() const override { return model::Arch::X86; }
+    int vcpu_count() const override { return static_cast<int>(vcpus_.size()); }
+    RealVcpu& vcpu(int index) override { return *vcpus_[static_cast<std::size_t>(index)]; }
+
+    std::uint8_t* memory() { return mem_; }
+    void load(std::uint64_t gpa, const std::vector<std::uint8_t>& bytes);
+
+private:
+    RealVm() = default;
+    int kvm_ = -1, vm_ = -1;
+    std::uint8_t* mem_ = nullptr;
+    std::vector<std::unique_ptr<RealVcpu>> vcpus_;
+};
+
+// Empty when a VM with the in-kernel irqchip and a vCPU can be created
+// here; otherwise what stopped it ("/dev/kvm: No such file or directory").
+std::string kvm_unavailable_reason();
+
+}  // namespace regsync::realkvm

@@ -1,0 +1,166 @@
+#include "realkvm/probe.h"
+
+#include <functional>
+#include <memory>
+
+#include "fakekvm/fake_vm.h"
+#include "fakekvm/kernel_config.h"
+#include "model/catalogue.h"
+#include "model/kvm_abi.h"
+#include "realkvm/kvm_device.h"
+#include "sim/scheduler.h"
+#include "sim/world.h"
+
+namespace regsync::realkvm {
+
+namespace {
+
+using Experiment = std::function<std::string(model::KvmVm&)>;
+
+std::string err(const char* what, int r) { return std::string(what) + " failed (" + std::to_string(r) + ")"; }
+
+// KVM_SET_REGS, then KVM_GET_REGS returns what was set.
+std::string regs_round_trip(model::KvmVm& vm) {
+    auto& v = vm.vcpu(0);
+    struct kvm_regs r {};
+    if (int e = v.ioctl(KVM_GET_REGS, &r); e < 0) return err("KVM_GET_REGS", e);
+    r.rax = 0x1234, r.rbx = 0x5678, r.rsi = 0x9abc, r.rip = 0x1000, r.rflags = 0x2;
+    if (int e = v.ioctl(KVM_SET_REGS, &r); e < 0) return err("KVM_SET_REGS", e);
+    struct kvm_regs g {};
+    v.ioctl(KVM_GET_REGS, &g);
+    std::string diff;
+    if (g.rax != r.rax) diff += " rax";
+    if (g.rbx != r.rbx) diff += " rbx";
+    if (g.rsi != r.rsi) diff += " rsi";
+    if (g.rip != r.rip) diff += " rip";
+    if (g.rflags != r.rflags) diff += " rflags";
+    return diff.empty() ? "round-trips" : "differs:" + diff;
+}
+
+// KVM_SET_SREGS of a real-mode CS and CR3, then KVM_GET_SREGS.
+std::string sregs_round_trip(model::KvmVm& vm) {
+    auto& v = vm.vcpu(0);
+    struct kvm_sregs s {};
+    if (int e = v.ioctl(KVM_GET_SREGS, &s); e < 0) return err("KVM_GET_SREGS", e);
+    s.cs.base = 0x10000, s.cs.selector = 0x1000, s.cr3 = 0x3000, s.cr2 = 0x42;
+    if (int e = v.ioctl(KVM_SET_SREGS, &s); e < 0) return err("KVM_SET_SREGS", e);
+    struct kvm_sregs g {};
+    v.ioctl(KVM_GET_SREGS, &g);
+    std::string diff;
+    if (g.cs.base != s.cs.base) diff += " cs.base";
+    if (g.cs.selector != s.cs.selector) diff += " cs.selector";
+    if (g.cr3 != s.cr3) diff += " cr3";
+    if (g.cr2 != s.cr2) diff += " cr2";
+    if (g.cr0 != s.cr0) diff += " cr0";
+    if (g.efer != s.efer) diff += " efer";
+    return diff.empty() ? "round-trips" : "differs:" + diff;
+}
+
+std::string msrs_round_trip(model::KvmVm& vm) {
+    auto& v = vm.vcpu(0);
+    x86::kvm_msrs_buf b;
+    b.nmsrs = 2;
+    b.entries[0].index = x86::MSR_IA32_SYSENTER_CS, b.entries[0].data = 0x10;
+    b.entries[1].index = x86::MSR_STAR, b.entries[1].data = 0x0023001000000000ULL;
+    if (int e = v.ioctl(x86::kvm_set_msrs, b.arg()); e != 2) return err("KVM_SET_MSRS", e);
+    x86::kvm_msrs_buf g;
+    g.nmsrs = 2;
+    g.entries[0].index = b.entries[0].index, g.entries[1].index = b.entries[1].index;
+    if (int e = v.ioctl(x86::kvm_get_msrs, g.arg()); e != 2) return err("KVM_GET_MSRS", e);
+    std::string diff;
+    if (g.entries[0].data != b.entries[0].data) diff += " SYSENTER_CS";
+    if (g.entries[1].data != b.entries[1].data) diff += " STAR";
+    return diff.empty() ? "round-trips" : "differs:" + diff;
+}
+
+std::string mp_state_round_trip(model::KvmVm& vm) {
+    auto& v = vm.vcpu(0);
+    struct kvm_mp_state m {KVM_MP_STATE_RUNNABLE};
+    if (int e = v.ioctl(KVM_SET_MP_STATE, &m); e < 0) return err("KVM_SET_MP_STATE", e);
+    struct kvm_mp_state g {};
+    if (int e = v.ioctl(KVM_GET_MP_STATE, &g); e < 0) return err("KVM_GET_MP_STATE", e);
+    return g.mp_state == m.mp_state ? "round-trips" : "differs: " + std::to_string(g.mp_state);
+}
+
+std::string events_round_trip(model::KvmVm& vm) {
+    auto& v = vm.vcpu(0);
+    struct kvm_vcpu_events e {};
+    if (int r = v.ioctl(KVM_GET_VCPU_EVENTS, &e); r < 0) return err("KVM_GET_VCPU_EVENTS", r);
+    e.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+    e.nmi.pending = 1;
+    if (int r = v.ioctl(KVM_SET_VCPU_EVENTS, &e); r < 0) return err("KVM_SET_VCPU_EVENTS", r);
+    struct kvm_vcpu_events g {};
+    v.ioctl(KVM_GET_VCPU_EVENTS, &g);
+    std::string diff;
+    if (g.nmi.pending != 1) diff += " nmi.pending";
+    if (g.exception.injected != e.exception.injected) diff += " exception.injected";
+    return diff.empty() ? "round-trips" : "differs:" + diff;
+}
+
+// A host KVM_SET_MSRS of an IA32_TSC a second or more behind the current
+// value: does KVM_GET_MSRS then read the older value (the TSC went back)?
+std::string tsc_write_back(model::KvmVm& vm) {
+    auto& v = vm.vcpu(0);
+    x86::kvm_msrs_buf b;
+    b.nmsrs = 1;
+    b.entries[0].index = x86::MSR_IA32_TSC;
+    b.entries[0].data = 1000000000000ULL;
+    if (int e = v.ioctl(x86::kvm_set_msrs, b.arg()); e != 1) return err("KVM_SET_MSRS", e);
+    if (int e = v.ioctl(x86::kvm_get_msrs, b.arg()); e != 1) return err("KVM_GET_MSRS", e);
+    const std::uint64_t before = b.entries[0].data;
+    b.entries[0].data = before - 100000000000ULL;  // far more than a second at any TSC rate
+    if (int e = v.ioctl(x86::kvm_set_msrs, b.arg()); e != 1) return err("KVM_SET_MSRS", e);
+    b.entries[0].data = 0;
+    v.ioctl(x86::kvm_get_msrs, b.arg());
+    return b.entries[0].data < before ? "goes back" : "does not go back";
+}
+
+struct Row {
+    const char* behaviour;
+    Experiment run;
+};
+
+const Row kRows[] = {
+    {"KVM_GET_REGS after KVM_SET_REGS", regs_round_trip},
+    {"KVM_GET_SREGS after KVM_SET_SREGS (real-mode CS, CR2, CR3)", sregs_round_trip},
+    {"KVM_GET_MSRS after KVM_SET_MSRS (SYSENTER_CS, STAR)", msrs_round_trip},
+    {"KVM_GET_MP_STATE after KVM_SET_MP_STATE(RUNNABLE)", mp_state_round_trip},
+    {"KVM_GET_VCPU_EVENTS after KVM_SET_VCPU_EVENTS(NMI_PENDING)", events_round_trip},
+    {"host KVM_SET_MSRS of an older IA32_TSC: the TSC", tsc_write_back},
+};
+
+std::string on_fake(const fakekvm::KernelConfig& k, const Experiment& e) {
+    sim::InlineScheduler sched;
+    sim::World world(sched);
+    const auto& cat = model::catalogue(model::Arch::X86);
+    std::vector<fakekvm::VcpuSetup> setup(2);
+    setup[0].bsp = true;
+    setup[0].initial = cat.reset_values(true);
+    setup[1].initial = cat.reset_values(false);
+    fakekvm::FakeVm vm(world, model::Arch::X86, k, std::move(setup));
+    return e(vm);
+}
+
+}  // namespace
+
+ProbeReport run_probe() {
+    ProbeReport rep;
+    for (const auto& v : fakekvm::kernel_variants())
+        if (v.name != "booke-no-or-tsr") rep.variants.emplace_back(v.name);
+    std::string why;
+    for (const auto& row : kRows) {
+        ProbeRow r;
+        r.behaviour = row.behaviour;
+        for (const auto& name : rep.variants) r.fake.push_back(on_fake(*fakekvm::kernel_variant(name), row.run));
+        if (rep.unavailable.empty()) {
+            auto vm = RealVm::create(2, why);
+            if (!vm) rep.unavailable = why;
+            else r.real = row.run(*vm);
+        }
+        r.agree = !r.real.empty() && r.real == r.fake.front();
+        rep.rows.push_back(std::move(r));
+    }
+    return rep;
+}
+
+}  // namespace regsync::realkvm
