@@ -7,7 +7,11 @@
 #include "fakekvm/kernel_config.h"
 #include "model/catalogue.h"
 #include "model/kvm_abi.h"
+#include "harness/execution.h"
+#include "harness/scenario.h"
+#include "realkvm/guest_run.h"
 #include "realkvm/kvm_device.h"
+#include "sched/decision_source.h"
 #include "sim/scheduler.h"
 #include "sim/world.h"
 
@@ -115,6 +119,73 @@ std::string tsc_write_back(model::KvmVm& vm) {
     return b.entries[0].data < before ? "goes back" : "does not go back";
 }
 
+// Experiments with guest code: the same scenario run by the fake (through
+// the whole simulation, non-preemptive schedule) and on real vCPUs.
+struct GuestExperiment {
+    const char* toml;
+    std::size_t reports;  // port writes to wait for on real vCPUs
+    // What the experiment shows, from the port writes (vcpu, value, where).
+    std::function<std::string(const std::vector<IoReport>&)> verdict;
+};
+
+const char* kInitSipiHalted = R"(name = "probe-init-sipi"
+arch = "x86"
+[[vcpu]]
+bsp = true
+code = ["nop", "send_init 1", "send_sipi 1 0x10", "io 0x80 1"]
+[[vcpu]]
+code = ["write rbx 0x1", "hlt"]
+  [[vcpu.program]]
+  entry = 0x10000
+  code = ["io 0x80 2"]
+)";
+
+const char* kSipiWithoutInit = R"(name = "probe-sipi-alone"
+arch = "x86"
+[[vcpu]]
+bsp = true
+code = ["send_sipi 1 0x10", "io 0x80 1"]
+[[vcpu]]
+code = ["hlt"]
+  [[vcpu.program]]
+  entry = 0x10000
+  code = ["io 0x80 2"]
+)";
+
+std::string ap_start(const std::vector<IoReport>& reports) {
+    for (const auto& r : reports)
+        if (r.vcpu == 1 && r.value == 2) return r.cs_base == 0x10000 || r.cs_base == ~0ULL ? "the AP runs at vector << 12" : "the AP runs elsewhere";
+    return "the AP does not run";
+}
+
+std::string on_fake_guest(const fakekvm::KernelConfig& k, const GuestExperiment& g) {
+    const auto s = harness::parse_scenario(g.toml, "probe");
+    harness::Engine engine;
+    sched::LenientReplayDecisions d({});
+    const auto r = engine.run(s, "qemu-levels", k, d);
+    std::vector<IoReport> reports;
+    for (const auto& e : r.events)
+        if (e.kind == sim::EventKind::GuestIo)
+            reports.push_back({e.vcpu, static_cast<std::uint16_t>(e.aux), static_cast<std::uint32_t>(e.value), ~0ULL});
+    return g.verdict(reports);
+}
+
+std::string on_real_guest(const GuestExperiment& g, std::string& why) {
+    auto vm = RealVm::create(2, why);
+    if (!vm) return {};
+    const auto run = run_guest_code(*vm, harness::parse_scenario(g.toml, "probe"), g.reports, std::chrono::milliseconds(1000));
+    if (!run.error.empty()) return "error: " + run.error;
+    return g.verdict(run.reports);
+}
+
+const struct {
+    const char* behaviour;
+    GuestExperiment e;
+} kGuestRows[] = {
+    {"INIT then SIPI from the BSP's guest code to an AP in HLT", {kInitSipiHalted, 2, ap_start}},
+    {"SIPI with no INIT before it, to an AP in HLT", {kSipiWithoutInit, 2, ap_start}},
+};
+
 struct Row {
     const char* behaviour;
     Experiment run;
@@ -157,6 +228,14 @@ ProbeReport run_probe() {
             if (!vm) rep.unavailable = why;
             else r.real = row.run(*vm);
         }
+        r.agree = !r.real.empty() && r.real == r.fake.front();
+        rep.rows.push_back(std::move(r));
+    }
+    for (const auto& row : kGuestRows) {
+        ProbeRow r;
+        r.behaviour = row.behaviour;
+        for (const auto& name : rep.variants) r.fake.push_back(on_fake_guest(*fakekvm::kernel_variant(name), row.e));
+        if (rep.unavailable.empty()) r.real = on_real_guest(row.e, why);
         r.agree = !r.real.empty() && r.real == r.fake.front();
         rep.rows.push_back(std::move(r));
     }

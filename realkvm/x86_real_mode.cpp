@@ -75,6 +75,7 @@ Encoded encode_real_mode(const std::vector<fakekvm::GuestStep>& steps, int& slot
                 break;
             case GuestOp::SendInit:
             case GuestOp::SendSipi:
+                o.apic_write(0xf0, 0x1ff);  // SVR: software-enable the local APIC first, as an OS does
                 o.apic_write(0x310, static_cast<std::uint32_t>(s.target) << 24);  // ICR high: destination
                 o.apic_write(0x300, s.op == GuestOp::SendInit ? 0x4500u : 0x4600u | static_cast<std::uint32_t>(s.value & 0xff));
                 break;

@@ -12,8 +12,8 @@
 //   write reg v         66 b8+r imm32           (eax..edi only)
 //   rdtsc               0f 31; 66 a3 slot; 66 89 16 slot+4   (edx:eax to the next 8-byte slot of the log)
 //   arm_tsc_deadline d  0f 31; 66 05 imm32; 66 83 d2 00; 66 b9 e0 06 00 00; 0f 30
-//   send_init t         ICR high = t << 24; ICR low = 0x4500 (INIT, assert)
-//   send_sipi t v       ICR high = t << 24; ICR low = 0x4600 | v (STARTUP)
+//   send_init t         SVR = 0x1ff; ICR high = t << 24; ICR low = 0x4500 (INIT, assert)
+//   send_sipi t v       SVR = 0x1ff; ICR high = t << 24; ICR low = 0x4600 | v (STARTUP)
 //   hlt                 f4
 //   io port v           ba port16; 66 b8 imm32; 66 ef   (OUT dx, eax: KVM_EXIT_IO, 4 bytes)
 //   hypercall nr        as io to kHypercallPort: KVM handles VMCALL in the

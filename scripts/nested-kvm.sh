@@ -15,10 +15,13 @@ for b in "$@"; do
   for l in $(ldd "$b" | awk '/=>/{print $3}'); do cp -n "$l" $R/lib/x86_64-linux-gnu/; done
 done
 cp /lib64/ld-linux-x86-64.so.2 $R/lib64/
+# The bundled scenarios, where the binaries were built to look for them.
+here="$(cd "$(dirname "$0")/.." && pwd)"
+mkdir -p "$R$here" && cp -r "$here/scenarios" "$here/catalogue" "$R$here/"
 cat > $R/init <<'EOS'
 #!/bin/sh
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
-insmod /mod/irqbypass.ko; insmod /mod/ccp.ko; insmod /mod/kvm.ko; insmod /mod/kvm-amd.ko nested=0
+insmod /mod/irqbypass.ko; insmod /mod/ccp.ko; insmod /mod/kvm.ko; insmod /mod/kvm-amd.ko nested=0 vgif=0
 ls -l /dev/kvm
 cd /work
 

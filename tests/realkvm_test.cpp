@@ -4,6 +4,9 @@
 
 #include "realkvm/kvm_device.h"
 #include "realkvm/probe.h"
+#include "realkvm/guest_run.h"
+#include "harness/scenario.h"
+#include "test_paths.h"
 
 namespace regsync::testing {
 namespace {
@@ -35,6 +38,32 @@ TEST(RealKvm, AKickMakesKvmRunReturnEintr) {
     v.kick();  // before KVM_RUN: immediate_exit makes it return at once
     EXPECT_EQ(v.ioctl(KVM_RUN, nullptr), -EINTR);
     EXPECT_EQ(v.run().immediate_exit, 0);
+}
+
+// The bundled INIT/SIPI scenario's guest code on real vCPUs: the AP, halted,
+// reports from its SIPI program at 0x10000 every time.
+TEST(RealKvm, InitSipiStartsTheApAtTheVectorInEveryOf200Runs) {
+    if (const auto why = realkvm::kvm_unavailable_reason(); !why.empty()) GTEST_SKIP() << "no real KVM here: " << why;
+    const auto s = harness::load_scenario("init-sipi-halt", scenario_dir());
+    int started = 0;
+    for (int k = 0; k < 200; ++k) {
+        if (k == 3 && started == 0) break;  // diagnostics only
+        std::string why;
+        auto vm = realkvm::RealVm::create(2, why);
+        ASSERT_TRUE(vm) << why;
+        const auto run = realkvm::run_guest_code(*vm, s, 2, std::chrono::milliseconds(2000));
+        ASSERT_TRUE(run.error.empty()) << run.error;
+        bool ok = false;
+        std::string seen;
+        for (const auto& r : run.reports) {
+            ok = ok || (r.vcpu == 1 && r.value == 2 && r.cs_base == 0x10000);
+            seen += " vcpu" + std::to_string(r.vcpu) + ":" + std::to_string(r.value) + "@" + std::to_string(r.cs_base);
+        }
+        started += ok;
+        for (const auto& f : run.final_state) seen += "; " + f;
+        if (!ok && k < 3) ADD_FAILURE() << "run " << k << (run.timed_out ? " timed out" : "") << ", reports:" << seen;
+    }
+    EXPECT_EQ(started, 200);
 }
 
 }  // namespace

@@ -1,0 +1,39 @@
+// A scenario's guest code on real vCPUs: each vCPU on its own OS thread in
+// KVM_RUN (HLT blocks inside the kernel, the in-kernel irqchip delivers
+// INIT/SIPI), every port write reported with where the vCPU was. Bounded:
+// at the deadline every vCPU is kicked out of KVM_RUN.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "harness/scenario.h"
+#include "realkvm/kvm_device.h"
+
+namespace regsync::realkvm {
+
+struct IoReport {
+    int vcpu = -1;
+    std::uint16_t port = 0;
+    std::uint32_t value = 0;
+    std::uint64_t cs_base = 0;  // where the vCPU was executing
+};
+
+struct GuestRun {
+    std::vector<IoReport> reports;  // in the order they happened
+    std::vector<std::uint64_t> rdtsc;  // the guest's RDTSC log, slot by slot
+    bool timed_out = false;
+    // Each vCPU at the end: "mp_state N cs.base X rip Y" (for reports).
+    std::vector<std::string> final_state;
+    std::string error;
+};
+
+// Lays the scenario's programs out in guest memory (x86_real_mode.h), sets
+// each vCPU's real-mode state, and runs until `expected_reports` port writes
+// have been seen or `timeout` passes. The scenario's main-loop operations
+// are not run here.
+GuestRun run_guest_code(RealVm& vm, const harness::Scenario& s, std::size_t expected_reports,
+                        std::chrono::milliseconds timeout);
+
+}  // namespace regsync::realkvm
