@@ -160,8 +160,9 @@ int cmd_kvm_probe() {
     for (const auto& r : rep.rows) {
         std::printf("| %s |", r.behaviour.c_str());
         for (const auto& f : r.fake) std::printf(" %s |", f.c_str());
-        std::printf(" %s | %s |\n", r.real.empty() ? "-" : r.real.c_str(), r.real.empty() ? "-" : r.agree ? "yes" : "NO");
-        all = all && r.agree;
+        const std::string verdict = r.real.empty() ? "-" : r.agree ? "yes" : !r.matches.empty() ? "as " + r.matches : "NO";
+        std::printf(" %s | %s |\n", r.real.empty() ? "-" : r.real.c_str(), verdict.c_str());
+        all = all && (r.agree || !r.matches.empty());
     }
     if (!rep.unavailable.empty()) {
         std::fprintf(stderr, "regsync: kvm-probe: no real KVM here: %s\n", rep.unavailable.c_str());

@@ -35,7 +35,8 @@ int setup_vcpu(RealVcpu& v, std::uint64_t ip) {
 
 }  // namespace
 
-GuestRun run_guest_code(RealVm& vm, const harness::Scenario& s, std::size_t expected_reports, std::chrono::milliseconds timeout) {
+GuestRun run_guest_code(RealVm& vm, const harness::Scenario& s, std::size_t expected_reports, std::chrono::milliseconds timeout,
+                        std::uint64_t run_mask) {
     GuestRun out;
     if (s.arch != model::Arch::X86) {
         out.error = "real vCPUs run x86 scenarios only";
@@ -69,7 +70,7 @@ GuestRun run_guest_code(RealVm& vm, const harness::Scenario& s, std::size_t expe
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
     for (std::size_t i = 0; i < s.vcpus.size(); ++i)
-        threads.emplace_back([&, i] {
+        if (run_mask & (1ULL << i)) threads.emplace_back([&, i] {
             auto& v = vm.vcpu(static_cast<int>(i));
             v.bind_thread();
             while (!stop.load()) {
@@ -114,6 +115,8 @@ GuestRun run_guest_code(RealVm& vm, const harness::Scenario& s, std::size_t expe
             }
     }
     for (std::size_t i = 0; i < s.vcpus.size(); ++i) {
+        // Only vCPUs that ran: KVM_GET_MP_STATE accepts pending APIC events.
+        if (!(run_mask & (1ULL << i))) continue;
         auto& v = vm.vcpu(static_cast<int>(i));
         struct kvm_mp_state m {};
         struct kvm_sregs sr {};

@@ -33,7 +33,9 @@ struct GuestRun {
 // each vCPU's real-mode state, and runs until `expected_reports` port writes
 // have been seen or `timeout` passes. The scenario's main-loop operations
 // are not run here.
+// `run_mask` bit i: vCPU i gets a thread (the others keep their state and
+// any pending APIC events for the caller's ioctls).
 GuestRun run_guest_code(RealVm& vm, const harness::Scenario& s, std::size_t expected_reports,
-                        std::chrono::milliseconds timeout);
+                        std::chrono::milliseconds timeout, std::uint64_t run_mask = ~0ULL);
 
 }  // namespace regsync::realkvm

@@ -12,6 +12,7 @@ struct ProbeRow {
     std::vector<std::string> fake;  // one per variant, in ProbeReport::variants order
     std::string real;               // empty when /dev/kvm is unavailable
     bool agree = false;             // the real result equals the default variant's
+    std::string matches;            // otherwise, the variant the real kernel behaves like
 };
 
 struct ProbeReport {
