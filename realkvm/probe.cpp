@@ -213,6 +213,56 @@ std::string latched_init_after(model::KvmVm& vm) {
     return g.smi.latched_init ? "the pending INIT is kept" : "the pending INIT is cleared";
 }
 
+std::string mp_state_name(__u32 m) {
+    switch (m) {
+        case KVM_MP_STATE_RUNNABLE: return "RUNNABLE";
+        case KVM_MP_STATE_UNINITIALIZED: return "UNINITIALIZED";
+        case KVM_MP_STATE_INIT_RECEIVED: return "INIT_RECEIVED";
+        case KVM_MP_STATE_HALTED: return "HALTED";
+        case KVM_MP_STATE_SIPI_RECEIVED: return "SIPI_RECEIVED";
+        default: return std::to_string(m);
+    }
+}
+
+// What KVM_GET_MP_STATE returns for an AP with an INIT pending.
+std::string mp_state_with_init_pending(model::KvmVm& vm) {
+    struct kvm_mp_state m {};
+    if (int r = vm.vcpu(1).ioctl(KVM_GET_MP_STATE, &m); r < 0) return err("KVM_GET_MP_STATE", r);
+    return mp_state_name(m.mp_state);
+}
+
+// Userspace sets the obsolete SIPI_RECEIVED on an idle AP: what does the
+// next KVM_GET_MP_STATE say?
+std::string sipi_received_from_userspace(model::KvmVm& vm) {
+    auto& ap = vm.vcpu(1);
+    struct kvm_mp_state m {KVM_MP_STATE_SIPI_RECEIVED};
+    if (int r = ap.ioctl(KVM_SET_MP_STATE, &m); r < 0) return "refused (" + std::to_string(r) + ")";
+    struct kvm_mp_state g {};
+    if (int r = ap.ioctl(KVM_GET_MP_STATE, &g); r < 0) return err("KVM_GET_MP_STATE", r);
+    return mp_state_name(g.mp_state);
+}
+
+// Runs `then` after the BSP's guest code sent INIT to the idle AP.
+std::string after_init_fake(const fakekvm::KernelConfig& k, const Experiment& then) {
+    sim::InlineScheduler sched;
+    sim::World world(sched);
+    const auto s = harness::parse_scenario(kInitToIdleAp, "probe");
+    const auto initial = s.initial_registers();
+    std::vector<fakekvm::VcpuSetup> setup;
+    for (std::size_t i = 0; i < s.vcpus.size(); ++i) setup.push_back({s.vcpus[i].bsp, s.vcpus[i].image, initial[i]});
+    fakekvm::FakeVm vm(world, model::Arch::X86, k, std::move(setup));
+    if (int r = vm.vcpu(0).ioctl(KVM_RUN, nullptr); r < 0) return err("KVM_RUN", r);
+    return then(vm);
+}
+
+std::string after_init_real(const Experiment& then, std::string& why) {
+    auto vm = RealVm::create(2, why);
+    if (!vm) return {};
+    const auto run = run_guest_code(*vm, harness::parse_scenario(kInitToIdleAp, "probe"), 1, std::chrono::milliseconds(1000), 1);
+    if (!run.error.empty()) return "error: " + run.error;
+    return then(*vm);
+}
+
 std::string latched_init_fake(const fakekvm::KernelConfig& k) {
     if (k.init_sipi != fakekvm::InitSipi::ApicEvents) return "n/a: INIT writes mp_state, nothing is latched";
     sim::InlineScheduler sched;
@@ -247,6 +297,11 @@ const Row kRows[] = {
     {"KVM_GET_MP_STATE after KVM_SET_MP_STATE(RUNNABLE)", mp_state_round_trip},
     {"KVM_GET_VCPU_EVENTS after KVM_SET_VCPU_EVENTS(NMI_PENDING)", events_round_trip},
     {"host KVM_SET_MSRS of an older IA32_TSC: the TSC", tsc_write_back},
+};
+
+// Ioctl experiments on the AP (vCPU 1).
+const Row kApRows[] = {
+    {"KVM_SET_MP_STATE(SIPI_RECEIVED) from userspace on an idle AP, then KVM_GET_MP_STATE", sipi_received_from_userspace},
 };
 
 std::string on_fake(const fakekvm::KernelConfig& k, const Experiment& e) {
@@ -285,6 +340,25 @@ ProbeReport run_probe() {
         r.behaviour = row.behaviour;
         for (const auto& name : rep.variants) r.fake.push_back(on_fake_guest(*fakekvm::kernel_variant(name), row.e));
         if (rep.unavailable.empty()) r.real = on_real_guest(row.e, why);
+        r.agree = !r.real.empty() && r.real == r.fake.front();
+        rep.rows.push_back(std::move(r));
+    }
+    for (const auto& row : kApRows) {
+        ProbeRow r;
+        r.behaviour = row.behaviour;
+        for (const auto& name : rep.variants) r.fake.push_back(on_fake(*fakekvm::kernel_variant(name), row.run));
+        if (rep.unavailable.empty()) {
+            auto vm = RealVm::create(2, why);
+            if (vm) r.real = row.run(*vm);
+        }
+        r.agree = !r.real.empty() && r.real == r.fake.front();
+        rep.rows.push_back(std::move(r));
+    }
+    {
+        ProbeRow r;
+        r.behaviour = "KVM_GET_MP_STATE of an idle AP after the BSP's guest code sent it INIT";
+        for (const auto& name : rep.variants) r.fake.push_back(after_init_fake(*fakekvm::kernel_variant(name), mp_state_with_init_pending));
+        if (rep.unavailable.empty()) r.real = after_init_real(mp_state_with_init_pending, why);
         r.agree = !r.real.empty() && r.real == r.fake.front();
         rep.rows.push_back(std::move(r));
     }

@@ -17,8 +17,9 @@ TEST(KvmProbe, TheFakeGivesTheSameAnswerUnderEveryVariant) {
     for (const auto& r : rep.rows) {
         SCOPED_TRACE(r.behaviour);
         ASSERT_EQ(r.fake.size(), rep.variants.size());
-        // Only the latched-INIT experiment tells the variants apart.
-        if (r.behaviour.find("latched_init") == std::string::npos) {
+        // Only the latched-INIT and SIPI_RECEIVED experiments tell the
+        // variants apart (pending APIC events against mp_state writes).
+        if (r.behaviour.find("latched_init") == std::string::npos && r.behaviour.find("SIPI_RECEIVED") == std::string::npos) {
             for (const auto& f : r.fake) EXPECT_EQ(f, r.fake.front());
         }
         EXPECT_EQ(r.fake.front().find("failed"), std::string::npos) << r.fake.front();
