@@ -22,7 +22,7 @@ std::uint64_t interleaving_fingerprint(const std::vector<sim::StepRecord>& steps
         if (only_blocked) continue;
         const std::uint64_t who = (std::uint64_t{s.actor} << 32) | local[s.actor]++;
         for (const auto& a : s.accesses) {
-            if (a.obj == sim::Obj::wake(static_cast<sim::ActorId>(a.obj & 0xffff))) continue;  // scheduler bookkeeping
+            if (sim::Obj::is_wake(a.obj)) continue;  // scheduler bookkeeping
             auto& v = per_obj[a.obj];
             if (!v.empty() && v.back().who == who) {
                 v.back().write = v.back().write || a.write;

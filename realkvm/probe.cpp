@@ -265,24 +265,7 @@ std::string after_init_real(const Experiment& then, std::string& why) {
 
 std::string latched_init_fake(const fakekvm::KernelConfig& k) {
     if (k.init_sipi != fakekvm::InitSipi::ApicEvents) return "n/a: INIT writes mp_state, nothing is latched";
-    sim::InlineScheduler sched;
-    sim::World world(sched);
-    const auto s = harness::parse_scenario(kInitToIdleAp, "probe");
-    const auto initial = s.initial_registers();
-    std::vector<fakekvm::VcpuSetup> setup;
-    for (std::size_t i = 0; i < s.vcpus.size(); ++i) setup.push_back({s.vcpus[i].bsp, s.vcpus[i].image, initial[i]});
-    fakekvm::FakeVm vm(world, model::Arch::X86, k, std::move(setup));
-    // The BSP runs to its port write; the AP never runs.
-    if (int r = vm.vcpu(0).ioctl(KVM_RUN, nullptr); r < 0) return err("KVM_RUN", r);
-    return latched_init_after(vm);
-}
-
-std::string latched_init_real(std::string& why) {
-    auto vm = RealVm::create(2, why);
-    if (!vm) return {};
-    const auto run = run_guest_code(*vm, harness::parse_scenario(kInitToIdleAp, "probe"), 1, std::chrono::milliseconds(1000), 1);
-    if (!run.error.empty()) return "error: " + run.error;
-    return latched_init_after(*vm);
+    return after_init_fake(k, latched_init_after);
 }
 
 struct Row {
@@ -316,60 +299,47 @@ std::string on_fake(const fakekvm::KernelConfig& k, const Experiment& e) {
     return e(vm);
 }
 
+// Appends one row: the fake under every variant, then the real kernel
+// unless an earlier row found it unavailable. `real` returns "" and says why
+// when no VM could be created.
+void add_row(ProbeReport& rep, const char* behaviour, const std::function<std::string(const fakekvm::KernelConfig&)>& fake,
+             const std::function<std::string(std::string&)>& real) {
+    ProbeRow r;
+    r.behaviour = behaviour;
+    for (const auto& name : rep.variants) r.fake.push_back(fake(*fakekvm::kernel_variant(name)));
+    if (rep.unavailable.empty()) {
+        std::string why;
+        r.real = real(why);
+        if (r.real.empty()) rep.unavailable = why;
+    }
+    r.agree = !r.real.empty() && r.real == r.fake.front();
+    rep.rows.push_back(std::move(r));
+}
+
+// An ioctl experiment on a fresh real VM.
+std::string on_real(const Experiment& e, std::string& why) {
+    auto vm = RealVm::create(2, why);
+    return vm ? e(*vm) : std::string{};
+}
+
 }  // namespace
 
 ProbeReport run_probe() {
     ProbeReport rep;
     for (const auto& v : fakekvm::kernel_variants())
         if (v.name != "booke-no-or-tsr") rep.variants.emplace_back(v.name);
-    std::string why;
-    for (const auto& row : kRows) {
-        ProbeRow r;
-        r.behaviour = row.behaviour;
-        for (const auto& name : rep.variants) r.fake.push_back(on_fake(*fakekvm::kernel_variant(name), row.run));
-        if (rep.unavailable.empty()) {
-            auto vm = RealVm::create(2, why);
-            if (!vm) rep.unavailable = why;
-            else r.real = row.run(*vm);
-        }
-        r.agree = !r.real.empty() && r.real == r.fake.front();
-        rep.rows.push_back(std::move(r));
-    }
-    for (const auto& row : kGuestRows) {
-        ProbeRow r;
-        r.behaviour = row.behaviour;
-        for (const auto& name : rep.variants) r.fake.push_back(on_fake_guest(*fakekvm::kernel_variant(name), row.e));
-        if (rep.unavailable.empty()) r.real = on_real_guest(row.e, why);
-        r.agree = !r.real.empty() && r.real == r.fake.front();
-        rep.rows.push_back(std::move(r));
-    }
-    for (const auto& row : kApRows) {
-        ProbeRow r;
-        r.behaviour = row.behaviour;
-        for (const auto& name : rep.variants) r.fake.push_back(on_fake(*fakekvm::kernel_variant(name), row.run));
-        if (rep.unavailable.empty()) {
-            auto vm = RealVm::create(2, why);
-            if (vm) r.real = row.run(*vm);
-        }
-        r.agree = !r.real.empty() && r.real == r.fake.front();
-        rep.rows.push_back(std::move(r));
-    }
-    {
-        ProbeRow r;
-        r.behaviour = "KVM_GET_MP_STATE of an idle AP after the BSP's guest code sent it INIT";
-        for (const auto& name : rep.variants) r.fake.push_back(after_init_fake(*fakekvm::kernel_variant(name), mp_state_with_init_pending));
-        if (rep.unavailable.empty()) r.real = after_init_real(mp_state_with_init_pending, why);
-        r.agree = !r.real.empty() && r.real == r.fake.front();
-        rep.rows.push_back(std::move(r));
-    }
-    {
-        ProbeRow r;
-        r.behaviour = "KVM_SET_VCPU_EVENTS(VALID_SMM, latched_init = 0) outside SMM after an INIT arrived";
-        for (const auto& name : rep.variants) r.fake.push_back(latched_init_fake(*fakekvm::kernel_variant(name)));
-        if (rep.unavailable.empty()) r.real = latched_init_real(why);
-        r.agree = !r.real.empty() && r.real == r.fake.front();
-        rep.rows.push_back(std::move(r));
-    }
+    for (const auto& row : kRows)
+        add_row(rep, row.behaviour, [&](const auto& k) { return on_fake(k, row.run); }, [&](std::string& why) { return on_real(row.run, why); });
+    for (const auto& row : kGuestRows)
+        add_row(rep, row.behaviour, [&](const auto& k) { return on_fake_guest(k, row.e); },
+                [&](std::string& why) { return on_real_guest(row.e, why); });
+    for (const auto& row : kApRows)
+        add_row(rep, row.behaviour, [&](const auto& k) { return on_fake(k, row.run); }, [&](std::string& why) { return on_real(row.run, why); });
+    add_row(rep, "KVM_GET_MP_STATE of an idle AP after the BSP's guest code sent it INIT",
+            [](const auto& k) { return after_init_fake(k, mp_state_with_init_pending); },
+            [](std::string& why) { return after_init_real(mp_state_with_init_pending, why); });
+    add_row(rep, "KVM_SET_VCPU_EVENTS(VALID_SMM, latched_init = 0) outside SMM after an INIT arrived", latched_init_fake,
+            [](std::string& why) { return after_init_real(latched_init_after, why); });
     // A row where the real kernel matches another variant than the default
     // is a documented host-kernel difference, not a modelling bug.
     for (auto& r : rep.rows)

@@ -50,6 +50,11 @@ Mask asleep(const std::vector<Dpor::Sleeper>& sleep) {
 
 }  // namespace
 
+const std::vector<sim::Access>& Dpor::footprint(const std::vector<sim::StepRecord>& steps, std::size_t k) {
+    while (footprints_.size() <= k) footprints_.push_back(normalise(steps[footprints_.size()].accesses));
+    return footprints_[k];
+}
+
 ActorId Dpor::Source::choose(const std::vector<ActorId>& enabled, ActorId current) {
     return d_.extend(enabled, current, *world_);
 }
@@ -80,7 +85,7 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
         n.preemptions_before = cost(parent, parent.chosen);
         if (sleep_sets()) {
             // Sleepers stay asleep while the steps taken are independent of theirs.
-            const auto fp = normalise(w.steps()[pos_ - 1].accesses);
+            const auto& fp = footprint(w.steps(), pos_ - 1);
             for (const auto* set : {&parent.sleep, &parent.explored})
                 for (const auto& s : *set)
                     if (s.actor != parent.chosen && independent(s.fp, fp)) n.sleep.push_back(s);
@@ -139,7 +144,7 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
     std::vector<std::uint32_t> deps;
     for (std::size_t j = 0; j < n; ++j) {
         const ActorId p = steps[j].actor;
-        const auto fp = normalise(steps[j].accesses);
+        const auto& fp = footprint(steps, j);
         deps.clear();
         for (const auto& a : fp) {
             auto& o = objs[a.obj];
@@ -181,7 +186,7 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
             if (a.write) {
                 o.last_write = static_cast<std::int64_t>(j);
                 o.reads.clear();
-                if ((a.obj & 0xf0000000u) == 0xf0000000u) o.writes.push_back(static_cast<std::uint32_t>(j));
+                if (sim::Obj::is_wake(a.obj)) o.writes.push_back(static_cast<std::uint32_t>(j));
             } else {
                 o.reads.push_back(static_cast<std::uint32_t>(j));
             }
@@ -194,8 +199,9 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
         throw std::logic_error("dfs: the execution ended inside the replayed prefix (not deterministic)");
     if (pruned_) ++sleep_blocked_;
     for (std::size_t k = replay_ > 0 ? replay_ - 1 : 0; k < stack_.size(); ++k)
-        stack_[k].explored.push_back({stack_[k].chosen, normalise(steps[k].accesses)});
+        stack_[k].explored.push_back({stack_[k].chosen, footprint(steps, k)});
     if (races()) analyse_races(steps);
+    footprints_.clear();  // the next execution records its own
     while (!stack_.empty()) {
         Node& n = stack_.back();
         const Mask todo = n.backtrack & n.enabled & ~n.done & ~asleep(n.sleep);

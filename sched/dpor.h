@@ -90,6 +90,9 @@ private:
     bool races() const { return reduction_ == Reduction::Dpor || reduction_ == Reduction::Bpor; }
     ActorId extend(const std::vector<ActorId>& enabled, ActorId current, const sim::World& w);
     std::uint32_t cost(const Node& n, ActorId p) const;
+    // Step k's accesses, one entry per object, sorted: normalised once per
+    // execution and shared by the sleep sets and the race analysis.
+    const std::vector<sim::Access>& footprint(const std::vector<sim::StepRecord>& steps, std::size_t k);
     void add_backtrack(std::size_t i, ActorId p);
     void analyse_races(const std::vector<sim::StepRecord>& steps);
 
@@ -97,6 +100,7 @@ private:
     std::uint32_t bound_;
     Source source_{*this};
     std::vector<Node> stack_;
+    std::vector<std::vector<sim::Access>> footprints_;  // of the running execution
     std::size_t replay_ = 0;  // nodes below this index are replayed
     std::size_t pos_ = 0;     // next node of the running execution
     bool pruned_ = false;

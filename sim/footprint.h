@@ -26,6 +26,7 @@ struct Obj {
     // it true (or false again), read by the actor's blocking and waking
     // steps, so that enabling an actor is a dependency like any other.
     static constexpr std::uint32_t wake(std::uint16_t actor) { return 0xf0000000u | actor; }
+    static constexpr bool is_wake(std::uint32_t obj) { return (obj & 0xf0000000u) == 0xf0000000u; }
 };
 
 struct Access {
