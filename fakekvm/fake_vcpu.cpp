@@ -1,5 +1,6 @@
 #include "fakekvm/fake_vcpu.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iterator>
@@ -51,6 +52,7 @@ void FakeVcpu::set(RegIndex r, std::uint64_t v, Writer who) {
     vm_.world().write(obj(r));
     std::uint64_t old;
     if (d.time_varying) {
+        if (!vm_.config().tsc_offsetting) return;  // accepted, changes nothing
         // Writing IA32_TSC sets the offset so that the guest reads v now.
         vm_.world().read(Obj::kClock);
         old = tsc();
@@ -134,6 +136,7 @@ int FakeVcpu::ioctl(unsigned long request, void* arg) {
     else if (x86 && request == KVM_SET_MP_STATE) r = set_mp_state(arg);
     else if (x86 && request == KVM_GET_VCPU_EVENTS) r = get_vcpu_events(arg);
     else if (x86 && request == KVM_SET_VCPU_EVENTS) r = set_vcpu_events(arg);
+    else if (x86 && request == KVM_NMI) r = queue_nmi();
     else r = -ENOTTY;
     unlock();
     return r;
@@ -466,6 +469,13 @@ int FakeVcpu::get_vcpu_events(void* arg) {
     vm_.world().read(Obj::vcpu(index_, Obj::kApicEvents));
     e.smi.latched_init = apic_init_pending ? 1 : 0;
     e.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM;
+    return 0;
+}
+
+// KVM_NMI (kvm_inject_nmi, then process_nmi): one more NMI pending, at most
+// two (one running, one latched) as on a real CPU.
+int FakeVcpu::queue_nmi() {
+    set(cat().nmi_pending, std::min<std::uint64_t>(get(cat().nmi_pending) + 1, 2), Writer::Userspace);
     return 0;
 }
 

@@ -72,6 +72,7 @@ private:
     int set_mp_state(void* arg);
     int get_vcpu_events(void* arg);
     int set_vcpu_events(void* arg);
+    int queue_nmi();
 
     const model::Catalogue& cat() const;
     std::uint32_t obj(model::RegIndex r) const;

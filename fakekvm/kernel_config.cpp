@@ -10,10 +10,13 @@ const std::vector<KernelVariant>& kernel_variants() {
     latched.latched_init_outside_smm = true;
     KernelConfig no_or_tsr = current;
     no_or_tsr.ppc_tsr_or_clear = false;
+    KernelConfig pvm = current;
+    pvm.tsc_offsetting = false;
     static const std::vector<KernelVariant> v = {
         {"init-apic-events", "current Linux: INIT/SIPI as pending APIC events (the default)", current},
         {"init-mp-state", "Linux < 3.10: INIT writes the target's mp_state directly", mp_state},
         {"events-latched-init", "Linux with ff90afa75573, before its 2025 fix: VALID_SMM latched_init=0 clears a pending INIT", latched},
+        {"pvm-no-tsc-offset", "KVM on PVM (kvm_pvm, Linux 6.18): a host KVM_SET_MSRS(IA32_TSC) succeeds and is ignored; the guest reads the host TSC", pvm},
         {"booke-no-or-tsr", "Book-E Linux < 3.9: no KVM_REG_PPC_OR_TSR / KVM_REG_PPC_CLEAR_TSR", no_or_tsr},
     };
     return v;

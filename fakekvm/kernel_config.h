@@ -27,6 +27,12 @@ struct KernelConfig {
     // ff90afa75573 (2019) until its 2025 fix, which only does so while INIT
     // is blocked (SMM, VMX root, GIF=0).
     bool latched_init_outside_smm = false;
+    // The vendor module offsets the guest TSC (VMX/SVM TSC offsetting), so a
+    // host KVM_SET_MSRS(IA32_TSC) moves what the guest's RDTSC returns. PVM
+    // (kvm_pvm: KVM on a host without VMX/SVM, as on this project's own
+    // machines) cannot: the write succeeds and changes nothing, the guest
+    // reads the host TSC (found by `regsync kvm-probe` on 6.18.44 + kvm_pvm).
+    bool tsc_offsetting = true;
 };
 
 struct KernelVariant {

@@ -35,9 +35,8 @@ int setup_vcpu(RealVcpu& v, std::uint64_t ip) {
 
 }  // namespace
 
-GuestRun run_guest_code(RealVm& vm, const harness::Scenario& s, std::size_t expected_reports, std::chrono::milliseconds timeout,
-                        std::uint64_t run_mask) {
-    GuestRun out;
+GuestLayout load_guest_code(RealVm& vm, const harness::Scenario& s) {
+    GuestLayout out;
     if (s.arch != model::Arch::X86) {
         out.error = "real vCPUs run x86 scenarios only";
         return out;
@@ -46,30 +45,52 @@ GuestRun run_guest_code(RealVm& vm, const harness::Scenario& s, std::size_t expe
         out.error = "the VM has fewer vCPUs than the scenario";
         return out;
     }
-    int slot = 0;
     try {
         for (std::size_t i = 0; i < s.vcpus.size(); ++i) {
             const auto& image = s.vcpus[i].image;
             for (std::size_t p = 0; p < image.size(); ++p) {
                 const std::uint64_t at = p == 0 ? main_code_address(static_cast<int>(i)) : image[p].entry;
-                vm.load(at, encode_real_mode(image[p].steps, slot).bytes);
+                if (!vm.load(at, encode_real_mode(image[p].steps, out.rdtsc_slots).bytes)) {
+                    out.error = "vcpu" + std::to_string(i) + " program " + std::to_string(p) + " does not fit in guest memory";
+                    return out;
+                }
             }
         }
     } catch (const std::invalid_argument& e) {
         out.error = e.what();
         return out;
     }
+    // The fake starts the BSP's main program at the reset vector, so a BSP
+    // reset by INIT runs it again: here the reset vector jumps there.
+    vm.load(0xfffffff0, {0xea, 0x00, 0x10, 0x00, 0x00});  // jmp far 0000:1000
     for (std::size_t i = 0; i < s.vcpus.size(); ++i)
         if (int r = setup_vcpu(vm.vcpu(static_cast<int>(i)), main_code_address(static_cast<int>(i))); r < 0) {
             out.error = "setting up vcpu" + std::to_string(i) + " failed (" + std::to_string(r) + ")";
             return out;
         }
+    return out;
+}
 
+GuestRun run_guest_code(RealVm& vm, const harness::Scenario& s, std::size_t expected_reports, std::chrono::milliseconds timeout,
+                        std::uint64_t run_mask) {
+    const auto layout = load_guest_code(vm, s);
+    if (!layout.error.empty()) {
+        GuestRun out;
+        out.error = layout.error;
+        return out;
+    }
+    return run_vcpus(vm, static_cast<int>(s.vcpus.size()), layout.rdtsc_slots, expected_reports, timeout, run_mask);
+}
+
+GuestRun run_vcpus(RealVm& vm, int vcpus, int rdtsc_slots, std::size_t expected_reports, std::chrono::milliseconds timeout,
+                   std::uint64_t run_mask) {
+    GuestRun out;
+    const auto n = static_cast<std::size_t>(vcpus);
     std::mutex mu;
     std::condition_variable cv;
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
-    for (std::size_t i = 0; i < s.vcpus.size(); ++i)
+    for (std::size_t i = 0; i < n; ++i)
         if (run_mask & (1ULL << i)) threads.emplace_back([&, i] {
             auto& v = vm.vcpu(static_cast<int>(i));
             v.bind_thread();
@@ -104,7 +125,7 @@ GuestRun run_guest_code(RealVm& vm, const harness::Scenario& s, std::size_t expe
     for (;;) {
         // Kick until every thread has left KVM_RUN (a kick can land just
         // before the thread re-enters).
-        for (std::size_t i = 0; i < s.vcpus.size(); ++i) vm.vcpu(static_cast<int>(i)).kick();
+        for (std::size_t i = 0; i < n; ++i) vm.vcpu(static_cast<int>(i)).kick();
         bool all = true;
         for (auto& t : threads) all = all && !t.joinable();
         if (all) break;
@@ -114,7 +135,7 @@ GuestRun run_guest_code(RealVm& vm, const harness::Scenario& s, std::size_t expe
                 break;
             }
     }
-    for (std::size_t i = 0; i < s.vcpus.size(); ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
         // Only vCPUs that ran: KVM_GET_MP_STATE accepts pending APIC events.
         if (!(run_mask & (1ULL << i))) continue;
         auto& v = vm.vcpu(static_cast<int>(i));
@@ -138,7 +159,7 @@ GuestRun run_guest_code(RealVm& vm, const harness::Scenario& s, std::size_t expe
                       ev.smi.latched_init, static_cast<unsigned long long>(sr.apic_base));
         out.final_state.push_back(b);
     }
-    for (int k = 0; k < slot; ++k) {
+    for (int k = 0; k < rdtsc_slots; ++k) {
         std::uint64_t v;
         std::memcpy(&v, vm.memory() + kRdtscLog + 8 * k, sizeof v);
         out.rdtsc.push_back(v);

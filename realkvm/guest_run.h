@@ -29,12 +29,27 @@ struct GuestRun {
     std::string error;
 };
 
-// Lays the scenario's programs out in guest memory (x86_real_mode.h), sets
+struct GuestLayout {
+    int rdtsc_slots = 0;  // RDTSC log slots the programs use
+    std::string error;
+};
+
+// Lays the scenario's programs out in guest memory (x86_real_mode.h; the
+// reset vector jumps to the BSP's main program, where the fake starts it)
+// and sets each vCPU's real-mode state, RUNNABLE.
+GuestLayout load_guest_code(RealVm& vm, const harness::Scenario& s);
+
+// Runs the vCPUs in `run_mask` (bit i: vCPU i gets a thread; the others keep
+// their state and any pending APIC events for the caller's ioctls) from
+// wherever they are until `expected_reports` port writes have been seen or
+// `timeout` passes.
+GuestRun run_vcpus(RealVm& vm, int vcpus, int rdtsc_slots, std::size_t expected_reports, std::chrono::milliseconds timeout,
+                   std::uint64_t run_mask = ~0ULL);
+
+// load_guest_code, then run_vcpus. Lays the scenario's programs out in guest memory (x86_real_mode.h), sets
 // each vCPU's real-mode state, and runs until `expected_reports` port writes
 // have been seen or `timeout` passes. The scenario's main-loop operations
 // are not run here.
-// `run_mask` bit i: vCPU i gets a thread (the others keep their state and
-// any pending APIC events for the caller's ioctls).
 GuestRun run_guest_code(RealVm& vm, const harness::Scenario& s, std::size_t expected_reports,
                         std::chrono::milliseconds timeout, std::uint64_t run_mask = ~0ULL);
 

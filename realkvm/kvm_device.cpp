@@ -93,6 +93,20 @@ std::unique_ptr<RealVm> RealVm::create(int vcpus, std::string& why) {
         why = errno_text("KVM_SET_USER_MEMORY_REGION");
         return nullptr;
     }
+    void* top = mmap(nullptr, kResetAreaSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (top == MAP_FAILED) {
+        why = errno_text("mmap of the reset area");
+        return nullptr;
+    }
+    vm->reset_area_ = static_cast<std::uint8_t*>(top);
+    region.slot = 1;
+    region.guest_phys_addr = kResetArea;
+    region.memory_size = kResetAreaSize;
+    region.userspace_addr = reinterpret_cast<std::uint64_t>(top);
+    if (::ioctl(vm->vm_, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+        why = errno_text("KVM_SET_USER_MEMORY_REGION (reset area)");
+        return nullptr;
+    }
     const int run_size = ::ioctl(vm->kvm_, KVM_GET_VCPU_MMAP_SIZE, 0);
     if (run_size <= 0) {
         why = errno_text("KVM_GET_VCPU_MMAP_SIZE");
@@ -118,13 +132,21 @@ std::unique_ptr<RealVm> RealVm::create(int vcpus, std::string& why) {
 RealVm::~RealVm() {
     vcpus_.clear();
     if (mem_) munmap(mem_, kGuestMemory);
+    if (reset_area_) munmap(reset_area_, kResetAreaSize);
     if (vm_ >= 0) close(vm_);
     if (kvm_ >= 0) close(kvm_);
 }
 
-void RealVm::load(std::uint64_t gpa, const std::vector<std::uint8_t>& bytes) {
-    if (gpa + bytes.size() > kGuestMemory) return;
-    std::memcpy(mem_ + gpa, bytes.data(), bytes.size());
+bool RealVm::load(std::uint64_t gpa, const std::vector<std::uint8_t>& bytes) {
+    if (gpa + bytes.size() <= kGuestMemory) {
+        std::memcpy(mem_ + gpa, bytes.data(), bytes.size());
+        return true;
+    }
+    if (gpa >= kResetArea && gpa - kResetArea + bytes.size() <= kResetAreaSize) {
+        std::memcpy(reset_area_ + (gpa - kResetArea), bytes.data(), bytes.size());
+        return true;
+    }
+    return false;
 }
 
 std::string kvm_unavailable_reason() {

@@ -18,6 +18,10 @@
 namespace regsync::realkvm {
 
 inline constexpr std::size_t kGuestMemory = 2u << 20;
+// The top 64 KiB below 4 GiB, where the reset vector 0xfffffff0 is (a PC's
+// BIOS area): a vCPU reset by INIT or at creation starts there.
+inline constexpr std::uint64_t kResetArea = 0xffff0000;
+inline constexpr std::size_t kResetAreaSize = 64u << 10;
 
 class RealVcpu final : public model::KvmVcpu {
 public:
@@ -56,12 +60,15 @@ public:
     RealVcpu& vcpu(int index) override { return *vcpus_[static_cast<std::size_t>(index)]; }
 
     std::uint8_t* memory() { return mem_; }
-    void load(std::uint64_t gpa, const std::vector<std::uint8_t>& bytes);
+    // Copies into guest memory at `gpa` (low memory or the reset area);
+    // false when it does not fit in either.
+    bool load(std::uint64_t gpa, const std::vector<std::uint8_t>& bytes);
 
 private:
     RealVm() = default;
     int kvm_ = -1, vm_ = -1;
     std::uint8_t* mem_ = nullptr;
+    std::uint8_t* reset_area_ = nullptr;
     std::vector<std::unique_ptr<RealVcpu>> vcpus_;
 };
 

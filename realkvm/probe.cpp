@@ -1,6 +1,9 @@
 #include "realkvm/probe.h"
 
+#include <algorithm>
+#include <cstring>
 #include <functional>
+#include <stdexcept>
 #include <memory>
 
 #include "fakekvm/fake_vm.h"
@@ -11,6 +14,7 @@
 #include "harness/scenario.h"
 #include "realkvm/guest_run.h"
 #include "realkvm/kvm_device.h"
+#include "realkvm/x86_real_mode.h"
 #include "sched/decision_source.h"
 #include "sim/scheduler.h"
 #include "sim/world.h"
@@ -242,26 +246,195 @@ std::string sipi_received_from_userspace(model::KvmVm& vm) {
     return mp_state_name(g.mp_state);
 }
 
-// Runs `then` after the BSP's guest code sent INIT to the idle AP.
-std::string after_init_fake(const fakekvm::KernelConfig& k, const Experiment& then) {
+// A fake VM holding a scenario's guest code, driven by the experiment's own
+// ioctls (no VMM, no scheduler: KVM_RUN returns at each port write).
+std::string with_fake(const fakekvm::KernelConfig& k, const char* toml, const Experiment& then) {
     sim::InlineScheduler sched;
     sim::World world(sched);
-    const auto s = harness::parse_scenario(kInitToIdleAp, "probe");
+    const auto s = harness::parse_scenario(toml, "probe");
     const auto initial = s.initial_registers();
     std::vector<fakekvm::VcpuSetup> setup;
     for (std::size_t i = 0; i < s.vcpus.size(); ++i) setup.push_back({s.vcpus[i].bsp, s.vcpus[i].image, initial[i]});
     fakekvm::FakeVm vm(world, model::Arch::X86, k, std::move(setup));
-    if (int r = vm.vcpu(0).ioctl(KVM_RUN, nullptr); r < 0) return err("KVM_RUN", r);
     return then(vm);
 }
 
-std::string after_init_real(const Experiment& then, std::string& why) {
+// The same on real vCPUs: the code is laid out and every vCPU set up, then
+// `then` drives it (run_until_reports for the guest's part).
+std::string with_real(const char* toml, const Experiment& then, std::string& why) {
     auto vm = RealVm::create(2, why);
     if (!vm) return {};
-    const auto run = run_guest_code(*vm, harness::parse_scenario(kInitToIdleAp, "probe"), 1, std::chrono::milliseconds(1000), 1);
-    if (!run.error.empty()) return "error: " + run.error;
+    if (const auto l = load_guest_code(*vm, harness::parse_scenario(toml, "probe")); !l.error.empty()) return "error: " + l.error;
     return then(*vm);
 }
+
+// Runs one vCPU until it has made `n` port writes; their values, fewer if
+// it stops first (a real vCPU that halts for good times out after 1 s).
+std::vector<std::uint32_t> run_until_reports(model::KvmVm& vm, int vcpu, std::size_t n) {
+    std::vector<std::uint32_t> out;
+    if (auto* real = dynamic_cast<RealVm*>(&vm)) {
+        const auto run = run_vcpus(*real, vm.vcpu_count(), 1, n, std::chrono::milliseconds(1000), 1ULL << vcpu);
+        for (const auto& r : run.reports) out.push_back(r.value);
+        return out;
+    }
+    auto& v = vm.vcpu(vcpu);
+    while (out.size() < n) {
+        try {
+            if (v.ioctl(KVM_RUN, nullptr) < 0 || v.run().exit_reason != KVM_EXIT_IO) break;
+        } catch (const std::logic_error&) {
+            break;  // the fake vCPU blocks for good (no other actor can wake it)
+        }
+        std::uint32_t value;
+        std::memcpy(&value, reinterpret_cast<const unsigned char*>(&v.run()) + v.run().io.data_offset, sizeof value);
+        out.push_back(value);
+    }
+    return out;
+}
+
+// Runs `then` after the BSP's guest code sent INIT to the idle AP.
+std::string after_init(model::KvmVm& vm, const Experiment& then) {
+    if (run_until_reports(vm, 0, 1).size() != 1) return "error: the BSP did not report";
+    return then(vm);
+}
+
+std::string after_init_fake(const fakekvm::KernelConfig& k, const Experiment& then) {
+    return with_fake(k, kInitToIdleAp, [&](model::KvmVm& vm) { return after_init(vm, then); });
+}
+
+std::string after_init_real(const Experiment& then, std::string& why) {
+    return with_real(kInitToIdleAp, [&](model::KvmVm& vm) { return after_init(vm, then); }, why);
+}
+
+// What the guest's last RDTSC returned: the RDTSC log in real guest memory,
+// the GuestTscRead event in the fake.
+std::uint64_t last_guest_tsc(model::KvmVm& vm) {
+    if (auto* real = dynamic_cast<RealVm*>(&vm)) {
+        std::uint64_t v;
+        std::memcpy(&v, real->memory() + kRdtscLog, sizeof v);
+        return v;
+    }
+    const auto& events = static_cast<fakekvm::FakeVm&>(vm).world().events();
+    for (auto e = events.rbegin(); e != events.rend(); ++e)
+        if (e->kind == sim::EventKind::GuestTscRead) return e->value;
+    return 0;
+}
+
+int set_tsc(model::KvmVcpu& v, std::uint64_t tsc) {
+    x86::kvm_msrs_buf b;
+    b.nmsrs = 1;
+    b.entries[0].index = x86::MSR_IA32_TSC;
+    b.entries[0].data = tsc;
+    return v.ioctl(x86::kvm_set_msrs, b.arg());
+}
+
+std::uint64_t get_tsc(model::KvmVcpu& v) {
+    x86::kvm_msrs_buf b;
+    b.nmsrs = 1;
+    b.entries[0].index = x86::MSR_IA32_TSC;
+    v.ioctl(x86::kvm_get_msrs, b.arg());
+    return b.entries[0].data;
+}
+
+// The guest-visible side of the TSC row: the host writes an IA32_TSC older
+// than the current one, then the guest executes RDTSC.
+const char* kGuestRdtsc = R"(name = "probe-guest-rdtsc"
+arch = "x86"
+[[vcpu]]
+bsp = true
+code = ["rdtsc", "io 0x80 1"]
+)";
+
+std::string guest_tsc_after_host_write(model::KvmVm& vm) {
+    auto& v = vm.vcpu(0);
+    if (int e = set_tsc(v, 1000000000000ULL); e != 1) return err("KVM_SET_MSRS", e);
+    const std::uint64_t before = get_tsc(v);
+    if (int e = set_tsc(v, before - 100000000000ULL); e != 1) return err("KVM_SET_MSRS", e);
+    if (run_until_reports(vm, 0, 1).size() != 1) return "error: the guest did not report";
+    return last_guest_tsc(vm) < before ? "the guest's RDTSC goes back" : "the guest's RDTSC does not go back";
+}
+
+// INIT to the BSP (kvm_apic_accept_events: kvm_vcpu_reset(), then RUNNABLE
+// for the BSP, INIT_RECEIVED for an AP): the BSP's guest code sends INIT to
+// itself after its first port write. It may run an instruction or two
+// before the INIT takes effect (kvm_pvm does: it emulates the ICR write and
+// the next instructions in one batch), so any later report of 1 counts.
+const char* kInitToBsp = R"(name = "probe-init-bsp"
+arch = "x86"
+[[vcpu]]
+bsp = true
+code = ["io 0x80 1", "send_init 0", "io 0x80 2", "io 0x80 3"]
+[[vcpu]]
+code = ["hlt"]
+)";
+
+std::string init_to_bsp(model::KvmVm& vm) {
+    const auto r = run_until_reports(vm, 0, 4);
+    if (std::find(r.begin() + 1, r.end(), 1u) != r.end()) return "the BSP starts over at the reset vector without SIPI";
+    return r.size() < 3 ? "the BSP stops (waits for SIPI)" : "the BSP goes on";
+}
+
+// KVM_NMI (as QEMU's monitor "nmi") after the VMM's last KVM_GET_VCPU_EVENTS,
+// then a KVM_SET_VCPU_EVENTS of what that GET returned.
+std::string nmi_after_get(model::KvmVm& vm, __u32 flags) {
+    auto& v = vm.vcpu(0);
+    struct kvm_vcpu_events e {};
+    if (int r = v.ioctl(KVM_GET_VCPU_EVENTS, &e); r < 0) return err("KVM_GET_VCPU_EVENTS", r);
+    if (int r = v.ioctl(KVM_NMI, nullptr); r < 0) return err("KVM_NMI", r);
+    e.flags = flags;
+    if (int r = v.ioctl(KVM_SET_VCPU_EVENTS, &e); r < 0) return err("KVM_SET_VCPU_EVENTS", r);
+    struct kvm_vcpu_events g {};
+    v.ioctl(KVM_GET_VCPU_EVENTS, &g);
+    return g.nmi.pending ? "the NMI is kept" : "the NMI is dropped";
+}
+
+std::string nmi_with_valid_nmi_pending(model::KvmVm& vm) { return nmi_after_get(vm, KVM_VCPUEVENT_VALID_NMI_PENDING); }
+std::string nmi_without_flags(model::KvmVm& vm) { return nmi_after_get(vm, 0); }
+
+// INIT and SIPI reach an idle AP after the VMM's last KVM_GET_VCPU_EVENTS of
+// it; the VMM then puts that GET's sipi_vector back with VALID_SIPI_VECTOR
+// (QEMU does at KVM_PUT_RESET_STATE). Where does the AP start?
+const char* kSipiAfterGet = R"(name = "probe-sipi-after-get"
+arch = "x86"
+[[vcpu]]
+bsp = true
+code = ["send_init 1", "send_sipi 1 0x10", "io 0x80 1"]
+[[vcpu]]
+code = ["hlt"]
+  [[vcpu.program]]
+  entry = 0x10000
+  code = ["io 0x80 2"]
+  [[vcpu.program]]
+  entry = 0x0
+  code = ["io 0x80 4"]
+)";
+
+std::string sipi_vector_after_get(model::KvmVm& vm) {
+    auto& ap = vm.vcpu(1);
+    struct kvm_vcpu_events e {};
+    if (int r = ap.ioctl(KVM_GET_VCPU_EVENTS, &e); r < 0) return err("KVM_GET_VCPU_EVENTS", r);
+    if (run_until_reports(vm, 0, 1).size() != 1) return "error: the BSP did not report";
+    e.flags = KVM_VCPUEVENT_VALID_SIPI_VECTOR;
+    if (int r = ap.ioctl(KVM_SET_VCPU_EVENTS, &e); r < 0) return err("KVM_SET_VCPU_EVENTS", r);
+    const auto r = run_until_reports(vm, 1, 1);
+    if (r.empty()) return "the AP does not start";
+    if (r[0] == 4) return "the AP starts at the stale vector from the GET";
+    return r[0] == 2 ? "the AP starts at the SIPI's vector" : "the AP starts elsewhere";
+}
+
+// A row whose experiment runs guest code laid out from `toml`.
+struct ScenarioRow {
+    const char* behaviour;
+    const char* toml;
+    Experiment run;
+};
+
+const ScenarioRow kScenarioRows[] = {
+    {"guest RDTSC after a host KVM_SET_MSRS of an older IA32_TSC", kGuestRdtsc, guest_tsc_after_host_write},
+    {"INIT from the BSP's guest code to the BSP itself", kInitToBsp, init_to_bsp},
+    {"KVM_SET_VCPU_EVENTS(VALID_NMI_PENDING) of a GET from before a KVM_NMI", kGuestRdtsc, nmi_with_valid_nmi_pending},
+    {"KVM_SET_VCPU_EVENTS(flags = 0) of a GET from before a KVM_NMI", kGuestRdtsc, nmi_without_flags},
+    {"KVM_SET_VCPU_EVENTS(VALID_SIPI_VECTOR) of an AP's GET from before INIT+SIPI reached it", kSipiAfterGet, sipi_vector_after_get},
+};
 
 std::string latched_init_fake(const fakekvm::KernelConfig& k) {
     if (k.init_sipi != fakekvm::InitSipi::ApicEvents) return "n/a: INIT writes mp_state, nothing is latched";
@@ -335,6 +508,9 @@ ProbeReport run_probe() {
                 [&](std::string& why) { return on_real_guest(row.e, why); });
     for (const auto& row : kApRows)
         add_row(rep, row.behaviour, [&](const auto& k) { return on_fake(k, row.run); }, [&](std::string& why) { return on_real(row.run, why); });
+    for (const auto& row : kScenarioRows)
+        add_row(rep, row.behaviour, [&](const auto& k) { return with_fake(k, row.toml, row.run); },
+                [&](std::string& why) { return with_real(row.toml, row.run, why); });
     add_row(rep, "KVM_GET_MP_STATE of an idle AP after the BSP's guest code sent it INIT",
             [](const auto& k) { return after_init_fake(k, mp_state_with_init_pending); },
             [](std::string& why) { return after_init_real(mp_state_with_init_pending, why); });
