@@ -49,7 +49,8 @@ private:
 
 class RealVm final : public model::KvmVm {
 public:
-    // nullptr and the reason when /dev/kvm is missing or refuses the VM.
+    // nullptr and the reason when /dev/kvm is missing or refuses the VM, or
+    // the environment sets REGSYNC_NO_KVM.
     static std::unique_ptr<RealVm> create(int vcpus, std::string& why);
     ~RealVm() override;
     RealVm(const RealVm&) = delete;

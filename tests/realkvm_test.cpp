@@ -83,6 +83,16 @@ TEST(KvmProbe, EveryRowAgreesWithTheRealKernel) {
         EXPECT_TRUE(r.agree || !r.matches.empty()) << r.behaviour << ": fake " << r.fake.front() << ", real " << r.real;
 }
 
+// The skip rule, checked where /dev/kvm works too: REGSYNC_NO_KVM stands in
+// for a missing device. The CLI names the reason and exits 2.
+TEST(KvmProbe, WithoutRealKvmTheCliExitsTwoWithTheReason) {
+    setenv("REGSYNC_NO_KVM", "1", 1);
+    const auto r = run_cli("kvm-probe");
+    unsetenv("REGSYNC_NO_KVM");
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.output.find("no real KVM here: REGSYNC_NO_KVM is set"), std::string::npos) << r.output;
+}
+
 TEST(RealKvm, AKickMakesKvmRunReturnEintr) {
     std::string why;
     auto vm = realkvm::RealVm::create(1, why);
