@@ -24,6 +24,7 @@
 #include "harness/input_error.h"
 #include "harness/trace_file.h"
 #include "model/policy_registry.h"
+#include "realkvm/kvm_replay.h"
 #include "realkvm/probe.h"
 #include "properties/property.h"
 
@@ -169,6 +170,19 @@ int cmd_kvm_probe() {
         return kExitUsage;
     }
     return all ? kExitOk : kExitViolation;
+}
+
+// Exit 0: the real kernel's observations hold every property; 1: one is
+// violated there; 2: no usable /dev/kvm, or a trace it cannot replay.
+int cmd_kvm_replay(const Options& o) {
+    const auto t = harness::read_trace(o.trace);
+    const auto rep = realkvm::kvm_replay(t, o.trace, o.scenario_dir);
+    if (!rep.unavailable.empty()) {
+        std::fprintf(stderr, "regsync: kvm-replay: no real KVM here: %s\n", rep.unavailable.c_str());
+        return kExitUsage;
+    }
+    std::fputs(rep.text.c_str(), stdout);
+    return rep.violated ? kExitViolation : kExitOk;
 }
 
 int cmd_merge(const Options& o) {
@@ -384,6 +398,8 @@ int main(int argc, char** argv) {
     auto* mg = app.add_subcommand("merge", "Merge the shard reports of one sharded explore run into its report");
     mg->add_option("reports", o.merge_files, "Shard report files")->required();
 
+    auto* kr = app.add_subcommand("kvm-replay", "Replay an x86 trace on the fake with every vCPU ioctl mirrored to /dev/kvm; compare, and judge the real run (exit 2 without /dev/kvm)");
+    kr->add_option("trace", o.trace, "Trace file")->required();
     auto* rp = app.add_subcommand("replay", "Replay a trace bit-exactly (exit 3 if it diverges)");
     rp->add_option("trace", o.trace, "Trace file")->required();
     rp->add_flag("-q,--quiet", o.quiet, "Do not print the event log");
@@ -435,6 +451,7 @@ int main(int argc, char** argv) {
         if (rg->parsed()) return cmd_regressions(o);
         if (mg->parsed()) return cmd_merge(o);
         if (kp->parsed()) return cmd_kvm_probe();
+        if (kr->parsed()) return cmd_kvm_replay(o);
         if (bn->parsed()) {
             bo.scenario_dir = o.scenario_dir;
             bo.catalogue = o.catalogue;

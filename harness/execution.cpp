@@ -50,7 +50,7 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
     std::vector<fakekvm::VcpuSetup> setup;
     for (std::size_t i = 0; i < s.vcpus.size(); ++i) setup.push_back({s.vcpus[i].bsp, s.vcpus[i].image, initial[i]});
     fakekvm::FakeVm vm(world, s.arch, kernel, std::move(setup));
-    model::Vmm vmm(world, vm, *policy, initial);
+    model::Vmm vmm(world, opt.backend ? opt.backend(vm) : vm, *policy, initial);
     model::Machine machine(vmm);
 
     // Actor ids are fixed by this order: vCPU threads, main loop, clock, timers.

@@ -3,16 +3,22 @@
 #pragma once
 #include <boost/fiber/pooled_fixedsize_stack.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "fakekvm/kernel_config.h"
+#include "model/kvm_backend.h"
 #include "harness/scenario.h"
 #include "properties/violation.h"
 #include "sched/decision_source.h"
 #include "sched/fiber_scheduler.h"
 #include "sim/event.h"
 #include "sim/footprint.h"
+
+namespace regsync::fakekvm {
+class FakeVm;
+}
 
 namespace regsync::harness {
 
@@ -36,6 +42,9 @@ struct ExecutionResult {
 
 struct ExecutionOptions {
     bool record_footprints = false;
+    // Puts another backend between the VMM and the fake kernel (the
+    // lockstep real-KVM replay); it must outlive the run. Default: none.
+    std::function<model::KvmVm&(fakekvm::FakeVm&)> backend;
 };
 
 // Owns what may be reused across executions on one OS thread (fiber

@@ -103,7 +103,8 @@ inline void sregs_set(struct kvm_sregs& s, std::uint64_t id, std::uint64_t v) {
 struct kvm_msrs_buf {
     __u32 nmsrs = 0;
     __u32 pad = 0;
-    kvm_msr_entry entries[8]{};
+    static constexpr __u32 kMax = 8;
+    kvm_msr_entry entries[kMax]{};
     void* arg() { return this; }
 };
 static_assert(offsetof(kvm_msrs_buf, entries) == 8);

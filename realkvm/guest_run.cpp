@@ -18,6 +18,15 @@ namespace {
 // vector; real mode needs it below 1 MiB): 0x1000 for vCPU 0, 0x2000 ...
 std::uint64_t main_code_address(int vcpu) { return 0x1000u * static_cast<std::uint64_t>(vcpu + 1); }
 
+}  // namespace
+
+std::uint64_t code_address(const harness::Scenario& s, std::size_t vcpu, std::size_t program) {
+    const auto entry = s.vcpus[vcpu].image[program].entry;
+    return entry == model::catalogue(s.arch).reset_pc() ? main_code_address(static_cast<int>(vcpu)) : entry;
+}
+
+namespace {
+
 int setup_vcpu(RealVcpu& v, std::uint64_t ip) {
     struct kvm_sregs s {};
     if (int r = v.ioctl(KVM_GET_SREGS, &s); r < 0) return r;
@@ -49,7 +58,7 @@ GuestLayout load_guest_code(RealVm& vm, const harness::Scenario& s) {
         for (std::size_t i = 0; i < s.vcpus.size(); ++i) {
             const auto& image = s.vcpus[i].image;
             for (std::size_t p = 0; p < image.size(); ++p) {
-                const std::uint64_t at = p == 0 ? main_code_address(static_cast<int>(i)) : image[p].entry;
+                const std::uint64_t at = code_address(s, i, p);
                 if (!vm.load(at, encode_real_mode(image[p].steps, out.rdtsc_slots).bytes)) {
                     out.error = "vcpu" + std::to_string(i) + " program " + std::to_string(p) + " does not fit in guest memory";
                     return out;

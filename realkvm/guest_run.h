@@ -29,6 +29,11 @@ struct GuestRun {
     std::string error;
 };
 
+// Where a program of the scenario goes in real guest memory: a vCPU's main
+// program (the fake starts it at the reset vector) at 0x1000 * (vcpu + 1),
+// below 1 MiB where real mode reaches it; other programs at their entry.
+std::uint64_t code_address(const harness::Scenario& s, std::size_t vcpu, std::size_t program);
+
 struct GuestLayout {
     int rdtsc_slots = 0;  // RDTSC log slots the programs use
     std::string error;

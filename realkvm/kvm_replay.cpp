@@ -1,0 +1,212 @@
+#include "realkvm/kvm_replay.h"
+
+#include <sys/utsname.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <stdexcept>
+
+#include "fakekvm/fake_vm.h"
+#include "fakekvm/kernel_config.h"
+#include "harness/execution.h"
+#include "harness/input_error.h"
+#include "properties/oracle.h"
+#include "realkvm/lockstep_vm.h"
+#include "sched/decision_source.h"
+
+namespace regsync::realkvm {
+
+namespace {
+
+using properties::Property;
+
+std::string hex(std::uint64_t v) {
+    char b[24];
+    std::snprintf(b, sizeof b, "0x%" PRIx64, v);
+    return b;
+}
+
+std::string kernel_release() {
+    struct utsname u {};
+    return uname(&u) == 0 ? std::string(u.release) : "unknown";
+}
+
+// rax, rcx and rdx: the real code's port writes and RDTSC use them as
+// scratch, so the real kernel's values say nothing about the sync policy.
+bool scratch(const model::Catalogue& cat, model::RegIndex r) {
+    if (r < 0) return false;
+    const auto n = cat[r].name;
+    return n == "rax" || n == "rcx" || n == "rdx";
+}
+
+// The fake's event log with what the fake kernel did replaced by what the
+// real kernel showed (not for scratch registers), and the VMM's intents put
+// in the real kernel's terms.
+std::vector<sim::Event> real_event_log(const model::Catalogue& cat, const std::vector<sim::Event>& fake, const LockstepResult& r) {
+    std::vector<sim::Event> out;
+    std::size_t k = 0;
+    const auto translate = [&](std::size_t pos, const sim::Event& e) {
+        for (auto p = r.pairs.rbegin(); p != r.pairs.rend(); ++p)
+            if (p->position <= pos && p->vcpu == e.vcpu && p->reg == e.reg && p->fake == e.value) return p->real;
+        return e.value;
+    };
+    for (std::size_t i = 0; i <= fake.size(); ++i) {
+        for (; k < r.real_events.size() && r.real_events[k].first <= i; ++k)
+            if (!scratch(cat, r.real_events[k].second.reg)) out.push_back(r.real_events[k].second);
+        if (i == fake.size()) break;
+        sim::Event e = fake[i];
+        if (e.kind == sim::EventKind::KernelWrite || e.kind == sim::EventKind::GuestTscRead || e.kind == sim::EventKind::GuestEntry) continue;
+        if (e.kind == sim::EventKind::Intent) {
+            if (scratch(cat, e.reg)) continue;
+            e.value = translate(i, e);
+        }
+        out.push_back(e);
+    }
+    return out;
+}
+
+// The guest's TSC going back on real vCPUs. Real reads have no global order
+// but happens-before: a read in a KVM_RUN that ended before another KVM_RUN
+// began came first. Reads across an intended TSC write (machine init,
+// loadvm, reset) are not compared.
+std::vector<std::string> real_tsc_jump_backs(const std::vector<RealTscRead>& reads, const std::vector<sim::Event>& fake,
+                                            const model::Catalogue& cat) {
+    std::vector<std::size_t> moves;
+    for (std::size_t i = 0; i < fake.size(); ++i)
+        if (fake[i].kind == sim::EventKind::Intent && fake[i].reg == cat.tsc) moves.push_back(i);
+    std::vector<std::string> out;
+    for (std::size_t a = 0; a < reads.size(); ++a)
+        for (std::size_t b = 0; b < reads.size(); ++b) {
+            const auto& x = reads[a];
+            const auto& y = reads[b];
+            const bool before = x.to <= y.from || (a < b && x.vcpu == y.vcpu && x.from == y.from);
+            if (!before || y.value >= x.value) continue;
+            bool moved = false;
+            for (auto m : moves) moved = moved || (m >= x.from && m < y.to);
+            if (moved) continue;
+            out.push_back("vcpu" + std::to_string(y.vcpu) + " read TSC " + hex(y.value) + ", " + std::to_string(x.value - y.value) +
+                          " cycles behind vcpu" + std::to_string(x.vcpu) + "'s read " + hex(x.value) + " that happened before it");
+            if (out.size() >= 5) return out;
+        }
+    return out;
+}
+
+std::string observation_line(const Observation& o, const std::vector<std::string>& actors, const model::Catalogue& cat, std::size_t& unexplained) {
+    char head[96];
+    std::snprintf(head, sizeof head, "  step %4u  %-13s vcpu%d  %-20s", o.step,
+                  o.actor < actors.size() ? actors[o.actor].c_str() : "?", o.vcpu, o.what.c_str());
+    std::string line = head;
+    if (!o.fake_exit.empty()) {
+        const bool same = o.fake_exit == o.real_exit;
+        line += "fake " + o.fake_exit + " | real " + o.real_exit + (same ? "" : "  !!");
+        return line;
+    }
+    std::size_t agree = 0;
+    std::string diff;
+    for (const auto& c : o.regs) {
+        if (c.why.empty()) {
+            ++agree;
+            continue;
+        }
+        diff += "; " + std::string(cat[c.reg].name) + " " + hex(c.fake) + " | " + hex(c.real) + " (" + c.why + ")";
+        if (c.why == "DIFFERS") ++unexplained;
+    }
+    return line + std::to_string(agree) + " agree" + diff + (o.progress.empty() ? "" : "  [" + o.progress + "]");
+}
+
+}  // namespace
+
+KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_file, const std::string& scenario_dir) {
+    const auto s = harness::load_scenario(t.scenario_source, scenario_dir);
+    if (s.content_hash != t.scenario_hash)
+        throw harness::InputError(s.file + ": scenario '" + t.scenario_name + "' has changed since the trace was recorded");
+    const auto kernel = fakekvm::kernel_variant(t.kernel);
+    if (!kernel) throw harness::InputError(trace_file + ": unknown kernel variant '" + t.kernel + "'");
+    if (s.arch != model::Arch::X86) throw harness::InputError(trace_file + ": only x86 traces replay on real vCPUs (this one is PowerPC)");
+    if (t.policy == "sync-regs")
+        throw harness::InputError(trace_file + ": policy sync-regs passes registers through kvm_run (KVM_CAP_SYNC_REGS), which kvm-replay does not mirror");
+
+    KvmReplayReport rep;
+    std::string why;
+    auto lock = LockstepVm::create(s, why);
+    if (!lock) {
+        rep.unavailable = why;
+        return rep;
+    }
+    harness::Engine engine;
+    sched::ReplayDecisions d(std::vector<sim::ActorId>(t.decisions.begin(), t.decisions.end()));
+    harness::ExecutionOptions opt;
+    opt.backend = [&](fakekvm::FakeVm& f) -> model::KvmVm& { return lock->attach(f); };
+    harness::ExecutionResult run;
+    std::string fatal;
+    try {
+        run = engine.run(s, t.policy, *kernel, d, opt);
+    } catch (const std::runtime_error& e) {
+        fatal = e.what();
+    }
+    const auto real = lock->finish(run.events.size());
+    const auto& cat = model::catalogue(s.arch);
+
+    std::string& out = rep.text;
+    out += "regsync kvm-replay " + trace_file + ": scenario " + t.scenario_name + ", policy " + t.policy + "\n";
+    out += "the fake ran as kernel variant " + t.kernel + "; the real kernel is Linux " + kernel_release() + "\n";
+    if (!fatal.empty()) {
+        out += "the real run could not go on: " + fatal + "\n";
+        rep.violated = true;
+        return rep;
+    }
+    const bool diverged = d.diverged() || !d.exhausted();
+    out += "simulated: " + std::string(diverged ? "DIVERGED from the trace" : "replayed the trace's " + std::to_string(t.decisions.size()) + " decisions") +
+           ", " + (run.verdict.ok() ? std::string("no violation") : std::to_string(run.verdict.violations.size()) + " violation(s)") + "\n";
+    for (const auto& v : run.verdict.violations) out += "  " + std::string(properties::to_string(v.property)) + ": " + v.message + "\n";
+
+    out += "\nper step that observed state: fake | real (time: the TSC's epoch; layout: where the real code is; scratch: registers the\n"
+           "real code's port writes and RDTSC use; DIFFERS: a difference the model does not explain)\n";
+    std::size_t unexplained = 0, mismatched_exits = 0;
+    for (const auto& o : real.observations) {
+        out += observation_line(o, run.actors, cat, unexplained) + "\n";
+        if (!o.fake_exit.empty() && o.fake_exit != o.real_exit) ++mismatched_exits;
+    }
+    out += "guest RDTSC on the real vCPUs:";
+    for (const auto& r : real.tsc_reads) out += " vcpu" + std::to_string(r.vcpu) + "=" + hex(r.value);
+    out += real.tsc_reads.empty() ? " none\n" : "\n";
+    for (const auto& n : real.notes) out += "note: " + n + "\n";
+    char b[160];
+    std::snprintf(b, sizeof b, "%zu observations; %zu register differences the model does not explain; %zu exits differ\n", real.observations.size(),
+                  unexplained, mismatched_exits);
+    out += b;
+
+    // The oracle on the real kernel's observations (TSC reads judged by
+    // happens-before instead of log order).
+    const auto log = real_event_log(cat, run.events, real);
+    properties::OracleInput in{&cat, real.real_initial, s.bsp_flags(), s.properties & ~properties::bit(Property::TscJumpBack)};
+    auto verdict = properties::check(in, log);
+    std::vector<std::string> lines;
+    for (const auto& v : verdict.violations) lines.push_back(std::string(properties::to_string(v.property)) + ": " + v.message);
+    if (s.properties & properties::bit(Property::TscJumpBack))
+        for (const auto& m : real_tsc_jump_backs(real.tsc_reads, run.events, cat)) lines.push_back("tsc-jump-back: " + m);
+    out += "\nverdict on the real kernel's observations (rax, rcx, rdx left out: the real code's scratch registers): " + std::string(lines.empty() ? "every property held\n" : "VIOLATION\n");
+    for (const auto& l : lines) out += "  " + l + "\n";
+    rep.violated = !lines.empty();
+
+    // Races inside the kernel cannot be forced from userspace.
+    bool lost_init = t.kernel == "init-mp-state";
+    for (const auto& v : run.verdict.violations) lost_init = lost_init || v.property == Property::LostInit;
+    if (lost_init) {
+        bool real_lost = false;
+        for (const auto& v : verdict.violations) real_lost = real_lost || v.property == Property::LostInit;
+        out += "\nINIT lost to HLT (Linux < 3.10) is a race inside the kernel: the sender's store of mp_state against the target's\n"
+               "HLT emulation. Userspace cannot order those steps on a real kernel, so this replay cannot force it. ";
+        out += real_lost ? "The real kernel lost the INIT here.\n"
+                         : "Here the real kernel acted on every INIT, as the fixed variant init-apic-events does.\n";
+    }
+    bool tsc = false;
+    for (const auto& v : run.verdict.violations) tsc = tsc || v.property == Property::TscJumpBack;
+    if (tsc && !rep.violated)
+        out += "\nThe simulated TSC jump-back did not show on the real kernel: see `regsync kvm-probe` for whether this kernel applies a\n"
+               "host IA32_TSC write at all (kvm_pvm does not), and KVM treats a write within about a second of the value it expects as\n"
+               "a request to keep the vCPUs in sync (kvm_synchronize_tsc), which the fake does not model.\n";
+    return rep;
+}
+
+}  // namespace regsync::realkvm

@@ -1,0 +1,23 @@
+// regsync kvm-replay: a recorded x86 trace replayed on the fake (exactly,
+// by its decisions) with every vCPU ioctl mirrored to real vCPUs in the
+// same order (lockstep_vm.h). The report shows, per step that observed
+// state, the fake's answer and the real kernel's, then the oracle's verdict
+// on what the real kernel showed.
+#pragma once
+#include <string>
+
+#include "harness/trace_file.h"
+
+namespace regsync::realkvm {
+
+struct KvmReplayReport {
+    std::string text;
+    bool violated = false;    // the real observations violate a property
+    std::string unavailable;  // no real VM could be made: why (nothing ran)
+};
+
+// Throws harness::InputError for a trace that cannot be replayed (scenario
+// missing or changed, unknown kernel variant, not x86, sync-regs policy).
+KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_file, const std::string& scenario_dir);
+
+}  // namespace regsync::realkvm

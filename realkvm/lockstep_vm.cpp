@@ -1,0 +1,527 @@
+#include "realkvm/lockstep_vm.h"
+
+#include <linux/kvm.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include "fakekvm/fake_vm.h"
+#include "model/ioctl_fields.h"
+#include "model/kvm_abi.h"
+#include "realkvm/guest_run.h"
+#include "realkvm/kvm_device.h"
+#include "realkvm/x86_real_mode.h"
+
+namespace regsync::realkvm {
+
+using model::RegIndex;
+
+namespace {
+
+constexpr auto kExitWait = std::chrono::milliseconds(2000);
+
+// Room for any of the state structs (struct kvm_sregs is the largest).
+struct Buf {
+    alignas(8) std::array<unsigned char, 1024> b{};
+    void* data() { return b.data(); }
+};
+static_assert(sizeof(struct kvm_sregs) <= 1024 && sizeof(x86::kvm_msrs_buf) <= 1024);
+
+std::size_t struct_size(unsigned long request) {
+    if (request == x86::kvm_get_msrs || request == x86::kvm_set_msrs) return sizeof(x86::kvm_msrs_buf);
+    return _IOC_SIZE(request);
+}
+
+// A copy of `arg`; for a GET only what selects the answer (MSR indices).
+Buf copy_struct(unsigned long request, const void* arg, bool whole) {
+    Buf b;
+    if (whole) {
+        std::memcpy(b.data(), arg, struct_size(request));
+    } else if (request == x86::kvm_get_msrs || request == x86::kvm_set_msrs) {
+        const auto& in = *static_cast<const x86::kvm_msrs_buf*>(arg);
+        auto& out = *static_cast<x86::kvm_msrs_buf*>(b.data());
+        out.nmsrs = in.nmsrs;
+        for (__u32 k = 0; k < in.nmsrs && k < x86::kvm_msrs_buf::kMax; ++k) out.entries[k].index = in.entries[k].index;
+    }
+    return b;
+}
+
+const char* ioctl_name(unsigned long r) {
+    if (r == KVM_GET_REGS) return "KVM_GET_REGS";
+    if (r == KVM_SET_REGS) return "KVM_SET_REGS";
+    if (r == KVM_GET_SREGS) return "KVM_GET_SREGS";
+    if (r == KVM_SET_SREGS) return "KVM_SET_SREGS";
+    if (r == x86::kvm_get_msrs) return "KVM_GET_MSRS";
+    if (r == x86::kvm_set_msrs) return "KVM_SET_MSRS";
+    if (r == KVM_GET_MP_STATE) return "KVM_GET_MP_STATE";
+    if (r == KVM_SET_MP_STATE) return "KVM_SET_MP_STATE";
+    if (r == KVM_GET_VCPU_EVENTS) return "KVM_GET_VCPU_EVENTS";
+    if (r == KVM_SET_VCPU_EVENTS) return "KVM_SET_VCPU_EVENTS";
+    return "ioctl";
+}
+
+// How a KVM_RUN ended, in terms both sides share: the real code reports a
+// hypercall as a port write to kHypercallPort.
+struct RunExit {
+    int ret = 0;
+    __u32 reason = 0;
+    std::uint16_t port = 0;
+    std::uint32_t value = 0;
+
+    bool interrupted() const { return ret == -EINTR; }
+    bool same_as(const RunExit& o) const {
+        if (interrupted() || o.interrupted()) return interrupted() == o.interrupted();
+        return ret == o.ret && reason == o.reason && port == o.port && value == o.value;
+    }
+    std::string text() const {
+        if (interrupted()) return "-EINTR";
+        if (ret < 0) return "error " + std::to_string(ret);
+        if (reason == KVM_EXIT_IO) {
+            char b[64];
+            std::snprintf(b, sizeof b, "IO port 0x%x value 0x%x", port, value);
+            return b;
+        }
+        return "exit reason " + std::to_string(reason);
+    }
+};
+
+RunExit exit_of(int ret, const struct kvm_run& run) {
+    RunExit e;
+    e.ret = ret;
+    if (ret < 0) return e;
+    e.reason = run.exit_reason;
+    if (run.exit_reason == KVM_EXIT_IO) {
+        e.port = run.io.port;
+        std::memcpy(&e.value, reinterpret_cast<const unsigned char*>(&run) + run.io.data_offset, sizeof e.value);
+    } else if (run.exit_reason == KVM_EXIT_HYPERCALL) {
+        e.reason = KVM_EXIT_IO;
+        e.port = kHypercallPort;
+        e.value = static_cast<std::uint32_t>(run.hypercall.nr);
+    }
+    return e;
+}
+
+}  // namespace
+
+bool is_translated(const model::Catalogue& c, RegIndex r) {
+    const auto n = c[r].name;
+    return r == c.pc || r == c.cs_base || n == "cs.selector" || r == c.tsc || r == c.tsc_deadline;
+}
+
+// One vCPU: the fake's answers to the VMM, the same ioctls on the real vCPU,
+// and an OS thread that runs the real KVM_RUN.
+class LockstepVcpu final : public model::KvmVcpu {
+public:
+    LockstepVcpu(LockstepVm& vm, RealVcpu& real, int index, std::pair<int, int> slots)
+        : vm_(vm), real_(real), index_(index), slots_(slots), slot_seen_(static_cast<std::size_t>(slots.second - slots.first), 0) {
+        thread_ = std::thread([this] { runner(); });
+    }
+    ~LockstepVcpu() override { stop(); }
+
+    int ioctl(unsigned long request, void* arg) override {
+        if (request == KVM_RUN) return run_both();
+        if (model::is_state_get(request)) return get(request, arg);
+        if (model::is_state_set(request)) return set(request, arg);
+        const int r = fake().ioctl(request, arg);
+        if (request == KVM_NMI) real_.ioctl(request, arg);
+        return r;
+    }
+    struct kvm_run& run() override { return fake().run(); }
+    void kick() override {
+        fake().kick();
+        real_.kick();
+    }
+    int index() const override { return index_; }
+
+    // The kernel's registers before the VMM's first put.
+    void read_initial() {
+        for (unsigned long g : {KVM_GET_REGS, KVM_GET_SREGS, x86::kvm_get_msrs, KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS}) {
+            Buf b = msr_query(g);
+            real_.ioctl(g, b.data());
+            for (const auto& [r, v] : model::ioctl_registers(cat(), g, b.data())) {
+                shadow_[static_cast<std::size_t>(r)] = v;
+                known_[static_cast<std::size_t>(r)] = true;
+            }
+        }
+        read_cs_base();
+    }
+    const model::RegisterValues& shadow() const { return shadow_; }
+
+    void stop() {
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            if (stopping_) return;
+            stopping_ = true;
+        }
+        cv_.notify_all();
+        while (!exited_.load()) {
+            real_.kick();
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        thread_.join();
+    }
+    // RDTSCs after the last exit (a guest that ends in HLT).
+    void collect_last(std::size_t end) { collect_tsc(last_run_start_, end); }
+
+private:
+    fakekvm::FakeVcpu& fake() { return vm_.fake_->vcpu(index_); }
+    const model::Catalogue& cat() const { return *vm_.cat_; }
+
+    // A GET of every catalogue register `get` reaches (the MSRs by index).
+    Buf msr_query(unsigned long get) {
+        Buf b;
+        if (get == x86::kvm_get_msrs) {
+            auto& m = *static_cast<x86::kvm_msrs_buf*>(b.data());
+            for (std::size_t i = 0; i < cat().size() && m.nmsrs < x86::kvm_msrs_buf::kMax; ++i)
+                if (cat().regs[i].access == model::Access::Msrs) m.entries[m.nmsrs++].index = static_cast<__u32>(cat().regs[i].id);
+        }
+        return b;
+    }
+
+    void emit(sim::Event e) {
+        e.vcpu = static_cast<std::int16_t>(index_);
+        e.step = vm_.fake_->world().step();
+        e.actor = vm_.fake_->world().actor();
+        vm_.out_.real_events.emplace_back(vm_.position(), e);
+    }
+
+    // A state read of the real kernel: a register that is not what the last
+    // put or read left changed on the kernel side (the guest, INIT/SIPI, HLT).
+    void observed(RegIndex r, std::uint64_t v) {
+        const auto i = static_cast<std::size_t>(r);
+        if (cat()[r].time_varying) {
+            shadow_[i] = v;
+            known_[i] = true;
+            return;
+        }
+        if (known_[i] && shadow_[i] != v) {
+            const auto who = r == cat().mp_state ? sim::Writer::Init : sim::Writer::Guest;
+            emit({.kind = sim::EventKind::KernelWrite, .writer = who, .reg = r, .old = shadow_[i], .value = v, .mask = shadow_[i] ^ v});
+        }
+        shadow_[i] = v;
+        known_[i] = true;
+    }
+
+    int get(unsigned long request, void* arg) {
+        const int r = fake().ioctl(request, arg);
+        Buf real = copy_struct(request, arg, false);
+        if (real_.ioctl(request, real.data()) < 0) vm_.out_.notes.push_back(std::string("real ") + ioctl_name(request) + " failed");
+        Observation o;
+        o.position = vm_.position();
+        o.step = vm_.fake_->world().step();
+        o.actor = vm_.fake_->world().actor();
+        o.vcpu = index_;
+        o.what = ioctl_name(request);
+        const auto f = model::ioctl_registers(cat(), request, arg);
+        const auto x = model::ioctl_registers(cat(), request, real.data());
+        if (request == KVM_GET_REGS)
+            for (const auto& [reg, v] : x)
+                if (reg == cat().pc) shadow_[static_cast<std::size_t>(reg)] = v;
+        const std::string fake_at = vm_.fake_progress(index_), real_at = vm_.real_progress(index_, shadow_);
+        if (fake_at != real_at) o.progress = "the fake's guest is at " + fake_at + ", the real one at " + real_at;
+        for (std::size_t k = 0; k < f.size() && k < x.size(); ++k) {
+            const RegIndex reg = f[k].first;
+            RegisterComparison c{reg, f[k].second, x[k].second, ""};
+            if (c.fake != c.real) {
+                const auto n = cat()[reg].name;
+                if (cat()[reg].time_varying || reg == cat().tsc_deadline) c.why = "time";
+                else if (is_translated(cat(), reg)) c.why = "layout";
+                else if (n == "rax" || n == "rcx" || n == "rdx") c.why = "scratch";
+                else if (!o.progress.empty()) c.why = "progress";
+                else c.why = "DIFFERS";
+            }
+            o.regs.push_back(c);
+            vm_.learn(index_, reg, c.fake, c.real);
+            observed(reg, c.real);
+        }
+        vm_.out_.observations.push_back(std::move(o));
+        return r;
+    }
+
+    int set(unsigned long request, void* arg) {
+        // What the kernel holds just before the put. Not for mp_state:
+        // KVM_GET_MP_STATE accepts pending INIT/SIPI, which the VMM's own
+        // ioctls would not have done here.
+        Buf before;
+        if (request != KVM_SET_MP_STATE) {
+            const unsigned long g = model::get_for_set(request);
+            before = copy_struct(request, arg, false);
+            real_.ioctl(g, before.data());
+            for (const auto& [reg, v] : model::ioctl_registers(cat(), g, before.data())) observed(reg, v);
+        }
+        const int r = fake().ioctl(request, arg);
+        // Fields the catalogue does not name keep the kernel's values.
+        Buf put = request == KVM_SET_SREGS ? before : copy_struct(request, arg, true);
+        for (const auto& [reg, v] : model::ioctl_registers(cat(), request, arg))
+            model::set_ioctl_register(cat(), request, put.data(), reg, vm_.to_real(index_, reg, v));
+        if (real_.ioctl(request, put.data()) < 0) vm_.out_.notes.push_back(std::string("real ") + ioctl_name(request) + " failed");
+        for (const auto& [reg, v] : model::ioctl_registers(cat(), request, put.data())) {
+            const auto i = static_cast<std::size_t>(reg);
+            const bool tv = cat()[reg].time_varying;
+            if (!tv && known_[i] && shadow_[i] == v) continue;
+            emit({.kind = sim::EventKind::KernelWrite, .writer = sim::Writer::Userspace, .reg = reg, .old = shadow_[i], .value = v,
+                  .mask = tv ? cat()[reg].mask() : shadow_[i] ^ v});
+            shadow_[i] = v;
+            known_[i] = true;
+        }
+        return r;
+    }
+
+    int run_both() {
+        last_run_start_ = vm_.position();
+        probe_state();  // what the kernel holds as the vCPU enters
+        if (!queued_) start_real();
+        const int r = fake().ioctl(KVM_RUN, nullptr);
+        const RunExit want = exit_of(r, fake().run());
+        const RunExit got = await_real(want);
+        Observation o;
+        o.position = vm_.position();
+        o.step = vm_.fake_->world().step();
+        o.actor = vm_.fake_->world().actor();
+        o.vcpu = index_;
+        o.what = "KVM_RUN exit";
+        o.fake_exit = want.text();
+        o.real_exit = got.text();
+        vm_.out_.observations.push_back(std::move(o));
+        collect_tsc(last_run_start_, vm_.position());
+        read_cs_base();
+        probe_state();  // what the guest and the kernel changed meanwhile
+        return r;
+    }
+
+    // Reads what the kernel holds (not mp_state: KVM_GET_MP_STATE accepts
+    // pending INIT/SIPI, which the VMM's own ioctls would not do here).
+    void probe_state() {
+        for (unsigned long g : {KVM_GET_REGS, KVM_GET_SREGS, x86::kvm_get_msrs, KVM_GET_VCPU_EVENTS}) {
+            Buf b = msr_query(g);
+            real_.ioctl(g, b.data());
+            for (const auto& [reg, v] : model::ioctl_registers(cat(), g, b.data())) observed(reg, v);
+        }
+    }
+
+    // The real exit that matches the fake's: a port write must be the same
+    // port write (an -EINTR on the way is a stale kick: run again); an -EINTR
+    // may find that the real vCPU got to its next port write first (kept for
+    // the fake's next KVM_RUN, which makes it).
+    RunExit await_real(const RunExit& want) {
+        for (int spurious = 0; spurious < 100; ++spurious) {
+            std::optional<RunExit> e;
+            if (queued_) {
+                e = queued_;
+                queued_.reset();
+            } else {
+                e = wait_real(kExitWait);
+            }
+            if (!e) {
+                vm_.out_.notes.push_back("vcpu" + std::to_string(index_) + ": no real exit within 2 s where the fake made " + want.text() +
+                                         " (step " + std::to_string(vm_.fake_->world().step()) + "); kicked");
+                real_.kick();
+                e = wait_real(kExitWait);
+                if (!e) throw std::runtime_error("vcpu" + std::to_string(index_) + ": the real vCPU does not leave KVM_RUN");
+                return *e;
+            }
+            if (want.interrupted()) {
+                if (!e->interrupted() && e->ret >= 0 && e->reason == KVM_EXIT_IO) queued_ = e;
+                return *e;
+            }
+            if (e->interrupted()) {
+                start_real();
+                continue;
+            }
+            if (!e->same_as(want))
+                vm_.out_.notes.push_back("vcpu" + std::to_string(index_) + ": the fake made " + want.text() + ", the real vCPU " + e->text() +
+                                         " (step " + std::to_string(vm_.fake_->world().step()) + ")");
+            return *e;
+        }
+        throw std::runtime_error("vcpu" + std::to_string(index_) + ": the real KVM_RUN keeps returning -EINTR");
+    }
+
+    // The guest's RDTSC log slots of this vCPU that changed since last seen.
+    void collect_tsc(std::size_t from, std::size_t to) {
+        for (int s = slots_.first; s < slots_.second; ++s) {
+            std::uint64_t v;
+            std::memcpy(&v, vm_.real_->memory() + kRdtscLog + 8 * s, sizeof v);
+            auto& seen = slot_seen_[static_cast<std::size_t>(s - slots_.first)];
+            if (v == seen) continue;
+            seen = v;
+            vm_.out_.tsc_reads.push_back({index_, v, from, to});
+        }
+    }
+
+    // An AP started by SIPI runs at CS base vector << 12: the oracle's
+    // GuestEntry, seen as a change of CS base between exits.
+    void read_cs_base() {
+        struct kvm_sregs s {};
+        if (real_.ioctl(KVM_GET_SREGS, &s) < 0) return;
+        if (cs_base_ && *cs_base_ != s.cs.base && s.cs.base != 0)
+            emit({.kind = sim::EventKind::GuestEntry, .value = s.cs.base});
+        cs_base_ = s.cs.base;
+    }
+
+    void start_real() {
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            go_ = true;
+            done_.reset();
+        }
+        cv_.notify_all();
+    }
+
+    std::optional<RunExit> wait_real(std::chrono::milliseconds t) {
+        std::unique_lock<std::mutex> l(mu_);
+        if (!cv_.wait_for(l, t, [&] { return done_.has_value(); })) return std::nullopt;
+        auto e = done_;
+        done_.reset();
+        return e;
+    }
+
+    void runner() {
+        real_.bind_thread();
+        std::unique_lock<std::mutex> l(mu_);
+        for (;;) {
+            cv_.wait(l, [&] { return go_ || stopping_; });
+            if (stopping_) break;
+            go_ = false;
+            l.unlock();
+            const int r = real_.ioctl(KVM_RUN, nullptr);
+            const RunExit e = exit_of(r, real_.run());
+            l.lock();
+            done_ = e;
+            cv_.notify_all();
+        }
+        exited_.store(true);
+    }
+
+    LockstepVm& vm_;
+    RealVcpu& real_;
+    int index_;
+    std::pair<int, int> slots_;  // this vCPU's RDTSC log slots [first, last)
+    std::vector<std::uint64_t> slot_seen_;
+    model::RegisterValues shadow_{};  // the real kernel's registers as last put or read
+    std::array<bool, model::kMaxRegs> known_{};
+    std::optional<std::uint64_t> cs_base_;
+    std::optional<RunExit> queued_;
+    std::size_t last_run_start_ = 0;
+
+    std::thread thread_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool go_ = false, stopping_ = false;
+    std::optional<RunExit> done_;
+    std::atomic<bool> exited_{false};
+};
+
+std::unique_ptr<LockstepVm> LockstepVm::create(const harness::Scenario& s, std::string& why) {
+    if (s.arch != model::Arch::X86) {
+        why = "only x86 scenarios run on real vCPUs";
+        return nullptr;
+    }
+    std::unique_ptr<LockstepVm> vm(new LockstepVm());
+    vm->cat_ = &model::catalogue(s.arch);
+    vm->real_ = RealVm::create(static_cast<int>(s.vcpus.size()), why);
+    if (!vm->real_) return nullptr;
+    if (const auto l = load_guest_code(*vm->real_, s); !l.error.empty()) {
+        why = l.error;
+        return nullptr;
+    }
+    // The RDTSC log slots of each vCPU, numbered as load_guest_code did.
+    // Where each program's steps are in both guests.
+    int slot = 0;
+    std::vector<std::pair<int, int>> slots;
+    for (std::size_t i = 0; i < s.vcpus.size(); ++i) {
+        const int first = slot;
+        for (std::size_t p = 0; p < s.vcpus[i].image.size(); ++p) {
+            const auto& prog = s.vcpus[i].image[p];
+            auto enc = encode_real_mode(prog.steps, slot);
+            vm->programs_.push_back({static_cast<int>(i), p, prog.entry, code_address(s, i, p), enc.bytes.size(), std::move(enc.step_offsets)});
+        }
+        slots.emplace_back(first, slot);
+    }
+    // Where each vCPU's code starts, in the fake's terms and in the real
+    // layout's: the VMM's first put (and a system reset) names the former.
+    const auto initial = s.initial_registers();
+    const auto& c = *vm->cat_;
+    const RegIndex sel = *c.find("cs.selector");
+    for (std::size_t i = 0; i < s.vcpus.size(); ++i) {
+        const int v = static_cast<int>(i);
+        for (const auto& start : {initial[i], c.reset_values(s.vcpus[i].bsp)}) {
+            vm->learn(v, c.pc, start[static_cast<std::size_t>(c.pc)], 0x1000u * (i + 1));
+            vm->learn(v, c.cs_base, start[static_cast<std::size_t>(c.cs_base)], 0);
+            vm->learn(v, sel, start[static_cast<std::size_t>(sel)], 0);
+        }
+    }
+    for (std::size_t i = 0; i < s.vcpus.size(); ++i) {
+        vm->vcpus_.push_back(std::make_unique<LockstepVcpu>(*vm, vm->real_->vcpu(static_cast<int>(i)), static_cast<int>(i), slots[i]));
+        vm->vcpus_.back()->read_initial();
+        vm->out_.real_initial.push_back(vm->vcpus_.back()->shadow());
+    }
+    return vm;
+}
+
+LockstepVm::~LockstepVm() {
+    for (auto& v : vcpus_) v->stop();
+}
+
+model::KvmVm& LockstepVm::attach(fakekvm::FakeVm& fake) {
+    fake_ = &fake;
+    return *this;
+}
+
+model::KvmVcpu& LockstepVm::vcpu(int index) { return *vcpus_[static_cast<std::size_t>(index)]; }
+
+std::string LockstepVm::fake_progress(int vcpu) const {
+    const auto& regs = fake_->vcpu(vcpu).raw_regs();
+    const std::uint64_t pc = cat_->guest_pc(regs);
+    for (const auto& p : programs_)
+        if (p.vcpu == vcpu && pc >= p.fake_entry && pc <= p.fake_entry + p.offsets.size())
+            return "program " + std::to_string(p.index) + " step " + std::to_string(pc - p.fake_entry) +
+                   (pc - p.fake_entry == p.offsets.size() ? " (end)" : "");
+    return "elsewhere";
+}
+
+std::string LockstepVm::real_progress(int vcpu, const model::RegisterValues& real) const {
+    const std::uint64_t pc = cat_->guest_pc(real);
+    for (const auto& p : programs_) {
+        if (p.vcpu != vcpu || pc < p.real_base || pc >= p.real_base + p.real_size) continue;
+        const std::uint64_t off = pc - p.real_base;
+        const std::string prog = "program " + std::to_string(p.index);
+        // The closing "hlt; jmp" (3 bytes) follows the last step.
+        if (off >= p.real_size - 3) return prog + " step " + std::to_string(p.offsets.size()) + " (end)";
+        std::size_t k = 0;
+        while (k < p.offsets.size() && p.offsets[k] <= off) ++k;
+        // At the first byte of step k-1 it is about to run it.
+        if (k > 0 && p.offsets[k - 1] == off) return prog + " step " + std::to_string(k - 1);
+        return prog + " inside step " + std::to_string(k - 1);
+    }
+    return "elsewhere";
+}
+
+std::size_t LockstepVm::position() const { return fake_ ? fake_->world().events().size() : 0; }
+
+std::uint64_t LockstepVm::to_real(int vcpu, RegIndex r, std::uint64_t fake) const {
+    for (auto p = out_.pairs.rbegin(); p != out_.pairs.rend(); ++p)
+        if (p->vcpu == vcpu && p->reg == r && p->fake == fake) return p->real;
+    return fake;
+}
+
+void LockstepVm::learn(int vcpu, RegIndex r, std::uint64_t fake, std::uint64_t real) {
+    out_.pairs.push_back({position(), vcpu, r, fake, real});
+}
+
+LockstepResult LockstepVm::finish(std::size_t end_position) {
+    fake_ = nullptr;  // the execution, and its fake VM, are over
+    for (auto& v : vcpus_) {
+        v->stop();
+        v->collect_last(end_position);
+    }
+    return std::move(out_);
+}
+
+}  // namespace regsync::realkvm
