@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "fakekvm/fake_vm.h"
+#include "fakekvm/guest_step_observer.h"
 #include "fakekvm/lapic.h"
 #include "model/kvm_abi.h"
 #include "sim/footprint.h"
@@ -225,6 +226,7 @@ int FakeVcpu::kvm_run_inner() {
             w.read(Obj::vcpu(index_, Obj::kApicEvents));
             w.read(Obj::vcpu(index_, Obj::kTimer));
             if (cat().mp_state >= 0) w.read(obj(cat().mp_state));
+            if (observer_ && !wake_condition()) observer_->blocking(index_);
             w.sched().wait_until([this] { return wake_condition(); });
             continue;
         }
@@ -263,6 +265,11 @@ int FakeVcpu::guest_step() {
             idx = (pc - p.entry) / step_size;
             break;
         }
+    }
+    if (observer_) {
+        for (std::size_t p = 0; p < image_.size(); ++p)
+            if (&image_[p] == prog) observer_->before_guest_step(index_, p, idx);
+            else if (!prog && pc == image_[p].entry + image_[p].steps.size() * step_size) observer_->before_guest_step(index_, p, image_[p].steps.size());
     }
     if (prog == nullptr) {
         halt();  // past the end of its code the guest idles in HLT

@@ -14,6 +14,7 @@
 namespace regsync::fakekvm {
 
 class FakeVm;
+class GuestStepObserver;
 
 class FakeVcpu final : public model::KvmVcpu {
 public:
@@ -44,6 +45,8 @@ public:
 
     // Scenario set-up before the execution starts: no events, no footprint.
     void init_state(const model::RegisterValues& v) { regs_ = v; }
+    // Someone who follows the guest step by step (none by default).
+    void set_observer(GuestStepObserver* o) { observer_ = o; }
     const model::RegisterValues& raw_regs() const { return regs_; }
 
 private:
@@ -81,6 +84,7 @@ private:
     int index_;
     bool bsp_;
     GuestImage image_;
+    GuestStepObserver* observer_ = nullptr;
     model::RegisterValues regs_{};
     std::int64_t tsc_offset_ = 0;  // IA32_TSC = now * tsc_per_tick + offset
     bool mutex_held_ = false;       // vcpu->mutex

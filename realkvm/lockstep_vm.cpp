@@ -6,13 +6,16 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <thread>
 
 #include "fakekvm/fake_vm.h"
+#include "fakekvm/guest_step_observer.h"
 #include "model/ioctl_fields.h"
 #include "model/kvm_abi.h"
 #include "realkvm/guest_run.h"
@@ -115,6 +118,11 @@ bool is_translated(const model::Catalogue& c, RegIndex r) {
     return r == c.pc || r == c.cs_base || n == "cs.selector" || r == c.tsc || r == c.tsc_deadline;
 }
 
+bool is_scratch(const model::Catalogue& c, RegIndex r) {
+    const auto n = c[r].name;
+    return n == "rax" || n == "rcx" || n == "rdx";
+}
+
 // One vCPU: the fake's answers to the VMM, the same ioctls on the real vCPU,
 // and an OS thread that runs the real KVM_RUN.
 class LockstepVcpu final : public model::KvmVcpu {
@@ -134,9 +142,11 @@ public:
         return r;
     }
     struct kvm_run& run() override { return fake().run(); }
+    // The fake models the kick; a real vCPU stopped between the steps it
+    // follows needs none, one released at a HLT does.
     void kick() override {
         fake().kick();
-        real_.kick();
+        if (free_running_) real_.kick();
     }
     int index() const override { return index_; }
 
@@ -150,7 +160,6 @@ public:
                 known_[static_cast<std::size_t>(r)] = true;
             }
         }
-        read_cs_base();
     }
     const model::RegisterValues& shadow() const { return shadow_; }
 
@@ -168,7 +177,21 @@ public:
         thread_.join();
     }
     // RDTSCs after the last exit (a guest that ends in HLT).
-    void collect_last(std::size_t end) { collect_tsc(last_run_start_, end); }
+    // After the run: a vCPU still released at a HLT may have woken and run
+    // on (an INIT and SIPI the fake lost, say): what it did is kept.
+    void wind_up(std::size_t end, std::uint32_t end_step) {
+        end_ = end;
+        end_step_ = end_step;
+        if (free_running_) {
+            real_.kick();
+            if (auto e = wait_real(kExitWait); e && !e->interrupted())
+                vm_.out_.notes.push_back("vcpu" + std::to_string(index_) + ": after the fake's end the real vCPU had made " + e->text() +
+                                         ", an exit the fake never made");
+            end_free_run();
+        }
+        stop();
+        collect_tsc(last_run_start_, end);
+    }
 
 private:
     fakekvm::FakeVcpu& fake() { return vm_.fake_->vcpu(index_); }
@@ -187,6 +210,11 @@ private:
 
     void emit(sim::Event e) {
         e.vcpu = static_cast<std::int16_t>(index_);
+        if (vm_.fake_ == nullptr) {  // after the run
+            e.step = end_step_;
+            vm_.out_.real_events.emplace_back(end_, e);
+            return;
+        }
         e.step = vm_.fake_->world().step();
         e.actor = vm_.fake_->world().actor();
         vm_.out_.real_events.emplace_back(vm_.position(), e);
@@ -201,7 +229,9 @@ private:
             known_[i] = true;
             return;
         }
-        if (known_[i] && shadow_[i] != v) {
+        // The real code's own use of its scratch registers is not a kernel
+        // write that a writeback could lose: the fake's guest does not do it.
+        if (known_[i] && shadow_[i] != v && !is_scratch(cat(), r)) {
             const auto who = r == cat().mp_state ? sim::Writer::Init : sim::Writer::Guest;
             emit({.kind = sim::EventKind::KernelWrite, .writer = who, .reg = r, .old = shadow_[i], .value = v, .mask = shadow_[i] ^ v});
         }
@@ -230,10 +260,9 @@ private:
             const RegIndex reg = f[k].first;
             RegisterComparison c{reg, f[k].second, x[k].second, ""};
             if (c.fake != c.real) {
-                const auto n = cat()[reg].name;
                 if (cat()[reg].time_varying || reg == cat().tsc_deadline) c.why = "time";
                 else if (is_translated(cat(), reg)) c.why = "layout";
-                else if (n == "rax" || n == "rcx" || n == "rdx") c.why = "scratch";
+                else if (is_scratch(cat(), reg)) c.why = "scratch";
                 else if (!o.progress.empty()) c.why = "progress";
                 else c.why = "DIFFERS";
             }
@@ -262,10 +291,11 @@ private:
         for (const auto& [reg, v] : model::ioctl_registers(cat(), request, arg))
             model::set_ioctl_register(cat(), request, put.data(), reg, vm_.to_real(index_, reg, v));
         if (real_.ioctl(request, put.data()) < 0) vm_.out_.notes.push_back(std::string("real ") + ioctl_name(request) + " failed");
-        for (const auto& [reg, v] : model::ioctl_registers(cat(), request, put.data())) {
+        for (auto [reg, v] : model::ioctl_registers(cat(), request, put.data())) {
             const auto i = static_cast<std::size_t>(reg);
             const bool tv = cat()[reg].time_varying;
             if (!tv && known_[i] && shadow_[i] == v) continue;
+            if (tv) v = tsc_taken(reg, shadow_[i], v);
             emit({.kind = sim::EventKind::KernelWrite, .writer = sim::Writer::Userspace, .reg = reg, .old = shadow_[i], .value = v,
                   .mask = tv ? cat()[reg].mask() : shadow_[i] ^ v});
             shadow_[i] = v;
@@ -277,10 +307,27 @@ private:
     int run_both() {
         last_run_start_ = vm_.position();
         probe_state();  // what the kernel holds as the vCPU enters
-        if (!queued_) start_real();
+        // The real vCPU follows the fake's guest steps (follow()) while the
+        // fake's KVM_RUN runs.
         const int r = fake().ioctl(KVM_RUN, nullptr);
         const RunExit want = exit_of(r, fake().run());
-        const RunExit got = await_real(want);
+        if (free_running_) stop_free_run();  // the fake left its HLT: a kick
+        RunExit got;
+        std::string got_text;
+        if (want.interrupted()) {
+            got_text = "stopped with the fake, at " + vm_.real_progress(index_, real_regs());
+        } else if (exits_.empty()) {
+            got_text = "no exit";
+            vm_.out_.notes.push_back("vcpu" + std::to_string(index_) + ": the fake made " + want.text() + ", the real vCPU made no exit (step " +
+                                     std::to_string(vm_.fake_->world().step()) + ")");
+        } else {
+            got = exits_.front();
+            exits_.pop_front();
+            got_text = got.text();
+            if (!got.same_as(want))
+                vm_.out_.notes.push_back("vcpu" + std::to_string(index_) + ": the fake made " + want.text() + ", the real vCPU " + got_text +
+                                         " (step " + std::to_string(vm_.fake_->world().step()) + ")");
+        }
         Observation o;
         o.position = vm_.position();
         o.step = vm_.fake_->world().step();
@@ -288,12 +335,86 @@ private:
         o.vcpu = index_;
         o.what = "KVM_RUN exit";
         o.fake_exit = want.text();
-        o.real_exit = got.text();
+        o.real_exit = want.interrupted() ? "-EINTR" : got_text;
+        if (want.interrupted()) o.progress = got_text;
         vm_.out_.observations.push_back(std::move(o));
         collect_tsc(last_run_start_, vm_.position());
-        read_cs_base();
         probe_state();  // what the guest and the kernel changed meanwhile
         return r;
+    }
+
+public:
+    // The fake is about to run step `k` of program `p`: the real vCPU runs
+    // the same step's instructions, one KVM_RUN per instruction
+    // (KVM_GUESTDBG_SINGLESTEP), keeping any exit they make for the fake's
+    // exit to match. At a HLT it runs freely instead: HLT blocks in the
+    // kernel until an event, as the fake's does.
+    void follow(std::size_t p, std::size_t k) {
+        if (free_running_) {
+            // The fake's guest goes on after its HLT, so whatever woke it has
+            // happened on the real vCPUs too: this one woke and ran to its
+            // next exit.
+            auto e = wait_real(kExitWait);
+            if (!e) {
+                note("woke in the fake but not on the real kernel within 2 s; kicked");
+                real_.kick();
+                e = wait_real(kExitWait);
+                if (!e) throw std::runtime_error("vcpu" + std::to_string(index_) + ": the real vCPU does not leave KVM_RUN");
+            }
+            if (!e->interrupted()) exits_.push_back(*e);
+            end_free_run();
+        }
+        const auto& prog = vm_.program(index_, p);
+        if (k >= prog.offsets.size() || prog.ops[k] == fakekvm::GuestOp::Hlt) {
+            release();
+            return;
+        }
+        if (!set_single_step(true)) return;
+        const std::uint64_t target = k + 1 < prog.offsets.size() ? prog.offsets[k + 1] : prog.real_size - 3;
+        for (int n = 0; n < 64; ++n) {
+            const auto at = vm_.locate(index_, vm_.cat_->guest_pc(real_regs()));
+            // Not yet in the program (pending INIT/SIPI are taken at the next
+            // entry), or short of the step's end: one more instruction.
+            if (at && at->first == p && at->second >= target) {
+                if (k == 0) entered(p);
+                return;
+            }
+            start_real();
+            auto e = wait_real(kExitWait);
+            if (!e) {
+                note("one instruction of step " + std::to_string(k) + " did not return within 2 s; kicked");
+                real_.kick();
+                wait_real(kExitWait);
+                return;
+            }
+            if (e->interrupted() || (e->ret >= 0 && e->reason == KVM_EXIT_DEBUG)) continue;
+            exits_.push_back(*e);
+        }
+        note("step " + std::to_string(k) + " of program " + std::to_string(p) + " did not end within 64 instructions");
+    }
+
+    // The fake vCPU blocks in the kernel: the real one runs freely, so that
+    // what wakes (or does not wake) it is the real kernel's doing.
+    void blocking() { release(); }
+
+private:
+    // What the kernel made of a host write of IA32_TSC: read back at once, a
+    // TSC nearer its value before the write than the written one means the
+    // kernel kept its own (kvm_pvm ignores the write; KVM takes one within
+    // about a second of the value it expects as a request to stay in sync).
+    std::uint64_t tsc_taken(RegIndex reg, std::uint64_t before, std::uint64_t written) {
+        x86::kvm_msrs_buf b;
+        b.nmsrs = 1;
+        b.entries[0].index = static_cast<__u32>(cat()[reg].id);
+        if (real_.ioctl(x86::kvm_get_msrs, b.arg()) != 1) return written;
+        const std::uint64_t now = b.entries[0].data;
+        const auto dist = [](std::uint64_t a, std::uint64_t c) { return a > c ? a - c : c - a; };
+        if (dist(now, before) >= dist(now, written)) return written;
+        char m[160];
+        std::snprintf(m, sizeof m, "the real kernel kept its %s (0x%llx) instead of the written 0x%llx", std::string(cat()[reg].name).c_str(),
+                      static_cast<unsigned long long>(now), static_cast<unsigned long long>(written));
+        note(m);
+        return now;
     }
 
     // Reads what the kernel holds (not mp_state: KVM_GET_MP_STATE accepts
@@ -306,41 +427,64 @@ private:
         }
     }
 
-    // The real exit that matches the fake's: a port write must be the same
-    // port write (an -EINTR on the way is a stale kick: run again); an -EINTR
-    // may find that the real vCPU got to its next port write first (kept for
-    // the fake's next KVM_RUN, which makes it).
-    RunExit await_real(const RunExit& want) {
-        for (int spurious = 0; spurious < 100; ++spurious) {
-            std::optional<RunExit> e;
-            if (queued_) {
-                e = queued_;
-                queued_.reset();
-            } else {
-                e = wait_real(kExitWait);
-            }
-            if (!e) {
-                vm_.out_.notes.push_back("vcpu" + std::to_string(index_) + ": no real exit within 2 s where the fake made " + want.text() +
-                                         " (step " + std::to_string(vm_.fake_->world().step()) + "); kicked");
-                real_.kick();
-                e = wait_real(kExitWait);
-                if (!e) throw std::runtime_error("vcpu" + std::to_string(index_) + ": the real vCPU does not leave KVM_RUN");
-                return *e;
-            }
-            if (want.interrupted()) {
-                if (!e->interrupted() && e->ret >= 0 && e->reason == KVM_EXIT_IO) queued_ = e;
-                return *e;
-            }
-            if (e->interrupted()) {
-                start_real();
-                continue;
-            }
-            if (!e->same_as(want))
-                vm_.out_.notes.push_back("vcpu" + std::to_string(index_) + ": the fake made " + want.text() + ", the real vCPU " + e->text() +
-                                         " (step " + std::to_string(vm_.fake_->world().step()) + ")");
-            return *e;
+    void note(const std::string& what) {
+        vm_.out_.notes.push_back("vcpu" + std::to_string(index_) + ": " + what + " (step " + std::to_string(vm_.fake_->world().step()) + ")");
+    }
+
+    model::RegisterValues real_regs() {
+        model::RegisterValues v = shadow_;
+        struct kvm_regs r {};
+        struct kvm_sregs sr {};
+        if (real_.ioctl(KVM_GET_REGS, &r) == 0) v[static_cast<std::size_t>(cat().pc)] = r.rip;
+        if (real_.ioctl(KVM_GET_SREGS, &sr) == 0) v[static_cast<std::size_t>(cat().cs_base)] = sr.cs.base;
+        return v;
+    }
+
+    bool set_single_step(bool on) {
+        if (single_step_ == on) return true;
+        struct kvm_guest_debug d {};
+        d.control = on ? (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP) : 0;
+        if (const int r = real_.ioctl(KVM_SET_GUEST_DEBUG, &d); r < 0) {
+            note("KVM_SET_GUEST_DEBUG failed (" + std::to_string(r) + "): the real guest cannot follow step by step");
+            return false;
         }
-        throw std::runtime_error("vcpu" + std::to_string(index_) + ": the real KVM_RUN keeps returning -EINTR");
+        single_step_ = on;
+        return true;
+    }
+
+    // From a HLT the real vCPU runs without single-stepping.
+    // The fake's vCPU halts at once; the real one must get into KVM_RUN
+    // and execute its HLT before a kick can find it there, so the
+    // simulation waits for it a little (a kick landing earlier finds it
+    // RUNNABLE at the HLT instead of HALTED: noted as progress).
+    void release() {
+        if (free_running_) return;
+        const auto at = vm_.locate(index_, vm_.cat_->guest_pc(real_regs()));
+        released_in_ = at ? std::optional<std::size_t>(at->first) : std::nullopt;
+        set_single_step(false);
+        start_real();
+        free_running_ = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+
+    void stop_free_run() {
+        real_.kick();
+        auto e = wait_real(kExitWait);
+        if (!e) throw std::runtime_error("vcpu" + std::to_string(index_) + ": the real vCPU does not leave KVM_RUN");
+        if (!e->interrupted()) exits_.push_back(*e);
+        end_free_run();
+    }
+
+    // A free run that went on into another program (an AP that INIT and
+    // SIPI started) entered it: the oracle's GuestEntry.
+    void end_free_run() {
+        free_running_ = false;
+        const auto at = vm_.locate(index_, vm_.cat_->guest_pc(real_regs()));
+        if (at && released_in_ && at->first != *released_in_) entered(at->first);
+    }
+
+    void entered(std::size_t program) {
+        emit({.kind = sim::EventKind::GuestEntry, .value = vm_.program(index_, program).fake_entry});
     }
 
     // The guest's RDTSC log slots of this vCPU that changed since last seen.
@@ -353,16 +497,6 @@ private:
             seen = v;
             vm_.out_.tsc_reads.push_back({index_, v, from, to});
         }
-    }
-
-    // An AP started by SIPI runs at CS base vector << 12: the oracle's
-    // GuestEntry, seen as a change of CS base between exits.
-    void read_cs_base() {
-        struct kvm_sregs s {};
-        if (real_.ioctl(KVM_GET_SREGS, &s) < 0) return;
-        if (cs_base_ && *cs_base_ != s.cs.base && s.cs.base != 0)
-            emit({.kind = sim::EventKind::GuestEntry, .value = s.cs.base});
-        cs_base_ = s.cs.base;
     }
 
     void start_real() {
@@ -406,9 +540,12 @@ private:
     std::vector<std::uint64_t> slot_seen_;
     model::RegisterValues shadow_{};  // the real kernel's registers as last put or read
     std::array<bool, model::kMaxRegs> known_{};
-    std::optional<std::uint64_t> cs_base_;
-    std::optional<RunExit> queued_;
+    std::optional<std::size_t> released_in_;  // the program a free run began in
+    std::deque<RunExit> exits_;  // real exits made while following, for the fake's to match
+    bool free_running_ = false, single_step_ = false;
     std::size_t last_run_start_ = 0;
+    std::size_t end_ = 0;
+    std::uint32_t end_step_ = 0;
 
     std::thread thread_;
     std::mutex mu_;
@@ -440,7 +577,9 @@ std::unique_ptr<LockstepVm> LockstepVm::create(const harness::Scenario& s, std::
         for (std::size_t p = 0; p < s.vcpus[i].image.size(); ++p) {
             const auto& prog = s.vcpus[i].image[p];
             auto enc = encode_real_mode(prog.steps, slot);
-            vm->programs_.push_back({static_cast<int>(i), p, prog.entry, code_address(s, i, p), enc.bytes.size(), std::move(enc.step_offsets)});
+            std::vector<fakekvm::GuestOp> ops;
+            for (const auto& st : prog.steps) ops.push_back(st.op);
+            vm->programs_.push_back({static_cast<int>(i), p, prog.entry, code_address(s, i, p), enc.bytes.size(), std::move(enc.step_offsets), std::move(ops)});
         }
         slots.emplace_back(first, slot);
     }
@@ -471,7 +610,26 @@ LockstepVm::~LockstepVm() {
 
 model::KvmVm& LockstepVm::attach(fakekvm::FakeVm& fake) {
     fake_ = &fake;
+    for (int i = 0; i < fake.vcpu_count(); ++i) fake.vcpu(i).set_observer(this);
     return *this;
+}
+
+void LockstepVm::before_guest_step(int vcpu, std::size_t program, std::size_t step) {
+    vcpus_[static_cast<std::size_t>(vcpu)]->follow(program, step);
+}
+
+void LockstepVm::blocking(int vcpu) { vcpus_[static_cast<std::size_t>(vcpu)]->blocking(); }
+
+const LockstepVm::Program& LockstepVm::program(int vcpu, std::size_t index) const {
+    for (const auto& p : programs_)
+        if (p.vcpu == vcpu && p.index == index) return p;
+    throw std::logic_error("no such program");
+}
+
+std::optional<std::pair<std::size_t, std::uint64_t>> LockstepVm::locate(int vcpu, std::uint64_t pc) const {
+    for (const auto& p : programs_)
+        if (p.vcpu == vcpu && pc >= p.real_base && pc < p.real_base + p.real_size) return std::make_pair(p.index, pc - p.real_base);
+    return std::nullopt;
 }
 
 model::KvmVcpu& LockstepVm::vcpu(int index) { return *vcpus_[static_cast<std::size_t>(index)]; }
@@ -515,12 +673,9 @@ void LockstepVm::learn(int vcpu, RegIndex r, std::uint64_t fake, std::uint64_t r
     out_.pairs.push_back({position(), vcpu, r, fake, real});
 }
 
-LockstepResult LockstepVm::finish(std::size_t end_position) {
+LockstepResult LockstepVm::finish(std::size_t end_position, std::uint32_t end_step) {
     fake_ = nullptr;  // the execution, and its fake VM, are over
-    for (auto& v : vcpus_) {
-        v->stop();
-        v->collect_last(end_position);
-    }
+    for (auto& v : vcpus_) v->wind_up(end_position, end_step);
     return std::move(out_);
 }
 

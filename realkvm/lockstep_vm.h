@@ -11,14 +11,17 @@
 // as they are. A real KVM_SET_SREGS is a read-modify-write of the kernel's
 // struct: the catalogue names only some of its fields.
 //
-// KVM_RUN: the real vCPU runs on its own OS thread from when the fake's
-// KVM_RUN starts until it makes the exit the fake made (a port write, or
-// -EINTR after a kick); its guest runs real code meanwhile, unsynchronised.
-// Each real KVM_RUN is bounded: after 2 s without the expected exit the
-// vCPU is kicked and the divergence noted.
+// Guest code: before the fake runs a guest step, the real vCPU runs the
+// same step's real instructions one KVM_RUN at a time (on its own OS
+// thread, KVM_GUESTDBG_SINGLESTEP), so both guests are at the same step
+// whenever the VMM looks, and guest steps interleave across vCPUs as in the
+// trace. At a HLT the real vCPU runs freely (HLT blocks in the kernel until
+// INIT, SIPI or a kick) until the fake's guest goes on. Every real KVM_RUN
+// is bounded: after 2 s the vCPU is kicked and the divergence noted.
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +30,9 @@
 #include "model/catalogue.h"
 #include "model/kvm_backend.h"
 #include "sim/event.h"
+
+#include "fakekvm/guest_program.h"
+#include "fakekvm/guest_step_observer.h"
 
 namespace regsync::fakekvm {
 class FakeVm;
@@ -92,7 +98,7 @@ struct LockstepResult {
     std::vector<std::string> notes;  // divergences of the real run
 };
 
-class LockstepVm final : public model::KvmVm {
+class LockstepVm final : public model::KvmVm, public fakekvm::GuestStepObserver {
 public:
     // nullptr and why when the scenario cannot run on real vCPUs (not x86,
     // code that real mode cannot encode) or no real VM can be created.
@@ -105,10 +111,12 @@ public:
     model::Arch arch() const override { return model::Arch::X86; }
     int vcpu_count() const override { return static_cast<int>(vcpus_.size()); }
     model::KvmVcpu& vcpu(int index) override;
+    void before_guest_step(int vcpu, std::size_t program, std::size_t step) override;
+    void blocking(int vcpu) override;
 
-    // After the run (`end_position`: the size of its event log): stops the
-    // real vCPUs and hands over what was seen.
-    LockstepResult finish(std::size_t end_position);
+    // After the run (`end_position`: the size of its event log, `end_step`
+    // its last step): stops the real vCPUs and hands over what was seen.
+    LockstepResult finish(std::size_t end_position, std::uint32_t end_step);
 
 private:
     friend class LockstepVcpu;
@@ -125,7 +133,11 @@ private:
         std::size_t index;
         std::uint64_t fake_entry, real_base, real_size;
         std::vector<std::uint16_t> offsets;  // where each step's real code begins
+        std::vector<fakekvm::GuestOp> ops;
     };
+    const Program& program(int vcpu, std::size_t index) const;
+    // (program, offset in its real code) of a real pc, if in a program.
+    std::optional<std::pair<std::size_t, std::uint64_t>> locate(int vcpu, std::uint64_t pc) const;
     std::vector<Program> programs_;
     const model::Catalogue* cat_ = nullptr;
     std::unique_ptr<RealVm> real_;
@@ -136,5 +148,9 @@ private:
 
 // Registers whose fake and real values differ by representation.
 bool is_translated(const model::Catalogue& c, model::RegIndex r);
+// rax, rcx, rdx: the real code's port writes and RDTSC use them as scratch
+// (the fake's abstract steps do not), so a change the real guest makes to
+// them is not reported as a kernel-side write.
+bool is_scratch(const model::Catalogue& c, model::RegIndex r);
 
 }  // namespace regsync::realkvm
