@@ -150,7 +150,10 @@ KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_fil
     const bool diverged = d.diverged() || !d.exhausted();
     out += "simulated: " + std::string(diverged ? "DIVERGED from the trace" : "replayed the trace's " + std::to_string(t.decisions.size()) + " decisions") +
            ", " + (run.verdict.ok() ? std::string("no violation") : std::to_string(run.verdict.violations.size()) + " violation(s)") + "\n";
-    for (const auto& v : run.verdict.violations) out += "  " + std::string(properties::to_string(v.property)) + ": " + v.message + "\n";
+    for (const auto& v : run.verdict.violations) {
+        out += "  " + std::string(properties::to_string(v.property)) + ": " + v.message + "\n";
+        rep.simulated.emplace_back(properties::to_string(v.property));
+    }
 
     out += "\nper step that observed state: fake | real (time: the TSC's epoch; layout: where the real code is; scratch: registers the\n"
            "real code's port writes and RDTSC use; DIFFERS: a difference the model does not explain)\n";
@@ -163,6 +166,9 @@ KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_fil
     for (const auto& r : real.tsc_reads) out += " vcpu" + std::to_string(r.vcpu) + "=" + hex(r.value);
     out += real.tsc_reads.empty() ? " none\n" : "\n";
     for (const auto& n : real.notes) out += "note: " + n + "\n";
+    rep.notes = real.notes;
+    rep.unexplained = unexplained;
+    rep.exits_differ = mismatched_exits;
     char b[160];
     std::snprintf(b, sizeof b, "%zu observations; %zu register differences the model does not explain; %zu exits differ\n", real.observations.size(),
                   unexplained, mismatched_exits);
@@ -174,9 +180,15 @@ KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_fil
     properties::OracleInput in{&cat, real.real_initial, s.bsp_flags(), s.properties & ~properties::bit(Property::TscJumpBack)};
     auto verdict = properties::check(in, log);
     std::vector<std::string> lines;
-    for (const auto& v : verdict.violations) lines.push_back(std::string(properties::to_string(v.property)) + ": " + v.message);
+    for (const auto& v : verdict.violations) {
+        lines.push_back(std::string(properties::to_string(v.property)) + ": " + v.message);
+        rep.real.emplace_back(properties::to_string(v.property));
+    }
     if (s.properties & properties::bit(Property::TscJumpBack))
-        for (const auto& m : real_tsc_jump_backs(real.tsc_reads, run.events, cat)) lines.push_back("tsc-jump-back: " + m);
+        for (const auto& m : real_tsc_jump_backs(real.tsc_reads, run.events, cat)) {
+            lines.push_back("tsc-jump-back: " + m);
+            rep.real.emplace_back("tsc-jump-back");
+        }
     out += "\nverdict on the real kernel's observations (not judged: rax, rcx, rdx, the real code's scratch registers): " +
            std::string(lines.empty() ? "every property held\n" : "VIOLATION\n");
     for (const auto& l : lines) out += "  " + l + "\n";

@@ -5,6 +5,7 @@
 // on what the real kernel showed.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "harness/trace_file.h"
 
@@ -14,6 +15,11 @@ struct KvmReplayReport {
     std::string text;
     bool violated = false;    // the real observations violate a property
     std::string unavailable;  // no real VM could be made: why (nothing ran)
+    std::vector<std::string> simulated;  // properties violated in the simulation, in order
+    std::vector<std::string> real;       // ... and on the real kernel's observations
+    std::size_t unexplained = 0;         // register differences the model does not explain
+    std::size_t exits_differ = 0;        // KVM_RUN exits where fake and real differ
+    std::vector<std::string> notes;      // divergences of the real run
 };
 
 // Throws harness::InputError for a trace that cannot be replayed (scenario

@@ -2,9 +2,15 @@
 // missing or refuses a VM, the real-kernel tests skip with the reason.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "realkvm/kvm_device.h"
 #include "realkvm/probe.h"
 #include "realkvm/guest_run.h"
+#include "realkvm/kvm_replay.h"
+#include "fakekvm/kernel_config.h"
+#include "harness/trace_file.h"
+#include "sched/decision_source.h"
 #include "harness/scenario.h"
 #include "test_paths.h"
 
@@ -127,6 +133,105 @@ TEST(RealKvm, InitSipiStartsTheApAtTheVectorInEveryOf200Runs) {
         if (!ok && k < 3) ADD_FAILURE() << "run " << k << (run.timed_out ? " timed out" : "") << ", reports:" << seen;
     }
     EXPECT_EQ(started, 200);
+}
+
+// kvm-replay: the fake replays a catalogued trace exactly, its vCPU ioctls
+// go to real vCPUs in the same order, and the oracle judges what the real
+// kernel showed.
+std::string regression(const std::string& name) { return traces_dir() + "/regressions/" + name + ".json"; }
+
+realkvm::KvmReplayReport kvm_replay(const std::string& path) {
+    return realkvm::kvm_replay(harness::read_trace(path), path, scenario_dir());
+}
+
+bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+// Races that live in VMM code: a stale writeback, the dirty bitmap's lost
+// monitor write, the level design's dropped runtime write, a reset that is
+// never put, the stale CS:RIP after KVM_GET_MP_STATE.
+TEST(KvmReplay, VmmSideBugsReproduceOnTheRealKernel) {
+    if (const auto why = realkvm::kvm_unavailable_reason(); !why.empty()) GTEST_SKIP() << "no real KVM here: " << why;
+    for (const char* name : {"bitmap-dirty-entry", "bitmap-stale-writeback", "levels-drop-runtime-reset-writes", "reset-without-post-reset",
+                             "get-mp-state-after-regs"}) {
+        SCOPED_TRACE(name);
+        const auto t = harness::read_trace(regression(name));
+        const auto rep = kvm_replay(regression(name));
+        ASSERT_TRUE(rep.unavailable.empty()) << rep.unavailable;
+        ASSERT_FALSE(t.violations.empty());
+        EXPECT_TRUE(rep.violated) << rep.text;
+        EXPECT_TRUE(has(rep.real, t.violations.front().property)) << rep.text;
+    }
+}
+
+// The fix of the dirty-bitmap bug, replayed the same way, holds there.
+TEST(KvmReplay, TheFixedPolicyHoldsOnTheRealKernel) {
+    if (const auto why = realkvm::kvm_unavailable_reason(); !why.empty()) GTEST_SKIP() << "no real KVM here: " << why;
+    const auto buggy = harness::read_trace(regression("bitmap-dirty-entry"));
+    const auto s = harness::load_scenario(buggy.scenario_source, scenario_dir());
+    harness::Engine engine;
+    sched::LenientReplayDecisions d(std::vector<sim::ActorId>(buggy.decisions.begin(), buggy.decisions.end()));
+    const auto r = engine.run(s, "regsync-v2-fixed", *fakekvm::kernel_variant(buggy.kernel), d);
+    ASSERT_TRUE(r.verdict.ok());
+    const auto fixed = harness::make_trace(s, "regsync-v2-fixed", buggy.kernel, "lenient", 0, 0, r);
+    const auto rep = realkvm::kvm_replay(fixed, "fixed", scenario_dir());
+    EXPECT_FALSE(rep.violated) << rep.text;
+    EXPECT_TRUE(rep.real.empty()) << rep.text;
+}
+
+// INIT lost to HLT lives inside pre-3.10 kernels: the replay cannot force
+// it, says so, and the real kernel starts the AP as the fixed variant does.
+TEST(KvmReplay, InitLostToHltCannotBeForcedAndTheRealKernelStartsTheAp) {
+    if (const auto why = realkvm::kvm_unavailable_reason(); !why.empty()) GTEST_SKIP() << "no real KVM here: " << why;
+    const auto rep = kvm_replay(regression("init-lost-to-hlt"));
+    EXPECT_TRUE(has(rep.simulated, "lost-init"));
+    EXPECT_FALSE(has(rep.real, "lost-init")) << rep.text;
+    EXPECT_NE(rep.text.find("cannot force it"), std::string::npos) << rep.text;
+    EXPECT_NE(rep.text.find("as the fixed variant init-apic-events does"), std::string::npos) << rep.text;
+}
+
+// The model tells the truth: on every catalogued x86 trace, each state read
+// and each KVM_RUN exit of the fake matches the real kernel's, up to the
+// differences the replay explains (time, code layout, scratch registers).
+TEST(KvmReplay, TheFakeAgreesWithTheRealKernelOnEveryCataloguedX86Trace) {
+    if (const auto why = realkvm::kvm_unavailable_reason(); !why.empty()) GTEST_SKIP() << "no real KVM here: " << why;
+    int replayed = 0;
+    for (const char* name : {"bitmap-dirty-entry", "bitmap-stale-writeback", "bitmap-stale-writeback-hypercall", "bitmap-stale-writeback-savevm",
+                             "get-mp-state-after-regs", "init-lost-to-hlt", "init-lost-to-hlt-monitor", "latched-init-cleared",
+                             "levels-drop-runtime-reset-writes", "loadvm-tsc-on-pvm", "loadvm-without-post-init",
+                             "partial-get-overwrites-pending-write", "reset-without-post-reset", "tsc-runtime-writeback"}) {
+        SCOPED_TRACE(name);
+        const auto rep = kvm_replay(regression(name));
+        EXPECT_EQ(rep.unexplained, 0u) << rep.text;
+        EXPECT_EQ(rep.exits_differ, 0u) << rep.text;
+        ++replayed;
+    }
+    EXPECT_EQ(replayed, 14);
+}
+
+// A host IA32_TSC write the kernel does not take (kvm_pvm; KVM within a
+// second of the expected value) cannot move the guest's TSC back: the
+// replay says so instead of reporting a jump-back it did not see.
+TEST(KvmReplay, TheTscWritebackIsJudgedByWhatTheKernelDid) {
+    if (const auto why = realkvm::kvm_unavailable_reason(); !why.empty()) GTEST_SKIP() << "no real KVM here: " << why;
+    const auto rep = kvm_replay(regression("tsc-runtime-writeback"));
+    EXPECT_TRUE(has(rep.simulated, "tsc-jump-back"));
+    bool kept = false;
+    for (const auto& n : rep.notes) kept = kept || n.find("kept its IA32_TSC") != std::string::npos;
+    if (kept) {
+        EXPECT_FALSE(has(rep.real, "tsc-jump-back")) << rep.text;
+        EXPECT_NE(rep.text.find("did not show on the real kernel"), std::string::npos) << rep.text;
+    }
+}
+
+TEST(KvmReplay, PowerPcTracesAndTheSkipRuleExitTwo) {
+    auto r = run_cli("kvm-replay " + regression("tsr-blind-writeback"));
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.output.find("only x86 traces"), std::string::npos) << r.output;
+    setenv("REGSYNC_NO_KVM", "1", 1);
+    r = run_cli("kvm-replay " + regression("bitmap-dirty-entry"));
+    unsetenv("REGSYNC_NO_KVM");
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.output.find("no real KVM here: REGSYNC_NO_KVM is set"), std::string::npos) << r.output;
 }
 
 }  // namespace
