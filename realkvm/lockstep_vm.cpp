@@ -251,10 +251,7 @@ private:
         o.what = ioctl_name(request);
         const auto f = model::ioctl_registers(cat(), request, arg);
         const auto x = model::ioctl_registers(cat(), request, real.data());
-        if (request == KVM_GET_REGS)
-            for (const auto& [reg, v] : x)
-                if (reg == cat().pc) shadow_[static_cast<std::size_t>(reg)] = v;
-        const std::string fake_at = vm_.fake_progress(index_), real_at = vm_.real_progress(index_, shadow_);
+        const std::string fake_at = vm_.fake_progress(index_), real_at = vm_.real_progress(index_, real_regs());
         if (fake_at != real_at) o.progress = "the fake's guest is at " + fake_at + ", the real one at " + real_at;
         for (std::size_t k = 0; k < f.size() && k < x.size(); ++k) {
             const RegIndex reg = f[k].first;
