@@ -119,6 +119,12 @@ void print_summary(const std::string& scenario, const explore::ExploreConfig& cf
     if (cfg.strategy == "dfs" && !unbounded)
         std::printf("dfs: bounds 0..%u explored in turn (%llu executions in all passes)\n", rep.bound_reached,
                     static_cast<unsigned long long>(rep.executions_all_bounds));
+    // The subtree count is known once every subtree was reached.
+    if (cfg.strategy == "dfs" && cfg.split_depth > 0 && rep.exhausted)
+        std::printf("dfs: split at the first %u branching points into %llu subtrees (the same result for any -j and --shard)\n",
+                    cfg.split_depth, static_cast<unsigned long long>(rep.dfs_tasks));
+    else if (cfg.strategy == "dfs" && cfg.split_depth > 0)
+        std::printf("dfs: split at the first %u branching points (the same result for any -j and --shard)\n", cfg.split_depth);
     if (rep.violating_execution) {
         std::printf("VIOLATION in execution %llu (%u decisions, %u preemptions, outcome %s)\n",
                     static_cast<unsigned long long>(*rep.violating_execution), rep.violation_decisions, rep.violation_preemptions,
@@ -383,7 +389,11 @@ int main(int argc, char** argv) {
     ex->add_option("--seed", o.cfg.seed, "Seed of the run")->capture_default_str();
     ex->add_option("--executions", o.cfg.executions, "Number of executions")->capture_default_str();
     ex->add_option("--depth", o.cfg.depth, "pct: bug depth d (d-1 priority change points)")->capture_default_str();
-    ex->add_option("-j,--jobs", o.cfg.jobs, "Threads; the result is the same as with one (random, pct)")->capture_default_str();
+    ex->add_option("-j,--jobs", o.cfg.jobs, "Threads; the result is the same as with one (random, pct; dfs with --split-depth)")->capture_default_str();
+    ex->add_option("--split-depth", o.cfg.split_depth,
+                   "dfs: expand the first D branching points in full and share the subtrees below them among -j threads and --shard processes "
+                   "(the result is the same for any -j and --shard)")
+        ->capture_default_str();
     ex->add_option("--preemption-bound", o.bound, "dfs: at most this many preemptions per schedule, or 'unbounded'")->capture_default_str();
     ex->add_option("--reduction", o.cfg.reduction,
                    "dfs: partial-order reduction: none, sleep (sleep sets), dpor (DPOR + sleep sets), bpor (DPOR without sleep sets, for bounds)")

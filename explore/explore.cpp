@@ -62,68 +62,173 @@ void summarise(ExploreReport& rep, const std::vector<RunStats>& runs) {
     rep.distinct_final_states = count_distinct(std::move(finals));
 }
 
-ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, const fakekvm::KernelConfig& kernel,
-                          harness::Engine& engine, const std::function<void(std::uint64_t)>& progress) {
-    sched::Reduction red;
-    if (cfg.reduction == "none") red = sched::Reduction::None;
-    else if (cfg.reduction == "sleep") red = sched::Reduction::Sleep;
-    else if (cfg.reduction == "dpor") red = sched::Reduction::Dpor;
-    else if (cfg.reduction == "bpor") red = sched::Reduction::Bpor;
-    else throw harness::InputError("unknown reduction '" + cfg.reduction + "' (none, sleep, dpor, bpor)");
-    ExploreReport rep;
-    sched::Dpor dpor(red, cfg.preemption_bound);
-    harness::ExecutionOptions opt;
-    opt.record_footprints = true;
-    bool more = true;
+std::optional<std::uint64_t> summarise_dfs(ExploreReport& rep, std::vector<DfsTask> tasks, bool complete) {
+    std::sort(tasks.begin(), tasks.end(), [](const DfsTask& a, const DfsTask& b) { return a.task < b.task; });
+    std::optional<std::uint64_t> violated;
     std::vector<std::uint64_t> finals, interleavings;
-    while (more && rep.executions < cfg.executions) {
-        if (progress && (rep.executions & 0xffff) == 0 && rep.executions > 0) progress(rep.executions);
-        auto r = engine.run(s, cfg.policy, kernel, dpor.source(), opt);
-        more = dpor.next(r.steps);
-        if (r.end == sched::RunEnd::Pruned) continue;  // redundant: its equivalent is explored elsewhere
-        finals.push_back(r.final_state);
-        interleavings.push_back(interleaving_fingerprint(r.steps));
-        rep.decisions += r.decisions.size();
-        rep.steps += r.step_count;
-        rep.step_limited += r.end == sched::RunEnd::StepLimit;
-        rep.deadlocks += !r.main_loop_finished && r.end == sched::RunEnd::Quiescent;
-        if (bad(r)) {
-            rep.violating_execution = rep.executions++;
-            r.steps.clear();
-            rep.first_violation = std::move(r);
-            note_violation(rep);
-            break;
+    for (const auto& t : tasks) {
+        if (violated) break;
+        rep.executions += t.executions;
+        rep.decisions += t.decisions;
+        rep.steps += t.steps;
+        rep.step_limited += t.step_limited;
+        rep.deadlocks += t.deadlocks;
+        rep.sleep_blocked += t.sleep_blocked;
+        finals.insert(finals.end(), t.finals.begin(), t.finals.end());
+        interleavings.insert(interleavings.end(), t.interleavings.begin(), t.interleavings.end());
+        if (t.violated) {
+            violated = t.task;
+            rep.violating_execution = rep.executions - 1;
         }
-        ++rep.executions;
     }
-    rep.exhausted = !more && !rep.violating_execution;
-    rep.sleep_blocked = dpor.sleep_blocked();
+    rep.exhausted = complete && !violated;
     rep.distinct_schedules = rep.executions;  // dfs never repeats a schedule
     rep.distinct_final_states = count_distinct(std::move(finals));
     rep.distinct_interleavings = count_distinct(std::move(interleavings));
+    return violated;
+}
+
+namespace {
+
+sched::Reduction reduction_of(const std::string& r) {
+    if (r == "none") return sched::Reduction::None;
+    if (r == "sleep") return sched::Reduction::Sleep;
+    if (r == "dpor") return sched::Reduction::Dpor;
+    if (r == "bpor") return sched::Reduction::Bpor;
+    throw harness::InputError("unknown reduction '" + r + "' (none, sleep, dpor, bpor)");
+}
+
+// One bound's pass: this process's tasks (all of them without a split),
+// shared among cfg.jobs threads. A thread stops once its next task lies
+// past the lowest violating task found so far: the tasks before it are
+// explored in full whatever the timing, so the report is the same.
+ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, const fakekvm::KernelConfig& kernel,
+                          harness::Engine& engine, const std::function<void(std::uint64_t)>& progress, DfsPass& pass) {
+    const auto red = reduction_of(cfg.reduction);
+    const int workers = cfg.split_depth > 0 ? cfg.jobs : 1;
+    std::atomic<std::uint64_t> stop_after{~0ULL};
+    struct Worker {
+        std::vector<DfsTask> tasks;
+        bool complete = true;
+        std::uint64_t task_count = 0;
+        std::optional<harness::ExecutionResult> violation;
+        std::uint64_t violation_task = 0;
+    };
+    std::vector<Worker> out(static_cast<std::size_t>(workers));
+    const auto work = [&](int t, harness::Engine& eng) {
+        sched::Split split;
+        split.depth = cfg.split_depth;
+        if (cfg.split_depth > 0)
+            split.ours = [&cfg, t, workers](std::uint64_t task) {
+                return task % cfg.shard_count == cfg.shard_index && (task / cfg.shard_count) % static_cast<std::uint64_t>(workers) == static_cast<std::uint64_t>(t);
+            };
+        sched::Dpor dpor(red, cfg.preemption_bound, split);
+        harness::ExecutionOptions opt;
+        opt.record_footprints = true;
+        auto& w = out[static_cast<std::size_t>(t)];
+        std::uint64_t runs = 0;
+        for (bool more = true; more;) {
+            if (dpor.next_task() > stop_after.load()) {
+                w.complete = false;
+                break;
+            }
+            if (runs >= cfg.executions) {
+                w.complete = false;
+                break;
+            }
+            if (t == 0 && progress && (runs & 0xffff) == 0 && runs > 0) progress(runs);
+            auto r = eng.run(s, cfg.policy, kernel, dpor.source(), opt);
+            more = dpor.next(r.steps);
+            w.task_count = dpor.last_task() + 1;
+            if (dpor.last_foreign()) continue;  // another worker's subtree, cut where it begins
+            if (w.tasks.empty() || w.tasks.back().task != dpor.last_task()) {
+                w.tasks.emplace_back();
+                w.tasks.back().task = dpor.last_task();
+            }
+            auto& ts = w.tasks.back();
+            if (r.end == sched::RunEnd::Pruned) {  // redundant: its equivalent is explored elsewhere
+                ++ts.sleep_blocked;
+                continue;
+            }
+            ++runs;
+            ++ts.executions;
+            ts.finals.push_back(r.final_state);
+            ts.interleavings.push_back(interleaving_fingerprint(r.steps));
+            ts.decisions += r.decisions.size();
+            ts.steps += r.step_count;
+            ts.step_limited += r.end == sched::RunEnd::StepLimit;
+            ts.deadlocks += !r.main_loop_finished && r.end == sched::RunEnd::Quiescent;
+            if (bad(r)) {
+                ts.violated = true;
+                r.steps.clear();
+                w.violation = std::move(r);
+                w.violation_task = ts.task;
+                for (auto cur = stop_after.load(); ts.task < cur && !stop_after.compare_exchange_weak(cur, ts.task);) {
+                }
+                break;
+            }
+        }
+    };
+    if (workers == 1) {
+        work(0, engine);
+    } else {
+        std::vector<std::thread> threads;
+        for (int t = 0; t < workers; ++t)
+            threads.emplace_back([&, t] {
+                harness::Engine own;  // one fiber scheduler per thread
+                work(t, own);
+            });
+        for (auto& th : threads) th.join();
+    }
+    pass = DfsPass{};
+    pass.bound = cfg.preemption_bound;
+    for (auto& w : out) {
+        pass.tasks.insert(pass.tasks.end(), w.tasks.begin(), w.tasks.end());
+        pass.complete = pass.complete && w.complete;
+        pass.task_count = std::max(pass.task_count, w.task_count);
+    }
+    ExploreReport rep;
+    const auto v = summarise_dfs(rep, pass.tasks, pass.complete);
+    // Threads that stopped for a lower violation did not leave the pass
+    // incomplete: every task up to it was run.
+    if (v) {
+        for (auto& w : out)
+            if (w.violation && w.violation_task == *v) rep.first_violation = std::move(*w.violation);
+        note_violation(rep);
+        pass.complete = true;
+    }
+    rep.dfs_tasks = cfg.split_depth > 0 ? pass.task_count : 0;
     return rep;
 }
+
+}  // namespace
 
 ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine,
                       const std::function<void(std::uint64_t)>& progress) {
     auto kernel = fakekvm::kernel_variant(cfg.kernel);
     if (!kernel) throw harness::InputError("unknown kernel variant '" + cfg.kernel + "' (see 'regsync list')");
     if (cfg.strategy == "dfs") {
-        if (cfg.shard_count != 1) throw harness::InputError("--shard: dfs runs in one process (shard random or pct runs)");
+        if (cfg.jobs < 1) throw harness::InputError("-j must be at least 1");
+        if (cfg.split_depth == 0 && (cfg.jobs > 1 || cfg.shard_count > 1))
+            throw harness::InputError("dfs: -j and --shard share the subtrees below a split: give --split-depth D (D >= 1)");
         // Iterative context bounding: bound 0, 1, ... so that a violation is
         // reported with as few preemptions as it needs.
         ExploreReport rep;
         ExploreConfig c = cfg;
         std::uint64_t before = 0;
+        std::vector<DfsPass> passes;
         const std::uint32_t first = cfg.preemption_bound == sched::kUnbounded ? sched::kUnbounded : 0;
         for (std::uint32_t b = first;; ++b) {
             c.preemption_bound = b;
-            rep = explore_dfs(s, c, *kernel, engine, progress);
+            DfsPass pass;
+            rep = explore_dfs(s, c, *kernel, engine, progress, pass);
+            passes.push_back(std::move(pass));
             rep.bound_reached = b;
             rep.executions_all_bounds = before + rep.executions;
             before = rep.executions_all_bounds;
             if (rep.violating_execution || !rep.exhausted || b >= cfg.preemption_bound) break;
         }
+        if (cfg.shard_count > 1) rep.dfs_passes = std::move(passes);
         return rep;
     }
     const bool pct = cfg.strategy == "pct";

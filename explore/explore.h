@@ -23,6 +23,10 @@ struct ExploreConfig {
     int jobs = 1;   // threads, each with its own fiber scheduler
     std::uint32_t preemption_bound = 2;  // dfs
     std::string reduction = "dpor";      // dfs: none, sleep, dpor, bpor
+    // dfs: expand the first D branching points in full and share the
+    // subtrees below them (tasks) among threads and shards (sched/dpor.h);
+    // 0: no split (then -j and --shard are refused for dfs).
+    std::uint32_t split_depth = 0;
     // random/pct: this process runs execution indices i with
     // i % shard_count == shard_index (regsync merge combines the shards).
     std::uint64_t shard_index = 0;
@@ -38,6 +42,23 @@ struct RunStats {
     std::uint64_t schedule = 0;  // hash of the decision list
     std::uint64_t final_state = 0;
     bool operator==(const RunStats&) const = default;
+};
+
+// dfs with a split: what the schedules of one task (a subtree) contributed.
+struct DfsTask {
+    std::uint64_t task = 0;
+    std::uint64_t executions = 0, decisions = 0, steps = 0, step_limited = 0, deadlocks = 0, sleep_blocked = 0;
+    std::vector<std::uint64_t> finals, interleavings;
+    bool violated = false;  // its last execution violated a property
+    bool operator==(const DfsTask&) const = default;
+};
+
+// One preemption bound's pass of a dfs run, as one process saw it.
+struct DfsPass {
+    std::uint32_t bound = 0;
+    std::vector<DfsTask> tasks;   // this process's, by task
+    bool complete = true;         // every task of this process was explored (no --executions cap)
+    std::uint64_t task_count = 0; // subtrees in all (every process sees them all)
 };
 
 struct ExploreReport {
@@ -62,6 +83,8 @@ struct ExploreReport {
     std::uint64_t distinct_interleavings = 0; // dfs only: Mazurkiewicz traces (explore/coverage.h)
     harness::ExecutionResult first_violation;  // valid when violating_execution
     std::vector<RunStats> runs;                // sharded runs only: every execution counted, by index
+    std::vector<DfsPass> dfs_passes;           // sharded dfs runs only: per bound, per task
+    std::uint64_t dfs_tasks = 0;               // dfs with a split: subtrees
     // The violating execution as found (before shrinking).
     std::uint32_t violation_decisions = 0, violation_preemptions = 0;
     std::string violation_outcome;
@@ -70,6 +93,12 @@ struct ExploreReport {
 // The summary of executions 0..last from their stats (sorted by index):
 // the one definition that explore and the shard merge share.
 void summarise(ExploreReport& rep, const std::vector<RunStats>& runs);
+
+// The report of one dfs pass from every task's figures (any order, from any
+// number of threads or shards): tasks after the lowest violating one are
+// left out, so the result does not depend on how the tasks were shared.
+// Returns the violating task, if any.
+std::optional<std::uint64_t> summarise_dfs(ExploreReport& rep, std::vector<DfsTask> tasks, bool complete);
 
 std::uint64_t execution_seed(std::uint64_t seed, std::uint64_t index);
 

@@ -34,6 +34,18 @@ std::string shard_to_json(const ShardFile& f) {
         j["violating_execution"] = *f.report.violating_execution;
         j["violation_found"] = {f.report.violation_decisions, f.report.violation_preemptions, f.report.violation_outcome};
     }
+    if (f.cfg.strategy == "dfs") {
+        auto passes = ordered_json::array();
+        for (const auto& p : f.report.dfs_passes) {
+            auto tasks = ordered_json::array();
+            for (const auto& t : p.tasks)
+                tasks.push_back({t.task, t.executions, t.decisions, t.steps, t.step_limited, t.deadlocks, t.sleep_blocked, t.violated ? 1 : 0,
+                                 t.finals, t.interleavings});
+            passes.push_back({{"bound", p.bound}, {"complete", p.complete}, {"task_count", p.task_count}, {"tasks", std::move(tasks)}});
+        }
+        j["dfs"] = {{"preemption_bound", f.cfg.preemption_bound}, {"reduction", f.cfg.reduction}, {"split_depth", f.cfg.split_depth},
+                    {"passes", std::move(passes)}};
+    }
     if (f.violation) j["violation"] = ordered_json::parse(harness::trace_to_json(*f.violation));
     return j.dump(1) + "\n";
 }
@@ -76,12 +88,88 @@ ShardFile read_shard(const std::string& path) {
             f.report.violation_preemptions = j.at("violation_found").at(1).get<std::uint32_t>();
             f.report.violation_outcome = j.at("violation_found").at(2).get<std::string>();
         }
+        if (j.contains("dfs")) {
+            const auto& d = j.at("dfs");
+            f.cfg.preemption_bound = d.at("preemption_bound").get<std::uint32_t>();
+            f.cfg.reduction = d.at("reduction").get<std::string>();
+            f.cfg.split_depth = d.at("split_depth").get<std::uint32_t>();
+            for (const auto& p : d.at("passes")) {
+                DfsPass pass;
+                pass.bound = p.at("bound").get<std::uint32_t>();
+                pass.complete = p.at("complete").get<bool>();
+                pass.task_count = p.at("task_count").get<std::uint64_t>();
+                for (const auto& t : p.at("tasks")) {
+                    DfsTask x;
+                    x.task = t.at(0).get<std::uint64_t>();
+                    x.executions = t.at(1).get<std::uint64_t>();
+                    x.decisions = t.at(2).get<std::uint64_t>();
+                    x.steps = t.at(3).get<std::uint64_t>();
+                    x.step_limited = t.at(4).get<std::uint64_t>();
+                    x.deadlocks = t.at(5).get<std::uint64_t>();
+                    x.sleep_blocked = t.at(6).get<std::uint64_t>();
+                    x.violated = t.at(7).get<int>() != 0;
+                    x.finals = t.at(8).get<std::vector<std::uint64_t>>();
+                    x.interleavings = t.at(9).get<std::vector<std::uint64_t>>();
+                    pass.tasks.push_back(std::move(x));
+                }
+                f.report.dfs_passes.push_back(std::move(pass));
+            }
+        }
         if (j.contains("violation")) f.violation = harness::trace_from_json(j.at("violation").dump(), path);
     } catch (const nlohmann::json::exception& e) {
         throw harness::InputError(path + ": malformed shard report: " + e.what());
     }
     return f;
 }
+
+namespace {
+
+// dfs: bound by bound, the tasks of every shard make the pass's report; the
+// first bound with a violation, an incomplete shard, or the last bound ends.
+void merge_dfs(const std::vector<ShardFile>& shards, MergedRun& m) {
+    std::uint64_t before = 0;
+    for (std::size_t i = 0;; ++i) {
+        std::vector<DfsTask> tasks;
+        bool complete = true;
+        std::uint64_t task_count = 0;
+        std::optional<std::uint32_t> bound;
+        for (const auto& b : shards) {
+            if (i >= b.report.dfs_passes.size()) {
+                complete = false;  // this shard stopped earlier (a violation or its cap)
+                continue;
+            }
+            const auto& p = b.report.dfs_passes[i];
+            bound = p.bound;
+            tasks.insert(tasks.end(), p.tasks.begin(), p.tasks.end());
+            complete = complete && p.complete;
+            task_count = std::max(task_count, p.task_count);
+        }
+        if (!bound) break;
+        ExploreReport rep;
+        const auto v = summarise_dfs(rep, std::move(tasks), complete);
+        rep.bound_reached = *bound;
+        rep.executions_all_bounds = before + rep.executions;
+        before = rep.executions_all_bounds;
+        rep.dfs_tasks = task_count;
+        m.report = std::move(rep);
+        m.violation.reset();
+        if (v) {
+            for (const auto& b : shards)
+                if (i < b.report.dfs_passes.size())
+                    for (const auto& t : b.report.dfs_passes[i].tasks)
+                        if (t.task == *v && t.violated) {
+                            m.violation = b.violation;
+                            m.report.violation_decisions = b.report.violation_decisions;
+                            m.report.violation_preemptions = b.report.violation_preemptions;
+                            m.report.violation_outcome = b.report.violation_outcome;
+                        }
+            break;
+        }
+        if (!m.report.exhausted) break;
+    }
+}
+
+}  // namespace
 
 MergedRun merge_shards(const std::vector<ShardFile>& shards, const std::vector<std::string>& paths) {
     if (shards.empty()) throw harness::InputError("merge: no shard reports given");
@@ -98,6 +186,24 @@ MergedRun merge_shards(const std::vector<ShardFile>& shards, const std::vector<s
         if (seen[b.cfg.shard_index]) throw harness::InputError(paths[k] + ": shard " + std::to_string(b.cfg.shard_index) + " given twice");
         seen[b.cfg.shard_index] = true;
     }
+    MergedRun m;
+    m.cfg = a.cfg;
+    m.cfg.shard_index = 0;
+    m.cfg.shard_count = 1;
+    m.scenario_name = a.scenario_name;
+    if (a.cfg.strategy == "dfs") {
+        for (std::uint64_t i = 0; i < a.cfg.shard_count; ++i)
+            if (!seen[i])
+                throw harness::InputError("merge: shard " + std::to_string(i) + " of " + std::to_string(a.cfg.shard_count) +
+                                          " is missing (dfs subtrees are dealt to every shard)");
+        for (std::size_t k = 0; k < shards.size(); ++k) {
+            const auto& b = shards[k];
+            if (b.cfg.preemption_bound != a.cfg.preemption_bound || b.cfg.reduction != a.cfg.reduction || b.cfg.split_depth != a.cfg.split_depth)
+                throw harness::InputError(paths[k] + ": not a shard of the same run as " + paths.front());
+        }
+        merge_dfs(shards, m);
+        return m;
+    }
     // The first violation of the whole run is the lowest of the shards'.
     const ShardFile* winner = nullptr;
     for (const auto& b : shards)
@@ -112,11 +218,6 @@ MergedRun merge_shards(const std::vector<ShardFile>& shards, const std::vector<s
         if (i >= runs.size() || runs[i].index != i)
             throw harness::InputError("merge: execution " + std::to_string(i) + " is in none of the shard reports (shard " +
                                       std::to_string(i % a.cfg.shard_count) + " of " + std::to_string(a.cfg.shard_count) + " missing?)");
-    MergedRun m;
-    m.cfg = a.cfg;
-    m.cfg.shard_index = 0;
-    m.cfg.shard_count = 1;
-    m.scenario_name = a.scenario_name;
     m.report.pct_actors = a.report.pct_actors;
     m.report.pct_steps = a.report.pct_steps;
     m.report.pct_guarantee = a.report.pct_guarantee;

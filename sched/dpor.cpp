@@ -1,6 +1,7 @@
 #include "sched/dpor.h"
 
 #include <algorithm>
+#include <bit>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -82,6 +83,15 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
     n.current = current;
     if (pos_ > 0) {
         const Node& parent = stack_[pos_ - 1];
+        n.branching_before = parent.branching_before + (std::popcount(parent.enabled) >= 2 ? 1 : 0);
+    }
+    n.top = n.branching_before < split_.depth;
+    if (!n.top && split_.depth > 0 && !ours(task_)) {
+        pruned_ = true;  // another worker's subtree
+        return sim::kNoActor;
+    }
+    if (pos_ > 0) {
+        const Node& parent = stack_[pos_ - 1];
         n.preemptions_before = cost(parent, parent.chosen);
         if (sleep_sets()) {
             // Sleepers stay asleep while the steps taken are independent of theirs.
@@ -106,7 +116,7 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
     }
     n.chosen = pick;
     n.done = bit(pick);
-    n.backtrack = races() ? bit(pick) : en;
+    n.backtrack = races() && !n.top ? bit(pick) : en;
     stack_.push_back(std::move(n));
     ++pos_;
     return pick;
@@ -197,7 +207,9 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
 bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
     if (stack_.size() != pos_ || steps.size() < stack_.size())
         throw std::logic_error("dfs: the execution ended inside the replayed prefix (not deterministic)");
-    if (pruned_) ++sleep_blocked_;
+    last_task_ = task_;
+    last_foreign_ = split_.depth > 0 && !ours(task_);
+    if (pruned_ && !last_foreign_) ++sleep_blocked_;
     for (std::size_t k = replay_ > 0 ? replay_ - 1 : 0; k < stack_.size(); ++k)
         stack_[k].explored.push_back({stack_[k].chosen, footprint(steps, k)});
     if (races()) analyse_races(steps);
@@ -211,6 +223,7 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
             for (ActorId a = 0; a < 64 && pick == sim::kNoActor; ++a)
                 if ((todo & bit(a)) && cost(n, a) <= bound_) pick = a;
         if (pick != sim::kNoActor) {
+            if (n.top) ++task_;  // a new prefix: the next subtree
             n.chosen = pick;
             n.done |= bit(pick);
             replay_ = stack_.size();

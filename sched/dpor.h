@@ -27,8 +27,17 @@
 // placed at the nearest earlier node where it does not (Coons, Musuvathi and
 // McKinley, "Bounded partial-order reduction", OOPSLA 2013), since plain
 // DPOR under a bound can miss races.
+//
+// Splitting (dfs under -j and --shard): the first `depth` branching nodes of
+// every schedule are expanded in full (every enabled actor, sleep sets still
+// applied) and the subtree below each such prefix is a task, numbered in
+// depth-first order. A race found in a subtree never needs a backtrack point
+// in the expanded prefix, so the tasks are independent: each worker runs the
+// whole prefix exploration (cheap) and only its own tasks' subtrees. The
+// union over workers is the same set of schedules whatever the workers.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "sched/decision_source.h"
@@ -40,9 +49,15 @@ enum class Reduction { None, Sleep, Dpor, Bpor };
 
 inline constexpr std::uint32_t kUnbounded = 0xffffffffu;
 
+struct Split {
+    std::uint32_t depth = 0;                  // branching nodes expanded in full; 0: no split
+    std::function<bool(std::uint64_t)> ours;  // the tasks this worker runs (all if empty)
+};
+
 class Dpor {
 public:
-    Dpor(Reduction r, std::uint32_t preemption_bound) : reduction_(r), bound_(preemption_bound) {}
+    Dpor(Reduction r, std::uint32_t preemption_bound, Split split = {})
+        : reduction_(r), bound_(preemption_bound), split_(std::move(split)) {}
 
     // The decision source of the next execution: it replays the stack up to
     // the node being backtracked, then extends it.
@@ -54,6 +69,13 @@ public:
 
     // Executions ended early because every enabled actor was asleep.
     std::uint64_t sleep_blocked() const { return sleep_blocked_; }
+
+    // Splitting: the task of the execution `next` was last given, whether
+    // it was another worker's (then it was cut where its subtree begins and
+    // counts for nothing here), and the task the next execution belongs to.
+    std::uint64_t last_task() const { return last_task_; }
+    bool last_foreign() const { return last_foreign_; }
+    std::uint64_t next_task() const { return task_; }
 
     struct Sleeper {
         ActorId actor;
@@ -71,6 +93,8 @@ private:
         Mask done = 0;
         std::vector<Sleeper> sleep;     // inherited from the parent
         std::vector<Sleeper> explored;  // done actors with the step each took here
+        std::uint32_t branching_before = 0;  // nodes with >= 2 enabled actors above this one
+        bool top = false;                    // in the prefix a split expands in full
     };
 
     class Source final : public DecisionSource {
@@ -96,8 +120,13 @@ private:
     void add_backtrack(std::size_t i, ActorId p);
     void analyse_races(const std::vector<sim::StepRecord>& steps);
 
+    bool ours(std::uint64_t task) const { return !split_.ours || split_.ours(task); }
+
     Reduction reduction_;
     std::uint32_t bound_;
+    Split split_;
+    std::uint64_t task_ = 0, last_task_ = 0;
+    bool last_foreign_ = false;
     Source source_{*this};
     std::vector<Node> stack_;
     std::vector<std::vector<sim::Access>> footprints_;  // of the running execution

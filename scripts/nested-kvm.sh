@@ -8,7 +8,7 @@
 set -e
 K=$(ls /lib/modules | sort -V | tail -1); M=/lib/modules/$K/kernel
 R=/tmp/nested/root; rm -rf /tmp/nested; mkdir -p $R/{bin,proc,sys,dev,lib64,lib/x86_64-linux-gnu,mod,work}
-cp /usr/bin/busybox $R/bin/; for c in sh mount insmod poweroff cat echo ls sleep dmesg; do ln -s busybox $R/bin/$c; done
+cp /usr/bin/busybox $R/bin/; for c in sh mount insmod poweroff cat echo ls sleep dmesg timeout; do ln -s busybox $R/bin/$c; done
 cp $M/virt/lib/irqbypass.ko $M/drivers/crypto/ccp/ccp.ko $M/arch/x86/kvm/kvm.ko $M/arch/x86/kvm/kvm-amd.ko $R/mod/
 for b in "$@"; do
   cp "$b" $R/work/
@@ -17,7 +17,7 @@ done
 cp /lib64/ld-linux-x86-64.so.2 $R/lib64/
 # The bundled scenarios, where the binaries were built to look for them.
 here="$(cd "$(dirname "$0")/.." && pwd)"
-mkdir -p "$R$here" && cp -r "$here/scenarios" "$here/catalogue" "$R$here/"
+mkdir -p "$R$here" && cp -r "$here/scenarios" "$here/catalogue" "$here/traces" "$R$here/"
 cat > $R/init <<'EOS'
 #!/bin/sh
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
@@ -26,10 +26,12 @@ ls -l /dev/kvm
 cd /work
 
 [ -x /work/regsync ] && /work/regsync kvm-probe; echo "kvm-probe rc=$?"; uname -r
+for t in HERE/traces/regressions/*.json; do [ -x /work/regsync ] && timeout -s KILL 120 /work/regsync kvm-replay "$t" 2>&1; echo "kvm-replay $t rc=$?"; done
 for t in /work/*_test; do [ -x "$t" ] && "$t" --gtest_color=no; echo "$t rc=$?"; done
 echo DONE
 poweroff -f
 EOS
+sed -i "s|HERE|$here|" $R/init
 chmod +x $R/init
 (cd $R && find . | cpio -o -H newc 2>/dev/null | gzip -1) > /tmp/nested/initrd.cpio.gz
 ls -la /tmp/nested/initrd.cpio.gz

@@ -294,7 +294,19 @@ void expect_merge_equals_unsharded(const char* scenario, const char* kernel, con
     cfg.kernel = kernel;
     cfg.strategy = strategy;
     cfg.executions = executions;
+    cfg.split_depth = std::string(strategy) == "dfs" ? 2 : 0;  // dfs shares the subtrees below the first two choices
     const auto whole = explore::explore(s, cfg, engine);
+    if (cfg.split_depth > 0) {
+        // Threads share the same subtrees: the same report.
+        explore::ExploreConfig two = cfg;
+        two.jobs = 2;
+        const auto t = explore::explore(s, two, engine);
+        EXPECT_EQ(t.executions, whole.executions);
+        EXPECT_EQ(t.distinct_interleavings, whole.distinct_interleavings);
+        EXPECT_EQ(t.violating_execution, whole.violating_execution);
+        EXPECT_EQ(t.exhausted, whole.exhausted);
+        EXPECT_EQ(t.first_violation.decisions, whole.first_violation.decisions);
+    }
     std::vector<explore::ShardFile> files;
     std::vector<std::string> names;
     for (std::uint64_t i : {2u, 0u, 1u}) {  // any order
@@ -320,6 +332,10 @@ void expect_merge_equals_unsharded(const char* scenario, const char* kernel, con
     EXPECT_EQ(m.report.distinct_final_states, whole.distinct_final_states);
     EXPECT_EQ(m.report.violating_execution, whole.violating_execution);
     EXPECT_EQ(m.report.violation_decisions, whole.violation_decisions);
+    EXPECT_EQ(m.report.exhausted, whole.exhausted);
+    EXPECT_EQ(m.report.distinct_interleavings, whole.distinct_interleavings);
+    EXPECT_EQ(m.report.bound_reached, whole.bound_reached);
+    EXPECT_EQ(m.report.executions_all_bounds, whole.executions_all_bounds);
     // Leaving a shard out is an error, not a smaller report.
     files.pop_back();
     names.pop_back();
@@ -331,11 +347,38 @@ TEST(Shard, MergedShardsEqualTheUnshardedRun) {
     expect_merge_equals_unsharded("tsc-runtime-writeback", "init-apic-events", "pct", 600);  // runs to the end
 }
 
-TEST(Shard, DfsIsNotSharded) {
+TEST(Shard, DfsShardsAndThreadsEqualOneProcess) {
+    expect_merge_equals_unsharded("init-sipi-halt", "init-mp-state", "dfs", 100000);     // a violation at bound 1
+    expect_merge_equals_unsharded("init-sipi-halt", "init-apic-events", "dfs", 100000);  // every schedule, bounds 0..2
+}
+
+// A split changes only who runs which subtree: with partial-order reduction
+// the run still covers exactly the Mazurkiewicz traces of the unsplit one.
+TEST(Shard, ASplitDfsCoversTheSameInterleavings) {
+    harness::Engine engine;
+    const auto s = harness::load_scenario("init-sipi-halt", scenario_dir());
+    explore::ExploreConfig cfg;
+    cfg.strategy = "dfs";
+    cfg.preemption_bound = sched::kUnbounded;
+    cfg.executions = 1000000;
+    const auto whole = explore::explore(s, cfg, engine);
+    cfg.split_depth = 3;
+    cfg.jobs = 2;
+    const auto split = explore::explore(s, cfg, engine);
+    ASSERT_TRUE(whole.exhausted && split.exhausted);
+    EXPECT_EQ(split.distinct_interleavings, whole.distinct_interleavings);
+    EXPECT_EQ(split.distinct_final_states, whole.distinct_final_states);
+    EXPECT_GT(split.dfs_tasks, 2u);
+}
+
+TEST(Shard, DfsNeedsASplitForThreadsOrShards) {
     harness::Engine engine;
     explore::ExploreConfig cfg;
     cfg.strategy = "dfs";
     cfg.shard_count = 2;
+    EXPECT_THROW(explore::explore(harness::load_scenario("init-sipi-halt", scenario_dir()), cfg, engine), harness::InputError);
+    cfg.shard_count = 1;
+    cfg.jobs = 2;
     EXPECT_THROW(explore::explore(harness::load_scenario("init-sipi-halt", scenario_dir()), cfg, engine), harness::InputError);
 }
 
