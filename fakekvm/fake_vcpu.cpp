@@ -184,6 +184,7 @@ void FakeVcpu::store_regs() {
 
 int FakeVcpu::kvm_run_ioctl() {
     const int r = kvm_run_inner();
+    if (r == model::kExecutionOver) return r;
     if (vm_.arch() == model::Arch::X86) store_regs();
     return r;
 }
@@ -227,7 +228,7 @@ int FakeVcpu::kvm_run_inner() {
             w.read(Obj::vcpu(index_, Obj::kTimer));
             if (cat().mp_state >= 0) w.read(obj(cat().mp_state));
             if (observer_ && !wake_condition()) observer_->blocking(index_);
-            w.sched().wait_until([this] { return wake_condition(); });
+            if (!w.sched().wait_or_stop([this] { return wake_condition(); })) return model::kExecutionOver;
             continue;
         }
         if (const int exit = guest_step(); exit != 0) return exit_to_user(static_cast<__u32>(exit), 0);

@@ -42,11 +42,12 @@ void Vmm::bql_unlock() {
 }
 
 template <typename Pred>
-void Vmm::cond_wait(Pred pred) {
+bool Vmm::cond_wait(Pred pred) {
     bql_unlock();
-    world_.sched().wait_until([&] { return pred() && !bql_held_; });
+    if (!world_.sched().wait_or_stop([&] { return pred() && !bql_held_; })) return false;  // the execution is over
     bql_held_ = true;
     world_.write(Obj::kBql);
+    return true;
 }
 
 // ------------------------------------------------------------ cpus.c
@@ -56,8 +57,8 @@ void Vmm::qemu_kvm_cpu_thread_fn(int index) {
     thread_actor_[static_cast<std::size_t>(index)] = world_.actor();
     bql_lock();
     for (;;) {
-        if (!cpu.stop && !cpu.stopped) kvm_cpu_exec(cpu);
-        qemu_wait_io_event(cpu);
+        if (!cpu.stop && !cpu.stopped && kvm_cpu_exec(cpu) == kExecutionOver) return;
+        if (!qemu_wait_io_event(cpu)) return;
     }
 }
 
@@ -68,8 +69,8 @@ bool Vmm::cpu_thread_is_idle(const CPUState& cpu) const {
     return cpu.stopped;
 }
 
-void Vmm::qemu_wait_io_event(CPUState& cpu) {
-    if (cpu_thread_is_idle(cpu)) cond_wait([&] { return !cpu_thread_is_idle(cpu); });
+bool Vmm::qemu_wait_io_event(CPUState& cpu) {
+    if (cpu_thread_is_idle(cpu) && !cond_wait([&] { return !cpu_thread_is_idle(cpu); })) return false;
     world_.write(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));
     if (cpu.stop) {
         cpu.stop = false;
@@ -77,6 +78,7 @@ void Vmm::qemu_wait_io_event(CPUState& cpu) {
     }
     process_queued_cpu_work(cpu);
     cpu.thread_kicked = false;
+    return true;
 }
 
 void Vmm::process_queued_cpu_work(CPUState& cpu) {
@@ -97,7 +99,7 @@ void Vmm::run_on_cpu(CPUState& cpu, sim::FunctionRef<void(CPUState&)> fn) {
     world_.write(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));
     cpu.work_list.push_back(&wi);
     qemu_cpu_kick(cpu);
-    cond_wait([&] { return wi.done; });
+    if (!cond_wait([&] { return wi.done; })) throw sim::Shutdown{};  // rare: wound up the slow way
 }
 
 void Vmm::qemu_cpu_kick(CPUState& cpu) {
@@ -119,7 +121,7 @@ void Vmm::pause_all_vcpus() {
         c.stop = true;
         qemu_cpu_kick(c);
     }
-    cond_wait([this] { return all_vcpus_paused(); });
+    if (!cond_wait([this] { return all_vcpus_paused(); })) throw sim::Shutdown{};
     world_.emit({.kind = sim::EventKind::VmStopped});
 }
 
@@ -190,6 +192,7 @@ int Vmm::kvm_cpu_exec(CPUState& cpu) {
         policy_->pre_run(cpu, arch_);
         bql_unlock();
         const int run_ret = cpu.kvm->ioctl(KVM_RUN, nullptr);
+        if (run_ret == kExecutionOver) return run_ret;
         bql_lock();
         policy_->post_run(cpu, arch_);
         if (run_ret == -EINTR || run_ret == -EAGAIN) return EXCP_INTERRUPT;

@@ -55,9 +55,9 @@ public:
 
 private:
     template <typename Pred>
-    void cond_wait(Pred pred);  // qemu_cond_wait on the BQL
+    bool cond_wait(Pred pred);  // qemu_cond_wait on the BQL; false: the execution is over
     bool cpu_thread_is_idle(const CPUState& cpu) const;
-    void qemu_wait_io_event(CPUState& cpu);
+    bool qemu_wait_io_event(CPUState& cpu);  // false: the execution is over
     void process_queued_cpu_work(CPUState& cpu);
     bool all_vcpus_paused() const;
     void handle_hypercall(CPUState& cpu, std::uint64_t nr);

@@ -4,9 +4,15 @@
 #pragma once
 #include <linux/kvm.h>
 
+#include <cerrno>
+
 #include "model/arch.h"
 
 namespace regsync::model {
+
+// What a fake vCPU ioctl that was blocked (KVM_RUN in HLT) returns when the
+// simulated execution ends: the VMM thread then returns, changing nothing.
+inline constexpr int kExecutionOver = -ESHUTDOWN;
 
 class KvmVcpu {
 public:

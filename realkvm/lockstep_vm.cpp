@@ -307,6 +307,7 @@ private:
         // The real vCPU follows the fake's guest steps (follow()) while the
         // fake's KVM_RUN runs.
         const int r = fake().ioctl(KVM_RUN, nullptr);
+        if (r == model::kExecutionOver) return r;  // blocked at the end: finish() winds the real vCPU up
         const RunExit want = exit_of(r, fake().run());
         if (free_running_) stop_free_run();  // the fake left its HLT: a kick
         RunExit got;

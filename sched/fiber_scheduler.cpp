@@ -113,7 +113,8 @@ ActorId FiberScheduler::decide(bool include_current) {
     const ActorId cur = include_current ? current_ : sim::kNoActor;
     const ActorId a = decisions_.choose(scratch_, cur);
     if (a == sim::kNoActor) {
-        pruned_ = shutdown_ = true;
+        pruned_ = true;
+        end_execution();
         return scratch_.front();  // it unwinds at once
     }
     if (scratch_.size() == 1) return a;
@@ -147,7 +148,8 @@ boost::fibers::context* FiberScheduler::on_pick_next() {
 void FiberScheduler::point() {
     if (shutdown_) throw sim::Shutdown{};
     if (world_->step() >= max_steps_) {
-        step_limit_ = shutdown_ = true;
+        step_limit_ = true;
+        end_execution();
         throw sim::Shutdown{};
     }
     const ActorId next = decide(true);
@@ -161,9 +163,9 @@ void FiberScheduler::point() {
     if (shutdown_) throw sim::Shutdown{};
 }
 
-void FiberScheduler::wait_until(sim::FunctionRef<bool()> pred) {
-    if (shutdown_) throw sim::Shutdown{};
-    if (pred()) return;
+// Parks the current actor until pred holds; false when it was resumed
+// because the execution ended instead.
+bool FiberScheduler::block(sim::FunctionRef<bool()> pred) {
     Actor& self = actors_[current_];
     world_->read(sim::Obj::wake(current_));
     self.pred_true = false;
@@ -172,8 +174,28 @@ void FiberScheduler::wait_until(sim::FunctionRef<bool()> pred) {
     boost::this_fiber::yield();  // resumed only once pred holds, or at shutdown
     self.waiting = false;
     self.wait_pred = {};
-    if (shutdown_) throw sim::Shutdown{};
+    if (shutdown_) return false;
     world_->read(sim::Obj::wake(current_));
+    return true;
+}
+
+void FiberScheduler::wait_until(sim::FunctionRef<bool()> pred) {
+    if (shutdown_) throw sim::Shutdown{};
+    if (pred()) return;
+    if (!block(pred)) throw sim::Shutdown{};
+}
+
+bool FiberScheduler::wait_or_stop(sim::FunctionRef<bool()> pred) {
+    if (shutdown_) return false;
+    if (pred()) return true;
+    return block(pred);
+}
+
+// From here on the actors are wound up: nothing they do is part of the
+// execution (no events, no footprints).
+void FiberScheduler::end_execution() {
+    shutdown_ = true;
+    if (world_) world_->end();
 }
 
 void FiberScheduler::actor_main(ActorId id) {
@@ -182,7 +204,7 @@ void FiberScheduler::actor_main(ActorId id) {
     } catch (const sim::Shutdown&) {
     } catch (const std::exception& e) {
         if (error_.empty()) error_ = actors_[id].name + ": " + e.what();
-        shutdown_ = true;
+        end_execution();
     }
     actors_[id].finished = true;
 }
@@ -206,7 +228,7 @@ RunResult FiberScheduler::run() {
         if (!shutdown_) {
             for (const auto& a : actors_)
                 if (!a.finished && a.waiting) result.blocked.push_back(a.name);
-            shutdown_ = true;  // quiescent: unwind the blocked actors
+            end_execution();  // quiescent: wind up the blocked actors
         }
     }
     for (auto& f : fibers) f.join();

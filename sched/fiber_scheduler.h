@@ -51,6 +51,8 @@ public:
 
     void point() override;
     void wait_until(sim::FunctionRef<bool()> pred) override;
+    bool wait_or_stop(sim::FunctionRef<bool()> pred) override;
+    bool stopping() const override { return shutdown_; }
     ActorId current() const override { return current_; }
 
     // Called by the Boost.Fiber algorithm.
@@ -70,6 +72,8 @@ private:
         bool pred_true = false;  // last value seen of wait_pred
     };
     ActorId decide(bool include_current);
+    bool block(sim::FunctionRef<bool()> pred);  // false: woken by the end of the execution
+    void end_execution();
     void actor_main(ActorId id);
 
     DecisionSource& decisions_;

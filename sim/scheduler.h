@@ -24,6 +24,16 @@ public:
     // Block the calling actor until pred() holds; pred is re-evaluated by
     // the scheduler, never polled by the actor.
     virtual void wait_until(FunctionRef<bool()> pred) = 0;
+    // The same, but when the execution ends while the actor waits it
+    // returns false instead of unwinding the actor's stack (an exception
+    // through a dozen frames costs more than the rest of an execution):
+    // the caller then returns at once, changing nothing.
+    virtual bool wait_or_stop(FunctionRef<bool()> pred) {
+        wait_until(pred);
+        return true;
+    }
+    // The execution is over and its actors are being wound up.
+    virtual bool stopping() const { return false; }
     virtual ActorId current() const = 0;
 };
 

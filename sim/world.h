@@ -23,12 +23,17 @@ public:
     void tick() { ++now_; }
 
     void emit(Event e) {
+        if (ended_) return;
         e.step = step_;
         e.actor = sched_->current();
         events_.push_back(e);
     }
     const std::vector<Event>& events() const { return events_; }
     std::vector<Event> take_events() { return std::move(events_); }
+
+    // The execution is over: actors being wound up leave no trace.
+    void end() { ended_ = true; }
+    bool ended() const { return ended_; }
 
     void read(std::uint32_t obj) { touch(obj, false); }
     void write(std::uint32_t obj) { touch(obj, true); }
@@ -45,12 +50,13 @@ public:
 
 private:
     void touch(std::uint32_t obj, bool w) {
-        if (record_footprints_ && !steps_.empty()) steps_.back().accesses.push_back({obj, w});
+        if (record_footprints_ && !ended_ && !steps_.empty()) steps_.back().accesses.push_back({obj, w});
     }
     Scheduler* sched_;
     std::uint64_t now_ = 0;
     std::uint32_t step_ = 0;
     bool record_footprints_ = true;
+    bool ended_ = false;
     std::vector<Event> events_;
     std::vector<StepRecord> steps_;
 };
