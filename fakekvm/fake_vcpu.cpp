@@ -57,7 +57,8 @@ void FakeVcpu::set(RegIndex r, std::uint64_t v, Writer who) {
         // Writing IA32_TSC sets the offset so that the guest reads v now.
         vm_.world().read(Obj::kClock);
         old = tsc();
-        tsc_offset_ = static_cast<std::int64_t>(v) - static_cast<std::int64_t>(vm_.world().now() * vm_.config().tsc_per_tick);
+        tsc_offset_ = vm_.synchronize_tsc(v);
+        v = tsc();  // what the guest reads now: v, unless the write was taken as a sync
     } else {
         old = regs_[static_cast<std::size_t>(r)];
         if (old == v) return;

@@ -11,4 +11,19 @@ FakeVm::FakeVm(sim::World& world, model::Arch arch, KernelConfig config, std::ve
     }
 }
 
+std::int64_t FakeVm::synchronize_tsc(std::uint64_t v) {
+    const std::uint64_t now = world_.now() * config_.tsc_per_tick;
+    const std::int64_t offset = static_cast<std::int64_t>(v) - static_cast<std::int64_t>(now);
+    if (config_.tsc_sync_window == 0) return offset;
+    world_.write(sim::Obj::kClock);  // the VM-wide generation: every vCPU's TSC write depends on it
+    const std::uint64_t expected = last_tsc_write_ + (now - last_tsc_cycles_);
+    const std::uint64_t dist = v > expected ? v - expected : expected - v;
+    const bool matched = v == 0 || dist < config_.tsc_sync_window;
+    last_tsc_write_ = v;
+    last_tsc_cycles_ = now;
+    if (matched) return cur_tsc_offset_;
+    cur_tsc_offset_ = offset;  // a new generation
+    return offset;
+}
+
 }  // namespace regsync::fakekvm

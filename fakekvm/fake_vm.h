@@ -27,12 +27,19 @@ public:
 
     sim::World& world() { return world_; }
     const KernelConfig& config() const { return config_; }
+    // kvm_synchronize_tsc(): the offset a host write of IA32_TSC = v gives
+    // the vCPU (KernelConfig::tsc_sync_window).
+    std::int64_t synchronize_tsc(std::uint64_t v);
     const model::Catalogue& cat() const { return *cat_; }
 
 private:
     sim::World& world_;
     model::Arch arch_;
     KernelConfig config_;
+    // The VM-wide TSC state of kvm_synchronize_tsc(): the last host write
+    // and when (in guest cycles), and the offset of the current generation.
+    std::uint64_t last_tsc_write_ = 0, last_tsc_cycles_ = 0;
+    std::int64_t cur_tsc_offset_ = 0;
     const model::Catalogue* cat_;
     std::vector<std::unique_ptr<FakeVcpu>> vcpus_;
 };

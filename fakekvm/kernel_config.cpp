@@ -12,11 +12,14 @@ const std::vector<KernelVariant>& kernel_variants() {
     no_or_tsr.ppc_tsr_or_clear = false;
     KernelConfig pvm = current;
     pvm.tsc_offsetting = false;
+    KernelConfig sync = current;
+    sync.tsc_sync_window = 1000000000;  // one second of a 1 GHz TSC: 10^6 ticks of the virtual clock
     static const std::vector<KernelVariant> v = {
         {"init-apic-events", "current Linux: INIT/SIPI as pending APIC events (the default)", current},
         {"init-mp-state", "Linux < 3.10: INIT writes the target's mp_state directly", mp_state},
         {"events-latched-init", "Linux with ff90afa75573, before its 2025 fix: VALID_SMM latched_init=0 clears a pending INIT", latched},
         {"pvm-no-tsc-offset", "KVM on PVM (kvm_pvm, Linux 6.18): a host KVM_SET_MSRS(IA32_TSC) succeeds and is ignored; the guest reads the host TSC", pvm},
+        {"tsc-sync-window", "Linux's kvm_synchronize_tsc(): a host IA32_TSC write within a second of the expected value keeps the VM's offset (both real kernels checked)", sync},
         {"booke-no-or-tsr", "Book-E Linux < 3.9: no KVM_REG_PPC_OR_TSR / KVM_REG_PPC_CLEAR_TSR", no_or_tsr},
     };
     return v;

@@ -33,6 +33,13 @@ struct KernelConfig {
     // machines) cannot: the write succeeds and changes nothing, the guest
     // reads the host TSC (found by `regsync kvm-probe` on 6.18.44 + kvm_pvm).
     bool tsc_offsetting = true;
+    // kvm_synchronize_tsc(): a host IA32_TSC write within this many cycles
+    // of the value the kernel expects (the last host write plus the cycles
+    // since), or of 0, is taken as a request to keep the vCPUs in sync: the
+    // vCPU gets the VM's current offset and the written value is dropped.
+    // Linux matches within one second of guest TSC (since 2.6.37, "KVM: x86:
+    // Match TSC offset writes"); 0 leaves it out (every write is taken).
+    std::uint64_t tsc_sync_window = 0;
 };
 
 struct KernelVariant {
