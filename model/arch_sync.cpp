@@ -25,12 +25,14 @@ const SyncOrder& qemu_today_order() {
     return o;
 }
 
-RegMask ArchSync::level_mask(SyncLevel level) const {
-    RegMask m = 0;
-    for (std::size_t i = 0; i < cat_->size(); ++i)
-        if (cat_->regs[i].level <= level) m |= bit(i);
-    return m;
+ArchSync::ArchSync(const Catalogue& c) : cat_(&c) {
+    for (std::size_t l = 0; l < level_masks_.size(); ++l)
+        for (std::size_t i = 0; i < c.size(); ++i)
+            if (static_cast<std::size_t>(c.regs[i].level) <= l) level_masks_[l] |= bit(i);
+    for (std::size_t i = 0; i < c.size(); ++i) access_masks_[static_cast<std::size_t>(c.regs[i].access)] |= bit(i);
 }
+
+RegMask ArchSync::level_mask(SyncLevel level) const { return level_masks_[static_cast<std::size_t>(level)]; }
 
 RegMask ArchSync::all() const { return cat_->size() >= 64 ? ~RegMask{0} : bit(cat_->size()) - 1; }
 
@@ -41,12 +43,7 @@ RegMask ArchSync::ioctl_closure(RegMask mask) const {
     return out;
 }
 
-RegMask ArchSync::access_mask(Access a) const {
-    RegMask m = 0;
-    for (std::size_t i = 0; i < cat_->size(); ++i)
-        if (cat_->regs[i].access == a) m |= bit(i);
-    return m;
-}
+RegMask ArchSync::access_mask(Access a) const { return access_masks_[static_cast<std::size_t>(a)]; }
 
 void ArchSync::get(CPUState& cpu, RegMask mask, const SyncOrder& order) const {
     for (Access a : order.get)

@@ -3,6 +3,7 @@
 // Struct-based families (REGS, SREGS, VCPU_EVENTS) move whole structs, as the
 // real ioctls do: asking for one REGS field writes every REGS field.
 #pragma once
+#include <array>
 #include <vector>
 
 #include "model/catalogue.h"
@@ -33,7 +34,7 @@ struct PutOptions {
 
 class ArchSync {
 public:
-    explicit ArchSync(const Catalogue& c) : cat_(&c) {}
+    explicit ArchSync(const Catalogue& c);
 
     // Registers whose catalogue level is at or below `level`.
     RegMask level_mask(SyncLevel level) const;
@@ -59,6 +60,9 @@ private:
     void get_family(CPUState& cpu, Access a, RegMask mask) const;
     void put_family(CPUState& cpu, Access a, RegMask mask, const PutOptions& opt) const;
     const Catalogue* cat_;
+    // Computed once from the catalogue: they are asked at every sync.
+    std::array<RegMask, 6> access_masks_{};  // by Access
+    std::array<RegMask, 4> level_masks_{};   // by SyncLevel
 };
 
 }  // namespace regsync::model
