@@ -342,12 +342,32 @@ int cmd_regressions(const Options& o) {
             auto r = engine.run(s, policy, kcfg, d);
             if (!explore::violates(r, b.property)) continue;
             found = true;
-            const auto sh = explore::shrink(s, policy, kcfg, r.decisions, b.property, engine);
+            auto sh = explore::shrink(s, policy, kcfg, r.decisions, b.property, engine);
+            std::string strategy = "random";
+            std::uint64_t index = i;
+            // Exhaustive search with few preemptions may find a shorter
+            // counterexample than shrinking a random one reaches: keep the
+            // shorter of the two.
+            explore::ExploreConfig dc;
+            dc.policy = policy;
+            dc.kernel = kernel;
+            dc.strategy = "dfs";
+            dc.preemption_bound = 3;
+            dc.executions = 200000;
+            const auto ex = explore::explore(s, dc, engine);
+            if (ex.violating_execution && explore::violates(ex.first_violation, b.property)) {
+                auto dsh = explore::shrink(s, policy, kcfg, ex.first_violation.decisions, b.property, engine);
+                if (dsh.decisions_after < sh.decisions_after) {
+                    sh = std::move(dsh);
+                    strategy = "dfs";
+                    index = *ex.violating_execution;
+                }
+            }
             const std::string path = o.matrix_traces + "/" + b.name + ".json";
-            harness::write_trace(path, harness::make_trace(s, policy, kernel, "random", o.matrix_seed, i, sh.result));
-            std::printf("%-40s %s / %s / %s: execution %llu, %zu decisions, %u -> %u preemptions\n", b.name.c_str(), b.scenario.c_str(),
-                        policy.c_str(), kernel.c_str(), static_cast<unsigned long long>(i), sh.decisions_after, sh.preemptions_before,
-                        sh.preemptions_after);
+            harness::write_trace(path, harness::make_trace(s, policy, kernel, strategy, o.matrix_seed, index, sh.result));
+            std::printf("%-40s %s / %s / %s: %s execution %llu, %zu decisions, %u -> %u preemptions\n", b.name.c_str(), b.scenario.c_str(),
+                        policy.c_str(), kernel.c_str(), strategy.c_str(), static_cast<unsigned long long>(index), sh.decisions_after,
+                        sh.preemptions_before, sh.preemptions_after);
         }
         if (!found) {
             std::printf("%-40s NOT FOUND in %llu executions\n", b.name.c_str(), static_cast<unsigned long long>(o.matrix_executions));
