@@ -51,6 +51,7 @@ struct Options {
     // replay / shrink
     std::string shrink_out;
     std::string trace;
+    std::uint64_t tick_us = 0;  // kvm-replay
     bool quiet = false;
     bool keep_scenario = false;
     // matrix
@@ -182,7 +183,7 @@ int cmd_kvm_probe() {
 // violated there; 2: no usable /dev/kvm, or a trace it cannot replay.
 int cmd_kvm_replay(const Options& o) {
     const auto t = harness::read_trace(o.trace);
-    const auto rep = realkvm::kvm_replay(t, o.trace, o.scenario_dir);
+    const auto rep = realkvm::kvm_replay(t, o.trace, o.scenario_dir, std::chrono::microseconds(o.tick_us));
     if (!rep.unavailable.empty()) {
         std::fprintf(stderr, "regsync: kvm-replay: no real KVM here: %s\n", rep.unavailable.c_str());
         return kExitUsage;
@@ -430,6 +431,7 @@ int main(int argc, char** argv) {
 
     auto* kr = app.add_subcommand("kvm-replay", "Replay an x86 trace on the fake with every vCPU ioctl mirrored to /dev/kvm; compare, and judge the real run (exit 2 without /dev/kvm)");
     kr->add_option("trace", o.trace, "Trace file")->required();
+    kr->add_option("--tick-us", o.tick_us, "Real microseconds per tick of the virtual clock (0: run as fast as it goes)")->capture_default_str();
     auto* rp = app.add_subcommand("replay", "Replay a trace bit-exactly (exit 3 if it diverges)");
     rp->add_option("trace", o.trace, "Trace file")->required();
     rp->add_flag("-q,--quiet", o.quiet, "Do not print the event log");

@@ -108,7 +108,8 @@ std::string observation_line(const Observation& o, const std::vector<std::string
 
 }  // namespace
 
-KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_file, const std::string& scenario_dir) {
+KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_file, const std::string& scenario_dir,
+                           std::chrono::microseconds tick) {
     const auto s = harness::load_scenario(t.scenario_source, scenario_dir);
     if (s.content_hash != t.scenario_hash)
         throw harness::InputError(s.file + ": scenario '" + t.scenario_name + "' has changed since the trace was recorded");
@@ -125,6 +126,7 @@ KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_fil
         rep.unavailable = why;
         return rep;
     }
+    lock->set_tick(tick);
     harness::Engine engine;
     sched::ReplayDecisions d(std::vector<sim::ActorId>(t.decisions.begin(), t.decisions.end()));
     harness::ExecutionOptions opt;
@@ -212,9 +214,10 @@ KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_fil
     bool tsc = false;
     for (const auto& v : run.verdict.violations) tsc = tsc || v.property == Property::TscJumpBack;
     if (tsc && !rep.violated)
-        out += "\nThe simulated TSC jump-back did not show on the real kernel: see `regsync kvm-probe` for whether this kernel applies a\n"
-               "host IA32_TSC write at all (kvm_pvm does not), and KVM treats a write within about a second of the value it expects as\n"
-               "a request to keep the vCPUs in sync (kvm_synchronize_tsc), which the fake does not model.\n";
+        out += "\nThe simulated TSC jump-back did not show on the real kernel. A note above says where the kernel kept its TSC: kvm_pvm\n"
+               "ignores host IA32_TSC writes (kernel variant pvm-no-tsc-offset), and KVM takes a write within about a second of the\n"
+               "value it expects as a request to keep the vCPUs in sync (kvm_synchronize_tsc, variant tsc-sync-window). --tick-us makes\n"
+               "the replay as slow as the scenario's clock, so that a writeback is as stale on the real kernel as the scenario means.\n";
     return rep;
 }
 

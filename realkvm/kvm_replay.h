@@ -4,6 +4,7 @@
 // state, the fake's answer and the real kernel's, then the oracle's verdict
 // on what the real kernel showed.
 #pragma once
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@ struct KvmReplayReport {
 
 // Throws harness::InputError for a trace that cannot be replayed (scenario
 // missing or changed, unknown kernel variant, not x86, sync-regs policy).
-KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_file, const std::string& scenario_dir);
+// `tick`: real time per tick of the virtual clock (LockstepVm::set_tick).
+KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_file, const std::string& scenario_dir,
+                           std::chrono::microseconds tick = std::chrono::microseconds(0));
 
 }  // namespace regsync::realkvm

@@ -134,6 +134,7 @@ public:
     ~LockstepVcpu() override { stop(); }
 
     int ioctl(unsigned long request, void* arg) override {
+        vm_.pace();
         if (request == KVM_RUN) return run_both();
         if (model::is_state_get(request)) return get(request, arg);
         if (model::is_state_set(request)) return set(request, arg);
@@ -375,6 +376,7 @@ public:
             // entry), or short of the step's end: one more instruction.
             if (at && at->first == p && at->second >= target) {
                 if (k == 0) entered(p);
+                if (prog.ops[k] == fakekvm::GuestOp::Rdtsc) stepped_rdtsc(prog, k);
                 return;
             }
             start_real();
@@ -485,7 +487,21 @@ private:
         emit({.kind = sim::EventKind::GuestEntry, .value = vm_.program(index_, program).fake_entry});
     }
 
-    // The guest's RDTSC log slots of this vCPU that changed since last seen.
+    // An RDTSC the real guest ran in step with the fake's: it happened at
+    // this very point of the trace.
+    void stepped_rdtsc(const LockstepVm::Program& prog, std::size_t k) {
+        int s = prog.first_slot;
+        for (std::size_t j = 0; j < k; ++j) s += prog.ops[j] == fakekvm::GuestOp::Rdtsc;
+        if (s < slots_.first || s >= slots_.second) return;
+        std::uint64_t v;
+        std::memcpy(&v, vm_.real_->memory() + kRdtscLog + 8 * s, sizeof v);
+        slot_seen_[static_cast<std::size_t>(s - slots_.first)] = v;
+        const auto at = vm_.position();
+        vm_.out_.tsc_reads.push_back({index_, v, at, at});
+    }
+
+    // The guest's RDTSC log slots of this vCPU that changed since last seen
+    // (those it ran freely, after a HLT).
     void collect_tsc(std::size_t from, std::size_t to) {
         for (int s = slots_.first; s < slots_.second; ++s) {
             std::uint64_t v;
@@ -574,10 +590,12 @@ std::unique_ptr<LockstepVm> LockstepVm::create(const harness::Scenario& s, std::
         const int first = slot;
         for (std::size_t p = 0; p < s.vcpus[i].image.size(); ++p) {
             const auto& prog = s.vcpus[i].image[p];
+            const int first_slot = slot;
             auto enc = encode_real_mode(prog.steps, slot);
             std::vector<fakekvm::GuestOp> ops;
             for (const auto& st : prog.steps) ops.push_back(st.op);
-            vm->programs_.push_back({static_cast<int>(i), p, prog.entry, code_address(s, i, p), enc.bytes.size(), std::move(enc.step_offsets), std::move(ops)});
+            vm->programs_.push_back(
+                {static_cast<int>(i), p, prog.entry, code_address(s, i, p), enc.bytes.size(), std::move(enc.step_offsets), std::move(ops), first_slot});
         }
         slots.emplace_back(first, slot);
     }
@@ -657,6 +675,13 @@ std::string LockstepVm::real_progress(int vcpu, const model::RegisterValues& rea
         return prog + " inside step " + std::to_string(k - 1);
     }
     return "elsewhere";
+}
+
+void LockstepVm::pace() {
+    if (fake_ == nullptr) return;
+    const std::uint64_t now = fake_->world().now();
+    if (tick_.count() > 0 && now > paced_) std::this_thread::sleep_for(tick_ * (now - paced_));
+    paced_ = std::max(paced_, now);
 }
 
 std::size_t LockstepVm::position() const { return fake_ ? fake_->world().events().size() : 0; }

@@ -19,6 +19,7 @@
 // INIT, SIPI or a kick) until the fake's guest goes on. Every real KVM_RUN
 // is bounded: after 2 s the vCPU is kicked and the divergence noted.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -108,6 +109,13 @@ public:
     // ExecutionOptions::backend: wraps the execution's fake VM.
     model::KvmVm& attach(fakekvm::FakeVm& fake);
 
+    // Real time per tick of the virtual clock (0: none): before each ioctl
+    // the replay sleeps for the ticks since the last one, so that what is
+    // seconds apart in the scenario is seconds apart on the real kernel
+    // (kvm_synchronize_tsc() tells a TSC write by how stale it is).
+    void set_tick(std::chrono::microseconds t) { tick_ = t; }
+    void pace();
+
     model::Arch arch() const override { return model::Arch::X86; }
     int vcpu_count() const override { return static_cast<int>(vcpus_.size()); }
     model::KvmVcpu& vcpu(int index) override;
@@ -134,12 +142,15 @@ private:
         std::uint64_t fake_entry, real_base, real_size;
         std::vector<std::uint16_t> offsets;  // where each step's real code begins
         std::vector<fakekvm::GuestOp> ops;
+        int first_slot = 0;  // its first RDTSC log slot
     };
     const Program& program(int vcpu, std::size_t index) const;
     // (program, offset in its real code) of a real pc, if in a program.
     std::optional<std::pair<std::size_t, std::uint64_t>> locate(int vcpu, std::uint64_t pc) const;
     std::vector<Program> programs_;
     const model::Catalogue* cat_ = nullptr;
+    std::chrono::microseconds tick_{0};
+    std::uint64_t paced_ = 0;  // virtual time the real run has caught up with
     std::unique_ptr<RealVm> real_;
     fakekvm::FakeVm* fake_ = nullptr;
     std::vector<std::unique_ptr<LockstepVcpu>> vcpus_;

@@ -4,6 +4,7 @@
 # emulation) with an emulated AMD SVM CPU loads kvm-amd, and the given
 # binaries run inside it from an initramfs. Not part of the test command.
 # usage: scripts/nested-kvm.sh BINARY... (e.g. build/release/cli/regsync build/release/tests/realkvm_test)
+#        NESTED_CMD='/work/regsync kvm-replay ...' scripts/nested-kvm.sh build/release/cli/regsync  (one command instead)
 # needs: apt-get install qemu-system-x86 linux-image-amd64 busybox-static cpio
 set -e
 K=$(ls /lib/modules | sort -V | tail -1); M=/lib/modules/$K/kernel
@@ -25,13 +26,15 @@ insmod /mod/irqbypass.ko; insmod /mod/ccp.ko; insmod /mod/kvm.ko; insmod /mod/kv
 ls -l /dev/kvm
 cd /work
 
+if [ -n "NESTEDCMD" ]; then sh -c "NESTEDCMD" 2>&1; echo "rc=$?"; else
 [ -x /work/regsync ] && /work/regsync kvm-probe; echo "kvm-probe rc=$?"; uname -r
 for t in HERE/traces/regressions/*.json; do [ -x /work/regsync ] && timeout -s KILL 120 /work/regsync kvm-replay "$t" 2>&1; echo "kvm-replay $t rc=$?"; done
 for t in /work/*_test; do [ -x "$t" ] && "$t" --gtest_color=no; echo "$t rc=$?"; done
+fi
 echo DONE
 poweroff -f
 EOS
-sed -i "s|HERE|$here|" $R/init
+sed -i "s|HERE|$here|g; s|NESTEDCMD|${NESTED_CMD:-}|g" $R/init
 chmod +x $R/init
 (cd $R && find . | cpio -o -H newc 2>/dev/null | gzip -1) > /tmp/nested/initrd.cpio.gz
 ls -la /tmp/nested/initrd.cpio.gz
