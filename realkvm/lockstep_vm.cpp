@@ -177,9 +177,9 @@ public:
         }
         thread_.join();
     }
-    // RDTSCs after the last exit (a guest that ends in HLT).
     // After the run: a vCPU still released at a HLT may have woken and run
-    // on (an INIT and SIPI the fake lost, say): what it did is kept.
+    // on (an INIT and SIPI the fake lost, say): what it did is kept, and so
+    // are RDTSCs after its last exit.
     void wind_up(std::size_t end, std::uint32_t end_step) {
         end_ = end;
         end_step_ = end_step;
