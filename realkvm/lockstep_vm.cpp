@@ -1,6 +1,8 @@
 #include "realkvm/lockstep_vm.h"
 
 #include <linux/kvm.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -452,19 +454,40 @@ private:
         return true;
     }
 
-    // From a HLT the real vCPU runs without single-stepping.
-    // The fake's vCPU halts at once; the real one must get into KVM_RUN
-    // and execute its HLT before a kick can find it there, so the
-    // simulation waits for it a little (a kick landing earlier finds it
-    // RUNNABLE at the HLT instead of HALTED: noted as progress).
+    // From a HLT the real vCPU runs without single-stepping. The fake's
+    // vCPU halts at once; the real one must get into KVM_RUN and execute
+    // its HLT before a kick can find it there (a kick landing earlier would
+    // find it RUNNABLE at the HLT, not HALTED). So the simulation waits,
+    // at most 200 ms, until the vCPU thread has entered KVM_RUN and sleeps:
+    // halted in the kernel, or back from an exit waiting for the next run.
     void release() {
         if (free_running_) return;
         const auto at = vm_.locate(index_, vm_.cat_->guest_pc(real_regs()));
         released_in_ = at ? std::optional<std::size_t>(at->first) : std::nullopt;
         set_single_step(false);
+        const auto before = entered_.load();
         start_real();
         free_running_ = true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        for (int i = 0; i < 400; ++i) {
+            std::this_thread::sleep_for(std::chrono::microseconds(500));
+            if (entered_.load() != before && thread_sleeps()) break;
+        }
+    }
+
+    // The state letter of the vCPU thread in /proc/self/task/TID/stat: S or
+    // D while it sleeps (in kvm_vcpu_block, or on our condition variable).
+    bool thread_sleeps() const {
+        char path[64];
+        std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", static_cast<int>(tid_.load()));
+        FILE* f = std::fopen(path, "r");
+        if (!f) return true;
+        char buf[512];
+        const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+        std::fclose(f);
+        buf[n] = 0;
+        const char* p = std::strrchr(buf, ')');
+        if (!p || p[1] == 0 || p[2] == 0) return true;
+        return p[2] == 'S' || p[2] == 'D';
     }
 
     void stop_free_run() {
@@ -532,12 +555,14 @@ private:
 
     void runner() {
         real_.bind_thread();
+        tid_.store(static_cast<pid_t>(syscall(SYS_gettid)));
         std::unique_lock<std::mutex> l(mu_);
         for (;;) {
             cv_.wait(l, [&] { return go_ || stopping_; });
             if (stopping_) break;
             go_ = false;
             l.unlock();
+            entered_.fetch_add(1);
             const int r = real_.ioctl(KVM_RUN, nullptr);
             const RunExit e = exit_of(r, real_.run());
             l.lock();
@@ -567,6 +592,8 @@ private:
     bool go_ = false, stopping_ = false;
     std::optional<RunExit> done_;
     std::atomic<bool> exited_{false};
+    std::atomic<pid_t> tid_{0};
+    std::atomic<std::uint64_t> entered_{0};  // KVM_RUNs the thread has begun
 };
 
 std::unique_ptr<LockstepVm> LockstepVm::create(const harness::Scenario& s, std::string& why) {
