@@ -4,12 +4,13 @@
 // every vCPU ioctl also goes to the real kernel, in the same order (the
 // simulation is the sequencer), and every state read is compared.
 //
-// Where the fake and the real guest represent a value differently (where the
-// code is: rip and CS; the TSC's epoch), a put carries the real value that
-// was read when the fake held the value being put: a stale writeback on the
-// fake is the same stale writeback on the real kernel. Other values are put
-// as they are. A real KVM_SET_SREGS is a read-modify-write of the kernel's
-// struct: the catalogue names only some of its fields.
+// The fake and the real guest represent some values differently (where the
+// code is: rip and CS; the TSC's epoch), so a put carries, register by
+// register, the real value read when the fake last held the value being put:
+// a stale writeback on the fake is the same stale writeback on the real
+// kernel. A value never read (a monitor write, a reset value) is put as it
+// is. A real KVM_SET_SREGS is a read-modify-write of the kernel's struct: the
+// catalogue names only some of its fields.
 //
 // Guest code: before the fake runs a guest step, the real vCPU runs the
 // same step's real instructions one KVM_RUN at a time (on its own OS
