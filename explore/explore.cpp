@@ -108,6 +108,7 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
     const int workers = cfg.split_depth > 0 ? cfg.jobs : 1;
     std::atomic<std::uint64_t> stop_after{~0ULL};
     struct Worker {
+        std::uint64_t states = 0, revisits = 0;
         std::vector<DfsTask> tasks;
         bool complete = true;
         std::uint64_t task_count = 0;
@@ -122,9 +123,10 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
             split.ours = [&cfg, t, workers](std::uint64_t task) {
                 return task % cfg.shard_count == cfg.shard_index && (task / cfg.shard_count) % static_cast<std::uint64_t>(workers) == static_cast<std::uint64_t>(t);
             };
-        sched::Dpor dpor(red, cfg.preemption_bound, split);
+        sched::Dpor dpor(red, cfg.preemption_bound, split, cfg.state_cache);
         harness::ExecutionOptions opt;
         opt.record_footprints = true;
+        opt.state_hash = cfg.state_cache;
         auto& w = out[static_cast<std::size_t>(t)];
         std::uint64_t runs = 0;
         for (bool more = true; more;) {
@@ -137,6 +139,8 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
                 break;
             }
             if (t == 0 && progress && (runs & 0xffff) == 0 && runs > 0) progress(runs);
+            w.states = dpor.states();
+            w.revisits = dpor.revisits();
             auto r = eng.run(s, cfg.policy, kernel, dpor.source(), opt);
             more = dpor.next(r.steps);
             w.task_count = dpor.last_task() + 1;
@@ -198,6 +202,10 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
         pass.complete = true;
     }
     rep.dfs_tasks = cfg.split_depth > 0 ? pass.task_count : 0;
+    for (const auto& w : out) {
+        rep.dfs_states += w.states;
+        rep.dfs_revisits += w.revisits;
+    }
     return rep;
 }
 
@@ -209,6 +217,10 @@ ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harn
     if (!kernel) throw harness::InputError("unknown kernel variant '" + cfg.kernel + "' (see 'regsync list')");
     if (cfg.strategy == "dfs") {
         if (cfg.jobs < 1) throw harness::InputError("-j must be at least 1");
+        if (cfg.state_cache && cfg.reduction != "none")
+            throw harness::InputError("dfs: --state-cache goes with --reduction none (with sleep sets or DPOR a cached state may stand for schedules they cut)");
+        if (cfg.state_cache && (cfg.split_depth > 0 || cfg.shard_count > 1))
+            throw harness::InputError("dfs: --state-cache runs in one process and one thread (the cache is not shared)");
         if (cfg.split_depth == 0 && (cfg.jobs > 1 || cfg.shard_count > 1))
             throw harness::InputError("dfs: -j and --shard share the subtrees below a split: give --split-depth D (D >= 1)");
         // Iterative context bounding: bound 0, 1, ... so that a violation is

@@ -27,6 +27,9 @@ struct ExploreConfig {
     // subtrees below them (tasks) among threads and shards (sched/dpor.h);
     // 0: no split (then -j and --shard are refused for dfs).
     std::uint32_t split_depth = 0;
+    // dfs: prune schedule prefixes that reach a state seen before (plain
+    // enumeration only; sched/dpor.h says what is hashed and the risks).
+    bool state_cache = false;
     // random/pct: this process runs execution indices i with
     // i % shard_count == shard_index (regsync merge combines the shards).
     std::uint64_t shard_index = 0;
@@ -85,6 +88,7 @@ struct ExploreReport {
     std::vector<RunStats> runs;                // sharded runs only: every execution counted, by index
     std::vector<DfsPass> dfs_passes;           // sharded dfs runs only: per bound, per task
     std::uint64_t dfs_tasks = 0;               // dfs with a split: subtrees
+    std::uint64_t dfs_states = 0, dfs_revisits = 0;  // dfs --state-cache: states stored, prefixes cut at a revisit
     // The violating execution as found (before shrinking).
     std::uint32_t violation_decisions = 0, violation_preemptions = 0;
     std::string violation_outcome;

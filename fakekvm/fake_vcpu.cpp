@@ -10,6 +10,7 @@
 #include "fakekvm/lapic.h"
 #include "model/kvm_abi.h"
 #include "sim/footprint.h"
+#include "sim/rng.h"
 
 namespace regsync::fakekvm {
 
@@ -32,6 +33,15 @@ FakeVcpu::FakeVcpu(FakeVm& vm, int index, bool bsp, GuestImage image)
 }
 
 const model::Catalogue& FakeVcpu::cat() const { return vm_.cat(); }
+
+std::uint64_t FakeVcpu::state_hash() const {
+    std::uint64_t h = 0;
+    for (auto x : regs_) h = sim::hash_combine(h, x);
+    h = sim::hash_combine(h, static_cast<std::uint64_t>(tsc_offset_));
+    h = sim::hash_combine(h, apic_sipi_vector);
+    const unsigned flags = apic_init_pending | apic_sipi_pending << 1 | has_run << 2 | mutex_held_ << 3 | signal_pending_ << 4 | timer_pending_ << 5;
+    return sim::hash_combine(h, flags);
+}
 std::uint32_t FakeVcpu::obj(RegIndex r) const { return Obj::vcpu(index_, static_cast<std::uint32_t>(r)); }
 
 std::uint64_t FakeVcpu::tsc() const {

@@ -48,6 +48,8 @@ public:
     // Someone who follows the guest step by step (none by default).
     void set_observer(GuestStepObserver* o) { observer_ = o; }
     const model::RegisterValues& raw_regs() const { return regs_; }
+    // Everything of this vCPU the kernel keeps (dfs --state-cache).
+    std::uint64_t state_hash() const;
 
 private:
     friend class Lapic;

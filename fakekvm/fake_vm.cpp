@@ -1,5 +1,7 @@
 #include "fakekvm/fake_vm.h"
 
+#include "sim/rng.h"
+
 namespace regsync::fakekvm {
 
 FakeVm::FakeVm(sim::World& world, model::Arch arch, KernelConfig config, std::vector<VcpuSetup> vcpus)
@@ -9,6 +11,13 @@ FakeVm::FakeVm(sim::World& world, model::Arch arch, KernelConfig config, std::ve
         v->init_state(vcpus[i].initial);
         vcpus_.push_back(std::move(v));
     }
+}
+
+std::uint64_t FakeVm::state_hash() const {
+    std::uint64_t h = sim::hash_combine(last_tsc_write_, last_tsc_cycles_);
+    h = sim::hash_combine(h, static_cast<std::uint64_t>(cur_tsc_offset_));
+    for (const auto& v : vcpus_) h = sim::hash_combine(h, v->state_hash());
+    return h;
 }
 
 std::int64_t FakeVm::synchronize_tsc(std::uint64_t v) {

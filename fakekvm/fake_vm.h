@@ -30,6 +30,7 @@ public:
     // kvm_synchronize_tsc(): the offset a host write of IA32_TSC = v gives
     // the vCPU (KernelConfig::tsc_sync_window).
     std::int64_t synchronize_tsc(std::uint64_t v);
+    std::uint64_t state_hash() const;  // every vCPU's and the VM-wide TSC state
     const model::Catalogue& cat() const { return *cat_; }
 
 private:

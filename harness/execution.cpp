@@ -1,6 +1,7 @@
 #include "harness/execution.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "fakekvm/fake_vm.h"
 #include "fakekvm/kernel_actors.h"
@@ -56,6 +57,7 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
     // Actor ids are fixed by this order: vCPU threads, main loop, clock, timers.
     for (int i = 0; i < vm.vcpu_count(); ++i)
         sched.spawn("vcpu" + std::to_string(i) + "-thread", [&vmm, i] { vmm.qemu_kvm_cpu_thread_fn(i); });
+    std::size_t ops_done = 0;  // the main loop's progress, for the state hash
     const sim::ActorId main_actor = sched.spawn("main-loop", [&] {
         machine.machine_init_done();
         for (const auto& op : s.main) {
@@ -69,6 +71,7 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
                 if (!seen()) world.sched().wait_until(seen);
             }
             run_main_op(op, machine);
+            ++ops_done;
         }
     });
     if (s.clock_ticks > 0) sched.spawn("clock", [&] { fakekvm::run_clock(vm, s.clock_ticks); });
@@ -76,7 +79,23 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
         if (!s.vcpus[i].timer.empty())
             sched.spawn("booke-timer" + std::to_string(i), [&vm, &s, i] { fakekvm::run_booke_timer(vm, static_cast<int>(i), s.vcpus[i].timer); });
 
+    // The state at a scheduling point: the kernel's, the VMM's, where each
+    // actor is, and what the oracle keeps of the history (fed as it grows).
+    std::optional<properties::Monitor> monitor;
+    std::size_t fed = 0;
+    if (opt.state_hash) {
+        monitor.emplace(properties::OracleInput{&model::catalogue(s.arch), initial, s.bsp_flags(), s.properties});
+        decisions.attach_state([&] {
+            for (const auto& ev = world.events(); fed < ev.size(); ++fed) monitor->feed(ev[fed]);
+            std::uint64_t h = sim::hash_combine(vm.state_hash(), vmm.state_hash());
+            h = sim::hash_combine(h, machine.state_hash());
+            h = sim::hash_combine(h, sched.actors_hash());
+            h = sim::hash_combine(h, sim::hash_combine(world.now(), ops_done));
+            return sim::hash_combine(h, monitor->state_hash());
+        });
+    }
     auto run = sched.run();
+    if (opt.state_hash) decisions.attach_state({});
 
     ExecutionResult r;
     r.end = run.end;

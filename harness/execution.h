@@ -45,6 +45,8 @@ struct ExecutionOptions {
     // Puts another backend between the VMM and the fake kernel (the
     // lockstep real-KVM replay); it must outlive the run. Default: none.
     std::function<model::KvmVm&(fakekvm::FakeVm&)> backend;
+    // Hands the decision source a hash of the whole state (dfs --state-cache).
+    bool state_hash = false;
 };
 
 // Owns what may be reused across executions on one OS thread (fiber

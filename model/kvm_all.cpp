@@ -1,5 +1,7 @@
 #include "model/kvm_all.h"
 
+#include "sim/rng.h"
+
 #include <cerrno>
 #include <cstring>
 
@@ -26,6 +28,19 @@ Vmm::Vmm(sim::World& world, KvmVm& vm, SyncPolicy& policy, const std::vector<Reg
         c.cached = arch_.all();
         c.kernel_view = c.env;
     }
+}
+
+std::uint64_t Vmm::state_hash() const {
+    std::uint64_t h = bql_held_;
+    for (const auto& c : cpus_) {
+        for (auto x : c.env) h = sim::hash_combine(h, x);
+        for (auto x : c.kernel_view) h = sim::hash_combine(h, x);
+        h = sim::hash_combine(sim::hash_combine(h, c.kvm_vcpu_dirty), sim::hash_combine(c.cached, c.dirty_regs));
+        const unsigned flags = c.latched_init | c.tsc_valid << 1 | c.vm_running << 2 | c.stop << 3 | c.stopped << 4 | c.thread_kicked << 5;
+        h = sim::hash_combine(sim::hash_combine(h, flags), c.work_list.size());
+    }
+    for (const auto& io : io_log_) h = sim::hash_combine(h, (static_cast<std::uint64_t>(io.cpu) << 48) ^ (static_cast<std::uint64_t>(io.port) << 32) ^ io.value);
+    return h;
 }
 
 void Vmm::bql_lock() {

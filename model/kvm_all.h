@@ -30,6 +30,8 @@ public:
     SyncPolicy& policy() { return *policy_; }
     sim::World& world() { return world_; }
     const std::vector<IoRecord>& io_log() const { return io_log_; }
+    // The VMM's state: every CPUState, the BQL and the I/O log (dfs --state-cache).
+    std::uint64_t state_hash() const;
 
     // qemu_mutex_lock_iothread / unlock.
     void bql_lock();

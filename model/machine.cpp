@@ -1,5 +1,7 @@
 #include "model/machine.h"
 
+#include "sim/rng.h"
+
 #include <algorithm>
 
 namespace regsync::model {
@@ -113,6 +115,16 @@ bool Machine::loadvm(const std::string& name) {
     vmm_.vm_start();
     vmm_.bql_unlock();
     return true;
+}
+
+std::uint64_t Machine::state_hash() const {
+    std::uint64_t h = running_;
+    for (const auto& [name, regs] : snapshots_) {
+        for (char ch : name) h = sim::hash_combine(h, static_cast<std::uint64_t>(ch));
+        for (const auto& r : regs)
+            for (auto x : r) h = sim::hash_combine(h, x);
+    }
+    return h;
 }
 
 }  // namespace regsync::model

@@ -25,6 +25,7 @@ public:
     void system_reset();
     void savevm(const std::string& name);
     bool loadvm(const std::string& name);  // false: no such snapshot
+    std::uint64_t state_hash() const;      // running flag and the snapshots (dfs --state-cache)
 
 private:
     void cpu_reset(CPUState& cpu);

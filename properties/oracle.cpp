@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "sim/rng.h"
+
 namespace regsync::properties {
 
 using model::RegIndex;
@@ -67,6 +69,28 @@ public:
             for (std::size_t r = 0; r < cat_.size(); ++r) s.regs[r].value = in.initial[v][r];
             vcpus_.push_back(std::move(s));
         }
+    }
+
+    void feed(const Event& e) { on_event(e); }
+
+    std::uint64_t state_hash() const {
+        std::uint64_t h = verdict_.violations.size();
+        for (const auto& vs : vcpus_) {
+            h = sim::hash_combine(h, static_cast<std::uint64_t>(vs.tsc_compensation));
+            for (const auto& r : vs.regs) {
+                h = sim::hash_combine(h, r.value);
+                h = sim::hash_combine(h, r.kernel_bits);
+                const auto& i = r.intent;
+                h = sim::hash_combine(h, i.value ^ (i.mask << 1));
+                h = sim::hash_combine(h, static_cast<std::uint64_t>(i.cause) | i.active << 8 | i.satisfied << 9 | i.live << 10 |
+                                             static_cast<std::uint64_t>(i.step >= load_step_) << 11);
+            }
+        }
+        for (const auto& i : inits_)
+            h = sim::hash_combine(h, static_cast<std::uint64_t>(i.from) << 40 ^ static_cast<std::uint64_t>(i.to) << 32 ^
+                                         (i.sipi_pc ? *i.sipi_pc : ~0ULL) ^ i.done << 1 ^ static_cast<std::uint64_t>(reset_step_ > i.step));
+        if (max_tsc_read_) h = sim::hash_combine(h, static_cast<std::uint64_t>(max_tsc_read_->adjusted) ^ max_tsc_read_->vcpu);
+        return sim::hash_combine(h, loading_);
     }
 
     Verdict run(const std::vector<Event>& events) {
@@ -330,5 +354,16 @@ private:
 }  // namespace
 
 Verdict check(const OracleInput& in, const std::vector<Event>& events) { return Oracle(in).run(events); }
+
+struct Monitor::Impl {
+    explicit Impl(OracleInput i) : in(std::move(i)), oracle(in) {}
+    OracleInput in;  // the oracle keeps a reference to it
+    Oracle oracle;
+};
+
+Monitor::Monitor(OracleInput in) : impl_(std::make_unique<Impl>(std::move(in))) {}
+Monitor::~Monitor() = default;
+void Monitor::feed(const sim::Event& e) { impl_->oracle.feed(e); }
+std::uint64_t Monitor::state_hash() const { return impl_->oracle.state_hash(); }
 
 }  // namespace regsync::properties

@@ -2,6 +2,8 @@
 // own shadow of the kernel registers, built from KernelWrite events, and the
 // VMM's declared intents; it never looks at a policy's dirty flags or caches.
 #pragma once
+#include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "model/catalogue.h"
@@ -19,5 +21,24 @@ struct OracleInput {
 };
 
 Verdict check(const OracleInput& in, const std::vector<sim::Event>& events);
+
+// The oracle fed one event at a time (dfs --state-cache): a hash of what it
+// keeps of the history so far (shadow registers, open intents, INITs waiting
+// for their SIPI, the latest TSC read, violations found), without step
+// numbers, so that two histories the properties cannot tell apart from here
+// on hash alike.
+class Monitor {
+public:
+    explicit Monitor(OracleInput in);
+    ~Monitor();
+    Monitor(const Monitor&) = delete;
+    Monitor& operator=(const Monitor&) = delete;
+    void feed(const sim::Event& e);
+    std::uint64_t state_hash() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace regsync::properties

@@ -2,6 +2,8 @@
 // nondeterminism in an execution.
 #pragma once
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "sim/rng.h"
@@ -28,6 +30,9 @@ public:
     // reduction) see the world, and are asked at every scheduling point,
     // also where only one actor is enabled.
     virtual void attach(const sim::World&) {}
+    // dfs --state-cache: a hash of the whole state of the running execution
+    // (set by the engine before the run, cleared after it).
+    virtual void attach_state(std::function<std::uint64_t()>) {}
     virtual bool observes_every_point() const { return false; }
 };
 

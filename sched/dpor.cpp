@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "sim/rng.h"
 #include "sim/world.h"
 
 namespace regsync::sched {
@@ -99,6 +100,15 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
             for (const auto* set : {&parent.sleep, &parent.explored})
                 for (const auto& s : *set)
                     if (s.actor != parent.chosen && independent(s.fp, fp)) n.sleep.push_back(s);
+        }
+    }
+    if (state_cache_ && source_.state_) {
+        const std::uint64_t key = sim::hash_combine(source_.state_(), static_cast<std::uint64_t>(n.preemptions_before) << 16 | current);
+        if (!visited_.insert(key).second) {
+            ++revisits_;
+            cache_cut_ = true;
+            pruned_ = true;  // every continuation from here was explored from its first visit
+            return sim::kNoActor;
         }
     }
     const Mask candidates = en & ~asleep(n.sleep);
@@ -209,7 +219,8 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
         throw std::logic_error("dfs: the execution ended inside the replayed prefix (not deterministic)");
     last_task_ = task_;
     last_foreign_ = split_.depth > 0 && !ours(task_);
-    if (pruned_ && !last_foreign_) ++sleep_blocked_;
+    if (pruned_ && !last_foreign_ && !cache_cut_) ++sleep_blocked_;
+    cache_cut_ = false;
     for (std::size_t k = replay_ > 0 ? replay_ - 1 : 0; k < stack_.size(); ++k)
         stack_[k].explored.push_back({stack_[k].chosen, footprint(steps, k)});
     if (races()) analyse_races(steps);

@@ -38,6 +38,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <unordered_set>
 #include <vector>
 
 #include "sched/decision_source.h"
@@ -49,6 +50,14 @@ enum class Reduction { None, Sleep, Dpor, Bpor };
 
 inline constexpr std::uint32_t kUnbounded = 0xffffffffu;
 
+// Stateful caching (dfs --state-cache, plain enumeration only): at every
+// new scheduling point the whole state is hashed (the kernel's and the VMM's
+// state, each actor's call site and step count, the main loop's progress,
+// what the oracle keeps of the history); a state seen before with the same
+// preemptions spent and the same running actor is not explored again.
+// Not a proof: an actor's locals beyond its call site and step count are
+// not in the hash, and two states may collide (64-bit hash: with n states
+// the chance of any collision is about n^2 / 2^65, 3e-8 for a million).
 struct Split {
     std::uint32_t depth = 0;                  // branching nodes expanded in full; 0: no split
     std::function<bool(std::uint64_t)> ours;  // the tasks this worker runs (all if empty)
@@ -56,8 +65,8 @@ struct Split {
 
 class Dpor {
 public:
-    Dpor(Reduction r, std::uint32_t preemption_bound, Split split = {})
-        : reduction_(r), bound_(preemption_bound), split_(std::move(split)) {}
+    Dpor(Reduction r, std::uint32_t preemption_bound, Split split = {}, bool state_cache = false)
+        : reduction_(r), bound_(preemption_bound), split_(std::move(split)), state_cache_(state_cache) {}
 
     // The decision source of the next execution: it replays the stack up to
     // the node being backtracked, then extends it.
@@ -76,6 +85,10 @@ public:
     std::uint64_t last_task() const { return last_task_; }
     bool last_foreign() const { return last_foreign_; }
     std::uint64_t next_task() const { return task_; }
+
+    // --state-cache: states stored, and executions cut at a state seen before.
+    std::uint64_t states() const { return visited_.size(); }
+    std::uint64_t revisits() const { return revisits_; }
 
     struct Sleeper {
         ActorId actor;
@@ -102,11 +115,13 @@ private:
         explicit Source(Dpor& d) : d_(d) {}
         ActorId choose(const std::vector<ActorId>& enabled, ActorId current) override;
         void attach(const sim::World& w) override { world_ = &w; }
+        void attach_state(std::function<std::uint64_t()> f) override { state_ = std::move(f); }
         bool observes_every_point() const override { return true; }
 
     private:
         Dpor& d_;
         const sim::World* world_ = nullptr;
+        std::function<std::uint64_t()> state_;
         friend class Dpor;
     };
 
@@ -127,6 +142,10 @@ private:
     Split split_;
     std::uint64_t task_ = 0, last_task_ = 0;
     bool last_foreign_ = false;
+    bool state_cache_ = false;
+    std::unordered_set<std::uint64_t> visited_;  // membership only: never iterated
+    std::uint64_t revisits_ = 0;
+    bool cache_cut_ = false;  // the running execution reached a state seen before
     Source source_{*this};
     std::vector<Node> stack_;
     std::vector<std::vector<sim::Access>> footprints_;  // of the running execution

@@ -10,6 +10,8 @@
 #include <deque>
 #include <exception>
 
+#include "sim/rng.h"
+
 namespace regsync::sched {
 
 namespace {
@@ -141,12 +143,21 @@ boost::fibers::context* FiberScheduler::on_pick_next() {
     current_ = a;
     if (a == sim::kNoActor) return nullptr;
     actors_[a].ready = false;
+    ++actors_[a].steps;
     world_->begin_step(a);
     return actors_[a].ctx;
 }
 
+std::uint64_t FiberScheduler::actors_hash() const {
+    std::uint64_t h = 0;
+    for (const auto& a : actors_)
+        h = sim::hash_combine(h, sim::hash_combine(a.site, static_cast<std::uint64_t>(a.steps) << 2 | a.finished << 1 | a.waiting));
+    return h;
+}
+
 void FiberScheduler::point() {
     if (shutdown_) throw sim::Shutdown{};
+    actors_[current_].site = reinterpret_cast<std::uintptr_t>(__builtin_return_address(0));
     if (world_->step() >= max_steps_) {
         step_limit_ = true;
         end_execution();
@@ -155,6 +166,7 @@ void FiberScheduler::point() {
     const ActorId next = decide(true);
     if (shutdown_) throw sim::Shutdown{};
     if (next == current_) {
+        ++actors_[next].steps;
         world_->begin_step(next);
         return;
     }
@@ -182,12 +194,14 @@ bool FiberScheduler::block(sim::FunctionRef<bool()> pred) {
 void FiberScheduler::wait_until(sim::FunctionRef<bool()> pred) {
     if (shutdown_) throw sim::Shutdown{};
     if (pred()) return;
+    actors_[current_].site = reinterpret_cast<std::uintptr_t>(__builtin_return_address(0));
     if (!block(pred)) throw sim::Shutdown{};
 }
 
 bool FiberScheduler::wait_or_stop(sim::FunctionRef<bool()> pred) {
     if (shutdown_) return false;
     if (pred()) return true;
+    actors_[current_].site = reinterpret_cast<std::uintptr_t>(__builtin_return_address(0));
     return block(pred);
 }
 

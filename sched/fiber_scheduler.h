@@ -45,6 +45,10 @@ public:
     const std::string& actor_name(ActorId a) const { return actors_[a].name; }
     std::size_t actor_count() const { return actors_.size(); }
     bool finished(ActorId a) const { return actors_[a].finished; }
+    // Where every actor is: finished or not, waiting or not, the call site
+    // it stopped at and how many steps it has taken (dfs --state-cache; the
+    // sites are addresses, so the hash is only compared within one process).
+    std::uint64_t actors_hash() const;
 
     // Runs every spawned actor to the end of the execution.
     RunResult run();
@@ -70,6 +74,8 @@ private:
         sim::FunctionRef<bool()> wait_pred;
         bool waiting = false;
         bool pred_true = false;  // last value seen of wait_pred
+        std::uintptr_t site = 0;  // where in its code it last stopped (a return address)
+        std::uint32_t steps = 0;  // steps it has taken
     };
     ActorId decide(bool include_current);
     bool block(sim::FunctionRef<bool()> pred);  // false: woken by the end of the execution
