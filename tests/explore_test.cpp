@@ -276,6 +276,56 @@ TEST(Dfs, FindsTheBugThatHidesBehindABlockedLockAttempt) {
     ASSERT_TRUE(rep.violating_execution.has_value());
 }
 
+// The state cache cuts schedule prefixes that reach a state seen before:
+// far fewer schedules, the same verdict, the same violating trace length,
+// and every final state plain enumeration reaches.
+TEST(Dfs, StateCacheKeepsVerdictsAndFinalStates) {
+    struct Case {
+        const char* scenario;
+        const char* policy;
+        const char* kernel;
+    } cases[] = {
+        {"init-sipi-halt", "qemu-levels", "init-apic-events"},           // clean
+        {"partial-get-hypercall", "partial-get-safe", "init-apic-events"},  // clean
+        {"init-sipi-halt", "qemu-levels", "init-mp-state"},              // lost INIT
+        {"tsr-timer-race", "qemu-levels", "init-apic-events"},           // lost timer bit
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(std::string(c.scenario) + " / " + c.policy + " / " + c.kernel);
+        harness::Engine engine;
+        const auto s = harness::load_scenario(c.scenario, scenario_dir());
+        explore::ExploreConfig cfg;
+        cfg.policy = c.policy;
+        cfg.kernel = c.kernel;
+        cfg.strategy = "dfs";
+        cfg.preemption_bound = 2;
+        cfg.reduction = "none";
+        cfg.executions = 1000000;
+        const auto plain = explore::explore(s, cfg, engine);
+        cfg.state_cache = true;
+        const auto cached = explore::explore(s, cfg, engine);
+        EXPECT_EQ(cached.violating_execution.has_value(), plain.violating_execution.has_value());
+        EXPECT_EQ(cached.exhausted, plain.exhausted);
+        if (plain.violating_execution) {
+            EXPECT_EQ(cached.first_violation.verdict.first()->property, plain.first_violation.verdict.first()->property);
+            EXPECT_EQ(cached.first_violation.decisions.size(), plain.first_violation.decisions.size());
+            EXPECT_LE(*cached.violating_execution, *plain.violating_execution);
+        } else {
+            EXPECT_EQ(cached.distinct_final_states, plain.distinct_final_states);
+            EXPECT_LT(cached.executions * 5, plain.executions) << cached.executions << " vs " << plain.executions;
+            EXPECT_GT(cached.dfs_revisits, 0u);
+        }
+    }
+}
+
+TEST(Dfs, StateCacheGoesWithPlainEnumerationOnly) {
+    harness::Engine engine;
+    explore::ExploreConfig cfg;
+    cfg.strategy = "dfs";
+    cfg.state_cache = true;  // with the default reduction, dpor
+    EXPECT_THROW(explore::explore(harness::load_scenario("init-sipi-halt", scenario_dir()), cfg, engine), harness::InputError);
+}
+
 TEST(Dfs, RejectsAnUnknownReduction) {
     EXPECT_THROW(dfs("init-sipi-halt", "qemu-levels", "init-apic-events", 1, "magic"), harness::InputError);
 }
