@@ -1,11 +1,10 @@
 #include "model/kvm_all.h"
 
-#include "sim/rng.h"
-
 #include <cerrno>
 #include <cstring>
 
 #include "sim/footprint.h"
+#include "sim/rng.h"
 
 namespace regsync::model {
 

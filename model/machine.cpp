@@ -1,8 +1,8 @@
 #include "model/machine.h"
 
-#include "sim/rng.h"
-
 #include <algorithm>
+
+#include "sim/rng.h"
 
 namespace regsync::model {
 
