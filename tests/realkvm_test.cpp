@@ -235,7 +235,10 @@ TEST(KvmReplay, TheTscWritebackIsJudgedByWhatTheKernelDid) {
 }
 
 TEST(KvmReplay, PowerPcTracesAndTheSkipRuleExitTwo) {
-    auto r = run_cli("kvm-replay " + regression("tsr-blind-writeback"));
+    auto r = run_cli("kvm-replay /nonexistent/trace.json");
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.output.find("/nonexistent/trace.json"), std::string::npos) << r.output;
+    r = run_cli("kvm-replay " + regression("tsr-blind-writeback"));
     EXPECT_EQ(r.exit_code, 2) << r.output;
     EXPECT_NE(r.output.find("only x86 traces"), std::string::npos) << r.output;
     setenv("REGSYNC_NO_KVM", "1", 1);
