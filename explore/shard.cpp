@@ -124,6 +124,15 @@ ShardFile read_shard(const std::string& path) {
 
 namespace {
 
+// The merged run's violation is the one this shard found (its trace, and
+// the figures of the violating execution as found).
+void take_violation(MergedRun& m, const ShardFile& from) {
+    m.report.violation_decisions = from.report.violation_decisions;
+    m.report.violation_preemptions = from.report.violation_preemptions;
+    m.report.violation_outcome = from.report.violation_outcome;
+    m.violation = from.violation;
+}
+
 // dfs: bound by bound, the tasks of every shard make the pass's report; the
 // first bound with a violation, an incomplete shard, or the last bound ends.
 void merge_dfs(const std::vector<ShardFile>& shards, MergedRun& m) {
@@ -157,12 +166,7 @@ void merge_dfs(const std::vector<ShardFile>& shards, MergedRun& m) {
             for (const auto& b : shards)
                 if (i < b.report.dfs_passes.size())
                     for (const auto& t : b.report.dfs_passes[i].tasks)
-                        if (t.task == *v && t.violated) {
-                            m.violation = b.violation;
-                            m.report.violation_decisions = b.report.violation_decisions;
-                            m.report.violation_preemptions = b.report.violation_preemptions;
-                            m.report.violation_outcome = b.report.violation_outcome;
-                        }
+                        if (t.task == *v && t.violated) take_violation(m, b);
             break;
         }
         if (!m.report.exhausted) break;
@@ -224,10 +228,7 @@ MergedRun merge_shards(const std::vector<ShardFile>& shards, const std::vector<s
     summarise(m.report, runs);
     if (winner) {
         m.report.violating_execution = winner->report.violating_execution;
-        m.report.violation_decisions = winner->report.violation_decisions;
-        m.report.violation_preemptions = winner->report.violation_preemptions;
-        m.report.violation_outcome = winner->report.violation_outcome;
-        m.violation = winner->violation;
+        take_violation(m, *winner);
     }
     return m;
 }

@@ -270,19 +270,22 @@ int FakeVcpu::guest_step() {
     const std::uint64_t step_size = vm_.arch() == model::Arch::X86 ? 1 : 4;
     w.read(obj(c.pc));
     const GuestProgram* prog = nullptr;
-    std::size_t idx = 0;
-    for (const auto& p : image_) {
-        if (pc >= p.entry && pc < p.entry + p.steps.size() * step_size) {
-            prog = &p;
-            idx = (pc - p.entry) / step_size;
-            break;
+    std::size_t idx = 0, at = 0, past_end = image_.size();
+    for (std::size_t p = 0; p < image_.size() && !prog; ++p) {
+        const auto& g = image_[p];
+        const std::uint64_t end = g.entry + g.steps.size() * step_size;
+        if (pc >= g.entry && pc < end) {
+            prog = &g;
+            at = p;
+            idx = (pc - g.entry) / step_size;
+        } else if (pc == end) {
+            past_end = p;
         }
     }
-    if (observer_) {
-        for (std::size_t p = 0; p < image_.size(); ++p)
-            if (&image_[p] == prog) observer_->before_guest_step(index_, p, idx);
-            else if (!prog && pc == image_[p].entry + image_[p].steps.size() * step_size) observer_->before_guest_step(index_, p, image_[p].steps.size());
-    }
+    // The observer hears of the step, or of the idle HLT just past a
+    // program's end (step == its size).
+    if (observer_ && prog) observer_->before_guest_step(index_, at, idx);
+    else if (observer_ && past_end < image_.size()) observer_->before_guest_step(index_, past_end, image_[past_end].steps.size());
     if (prog == nullptr) {
         halt();  // past the end of its code the guest idles in HLT
         return 0;

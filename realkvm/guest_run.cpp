@@ -168,11 +168,7 @@ GuestRun run_vcpus(RealVm& vm, int vcpus, int rdtsc_slots, std::size_t expected_
                       ev.smi.latched_init, static_cast<unsigned long long>(sr.apic_base));
         out.final_state.push_back(b);
     }
-    for (int k = 0; k < rdtsc_slots; ++k) {
-        std::uint64_t v;
-        std::memcpy(&v, vm.memory() + kRdtscLog + 8 * k, sizeof v);
-        out.rdtsc.push_back(v);
-    }
+    for (int k = 0; k < rdtsc_slots; ++k) out.rdtsc.push_back(rdtsc_log_slot(vm.memory(), k));
     return out;
 }
 

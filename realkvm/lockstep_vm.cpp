@@ -153,17 +153,10 @@ public:
     }
     int index() const override { return index_; }
 
-    // The kernel's registers before the VMM's first put.
-    void read_initial() {
-        for (unsigned long g : {KVM_GET_REGS, KVM_GET_SREGS, x86::kvm_get_msrs, KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS}) {
-            Buf b = msr_query(g);
-            real_.ioctl(g, b.data());
-            for (const auto& [r, v] : model::ioctl_registers(cat(), g, b.data())) {
-                shadow_[static_cast<std::size_t>(r)] = v;
-                known_[static_cast<std::size_t>(r)] = true;
-            }
-        }
-    }
+    // The kernel's registers before the VMM's first put (nothing is known
+    // yet, so nothing counts as changed; no INIT/SIPI is pending yet, so
+    // KVM_GET_MP_STATE may be asked).
+    void read_initial() { probe_state(true); }
     const model::RegisterValues& shadow() const { return shadow_; }
 
     void stop() {
@@ -211,6 +204,17 @@ private:
         return b;
     }
 
+    // A step of this vCPU that observed state, where the fake now is.
+    Observation observation(const char* what) const {
+        Observation o;
+        o.position = vm_.position();
+        o.step = vm_.fake_->world().step();
+        o.actor = vm_.fake_->world().actor();
+        o.vcpu = index_;
+        o.what = what;
+        return o;
+    }
+
     void emit(sim::Event e) {
         e.vcpu = static_cast<std::int16_t>(index_);
         if (vm_.fake_ == nullptr) {  // after the run
@@ -246,12 +250,7 @@ private:
         const int r = fake().ioctl(request, arg);
         Buf real = copy_struct(request, arg, false);
         if (real_.ioctl(request, real.data()) < 0) vm_.out_.notes.push_back(std::string("real ") + ioctl_name(request) + " failed");
-        Observation o;
-        o.position = vm_.position();
-        o.step = vm_.fake_->world().step();
-        o.actor = vm_.fake_->world().actor();
-        o.vcpu = index_;
-        o.what = ioctl_name(request);
+        Observation o = observation(ioctl_name(request));
         const auto f = model::ioctl_registers(cat(), request, arg);
         const auto x = model::ioctl_registers(cat(), request, real.data());
         const std::string fake_at = vm_.fake_progress(index_), real_at = vm_.real_progress(index_, real_regs());
@@ -329,12 +328,7 @@ private:
                 vm_.out_.notes.push_back("vcpu" + std::to_string(index_) + ": the fake made " + want.text() + ", the real vCPU " + got_text +
                                          " (step " + std::to_string(vm_.fake_->world().step()) + ")");
         }
-        Observation o;
-        o.position = vm_.position();
-        o.step = vm_.fake_->world().step();
-        o.actor = vm_.fake_->world().actor();
-        o.vcpu = index_;
-        o.what = "KVM_RUN exit";
+        Observation o = observation("KVM_RUN exit");
         o.fake_exit = want.text();
         o.real_exit = want.interrupted() ? "-EINTR" : got_text;
         if (want.interrupted()) o.progress = got_text;
@@ -419,10 +413,11 @@ private:
         return now;
     }
 
-    // Reads what the kernel holds (not mp_state: KVM_GET_MP_STATE accepts
-    // pending INIT/SIPI, which the VMM's own ioctls would not do here).
-    void probe_state() {
-        for (unsigned long g : {KVM_GET_REGS, KVM_GET_SREGS, x86::kvm_get_msrs, KVM_GET_VCPU_EVENTS}) {
+    // Reads what the kernel holds. Not mp_state unless asked: KVM_GET_MP_STATE
+    // accepts pending INIT/SIPI, which the VMM's own ioctls would not do here.
+    void probe_state(bool with_mp_state = false) {
+        for (unsigned long g : {KVM_GET_REGS, KVM_GET_SREGS, x86::kvm_get_msrs, KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS}) {
+            if (g == KVM_GET_MP_STATE && !with_mp_state) continue;
             Buf b = msr_query(g);
             real_.ioctl(g, b.data());
             for (const auto& [reg, v] : model::ioctl_registers(cat(), g, b.data())) observed(reg, v);
@@ -516,8 +511,7 @@ private:
         int s = prog.first_slot;
         for (std::size_t j = 0; j < k; ++j) s += prog.ops[j] == fakekvm::GuestOp::Rdtsc;
         if (s < slots_.first || s >= slots_.second) return;
-        std::uint64_t v;
-        std::memcpy(&v, vm_.real_->memory() + kRdtscLog + 8 * s, sizeof v);
+        const std::uint64_t v = rdtsc_log_slot(vm_.real_->memory(), s);
         slot_seen_[static_cast<std::size_t>(s - slots_.first)] = v;
         const auto at = vm_.position();
         vm_.out_.tsc_reads.push_back({index_, v, at, at});
@@ -527,8 +521,7 @@ private:
     // (those it ran freely, after a HLT).
     void collect_tsc(std::size_t from, std::size_t to) {
         for (int s = slots_.first; s < slots_.second; ++s) {
-            std::uint64_t v;
-            std::memcpy(&v, vm_.real_->memory() + kRdtscLog + 8 * s, sizeof v);
+            const std::uint64_t v = rdtsc_log_slot(vm_.real_->memory(), s);
             auto& seen = slot_seen_[static_cast<std::size_t>(s - slots_.first)];
             if (v == seen) continue;
             seen = v;
@@ -688,20 +681,18 @@ std::string LockstepVm::fake_progress(int vcpu) const {
 }
 
 std::string LockstepVm::real_progress(int vcpu, const model::RegisterValues& real) const {
-    const std::uint64_t pc = cat_->guest_pc(real);
-    for (const auto& p : programs_) {
-        if (p.vcpu != vcpu || pc < p.real_base || pc >= p.real_base + p.real_size) continue;
-        const std::uint64_t off = pc - p.real_base;
-        const std::string prog = "program " + std::to_string(p.index);
-        // The closing "hlt; jmp" (3 bytes) follows the last step.
-        if (off >= p.real_size - 3) return prog + " step " + std::to_string(p.offsets.size()) + " (end)";
-        std::size_t k = 0;
-        while (k < p.offsets.size() && p.offsets[k] <= off) ++k;
-        // At the first byte of step k-1 it is about to run it.
-        if (k > 0 && p.offsets[k - 1] == off) return prog + " step " + std::to_string(k - 1);
-        return prog + " inside step " + std::to_string(k - 1);
-    }
-    return "elsewhere";
+    const auto at = locate(vcpu, cat_->guest_pc(real));
+    if (!at) return "elsewhere";
+    const auto& p = program(vcpu, at->first);
+    const std::uint64_t off = at->second;
+    const std::string prog = "program " + std::to_string(p.index);
+    // The closing "hlt; jmp" (3 bytes) follows the last step.
+    if (off >= p.real_size - 3) return prog + " step " + std::to_string(p.offsets.size()) + " (end)";
+    std::size_t k = 0;
+    while (k < p.offsets.size() && p.offsets[k] <= off) ++k;
+    // At the first byte of step k-1 it is about to run it.
+    if (k > 0 && p.offsets[k - 1] == off) return prog + " step " + std::to_string(k - 1);
+    return prog + " inside step " + std::to_string(k - 1);
 }
 
 void LockstepVm::pace() {

@@ -105,22 +105,42 @@ std::string events_round_trip(model::KvmVm& vm) {
     return diff.empty() ? "round-trips" : "differs:" + diff;
 }
 
+int set_tsc(model::KvmVcpu& v, std::uint64_t tsc) {
+    x86::kvm_msrs_buf b;
+    b.nmsrs = 1;
+    b.entries[0].index = x86::MSR_IA32_TSC;
+    b.entries[0].data = tsc;
+    return v.ioctl(x86::kvm_set_msrs, b.arg());
+}
+
+// KVM_GET_MSRS of IA32_TSC into `tsc`; the ioctl's result (1: read).
+int get_tsc(model::KvmVcpu& v, std::uint64_t& tsc) {
+    x86::kvm_msrs_buf b;
+    b.nmsrs = 1;
+    b.entries[0].index = x86::MSR_IA32_TSC;
+    const int r = v.ioctl(x86::kvm_get_msrs, b.arg());
+    tsc = b.entries[0].data;
+    return r;
+}
+
+// Sets IA32_TSC to 10^12, reads it back into `before`, then writes one
+// `behind` cycles older. Empty, or what failed.
+std::string write_older_tsc(model::KvmVcpu& v, std::uint64_t behind, std::uint64_t& before) {
+    if (int e = set_tsc(v, 1000000000000ULL); e != 1) return err("KVM_SET_MSRS", e);
+    if (int e = get_tsc(v, before); e != 1) return err("KVM_GET_MSRS", e);
+    if (int e = set_tsc(v, before - behind); e != 1) return err("KVM_SET_MSRS", e);
+    return {};
+}
+
 // A host KVM_SET_MSRS of an IA32_TSC `behind` cycles behind the current
 // value: does KVM_GET_MSRS then read the older value (the TSC went back)?
 std::string tsc_write_back(model::KvmVm& vm, std::uint64_t behind) {
     auto& v = vm.vcpu(0);
-    x86::kvm_msrs_buf b;
-    b.nmsrs = 1;
-    b.entries[0].index = x86::MSR_IA32_TSC;
-    b.entries[0].data = 1000000000000ULL;
-    if (int e = v.ioctl(x86::kvm_set_msrs, b.arg()); e != 1) return err("KVM_SET_MSRS", e);
-    if (int e = v.ioctl(x86::kvm_get_msrs, b.arg()); e != 1) return err("KVM_GET_MSRS", e);
-    const std::uint64_t before = b.entries[0].data;
-    b.entries[0].data = before - behind;
-    if (int e = v.ioctl(x86::kvm_set_msrs, b.arg()); e != 1) return err("KVM_SET_MSRS", e);
-    b.entries[0].data = 0;
-    v.ioctl(x86::kvm_get_msrs, b.arg());
-    return b.entries[0].data < before ? "goes back" : "does not go back";
+    std::uint64_t before = 0;
+    if (auto e = write_older_tsc(v, behind, before); !e.empty()) return e;
+    std::uint64_t now = 0;
+    get_tsc(v, now);
+    return now < before ? "goes back" : "does not go back";
 }
 
 // Experiments with guest code: the same scenario run by the fake (through
@@ -308,31 +328,11 @@ std::string after_init_real(const Experiment& then, std::string& why) {
 // What the guest's last RDTSC returned: the RDTSC log in real guest memory,
 // the GuestTscRead event in the fake.
 std::uint64_t last_guest_tsc(model::KvmVm& vm) {
-    if (auto* real = dynamic_cast<RealVm*>(&vm)) {
-        std::uint64_t v;
-        std::memcpy(&v, real->memory() + kRdtscLog, sizeof v);
-        return v;
-    }
+    if (auto* real = dynamic_cast<RealVm*>(&vm)) return rdtsc_log_slot(real->memory(), 0);
     const auto& events = static_cast<fakekvm::FakeVm&>(vm).world().events();
     for (auto e = events.rbegin(); e != events.rend(); ++e)
         if (e->kind == sim::EventKind::GuestTscRead) return e->value;
     return 0;
-}
-
-int set_tsc(model::KvmVcpu& v, std::uint64_t tsc) {
-    x86::kvm_msrs_buf b;
-    b.nmsrs = 1;
-    b.entries[0].index = x86::MSR_IA32_TSC;
-    b.entries[0].data = tsc;
-    return v.ioctl(x86::kvm_set_msrs, b.arg());
-}
-
-std::uint64_t get_tsc(model::KvmVcpu& v) {
-    x86::kvm_msrs_buf b;
-    b.nmsrs = 1;
-    b.entries[0].index = x86::MSR_IA32_TSC;
-    v.ioctl(x86::kvm_get_msrs, b.arg());
-    return b.entries[0].data;
 }
 
 // The guest-visible side of the TSC row: the host writes an IA32_TSC older
@@ -345,10 +345,8 @@ code = ["rdtsc", "io 0x80 1"]
 )";
 
 std::string guest_tsc_after_host_write(model::KvmVm& vm) {
-    auto& v = vm.vcpu(0);
-    if (int e = set_tsc(v, 1000000000000ULL); e != 1) return err("KVM_SET_MSRS", e);
-    const std::uint64_t before = get_tsc(v);
-    if (int e = set_tsc(v, before - 100000000000ULL); e != 1) return err("KVM_SET_MSRS", e);
+    std::uint64_t before = 0;
+    if (auto e = write_older_tsc(vm.vcpu(0), 100000000000ULL, before); !e.empty()) return e;
     if (run_until_reports(vm, 0, 1).size() != 1) return "error: the guest did not report";
     return last_guest_tsc(vm) < before ? "the guest's RDTSC goes back" : "the guest's RDTSC does not go back";
 }

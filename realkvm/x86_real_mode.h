@@ -21,6 +21,7 @@
 //   (end of program)    f4; eb fd               (HLT forever, as in the fake)
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,14 @@ namespace regsync::realkvm {
 inline constexpr std::uint16_t kHypercallPort = 0x511;
 inline constexpr std::uint16_t kRdtscLog = 0x500;       // DS:0x500.., 8 bytes per RDTSC
 inline constexpr std::uint64_t kApicBase = 0xfee00000;  // ES base
+
+// What the guest's RDTSC numbered `slot` stored in the log (guest memory
+// from GPA 0).
+inline std::uint64_t rdtsc_log_slot(const std::uint8_t* guest_memory, int slot) {
+    std::uint64_t v;
+    std::memcpy(&v, guest_memory + kRdtscLog + 8 * slot, sizeof v);
+    return v;
+}
 
 struct Encoded {
     std::vector<std::uint8_t> bytes;
