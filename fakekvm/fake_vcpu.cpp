@@ -221,6 +221,7 @@ int FakeVcpu::kvm_run_inner() {
                 Lapic::accept_events(*this);
             } else if (get(cat().mp_state) == KVM_MP_STATE_SIPI_RECEIVED) {
                 // Pre-3.10 __vcpu_run: reset on SIPI; the AP's CS comes from the vector.
+                w.emit({.kind = EventKind::SipiAccepted, .vcpu = static_cast<std::int16_t>(index_), .value = apic_sipi_vector});
                 Lapic::vcpu_reset(*this);
                 if (!bsp_) Lapic::deliver_sipi_vector(*this, apic_sipi_vector);
                 set(cat().mp_state, KVM_MP_STATE_RUNNABLE, Writer::Init);
@@ -514,7 +515,11 @@ int FakeVcpu::set_vcpu_events(void* arg) {
     if ((e.flags & KVM_VCPUEVENT_VALID_SMM) && vm_.config().latched_init_outside_smm &&
         vm_.config().init_sipi == InitSipi::ApicEvents) {
         vm_.world().write(Obj::vcpu(index_, Obj::kApicEvents));
-        apic_init_pending = e.smi.latched_init != 0;
+        const bool now = e.smi.latched_init != 0;
+        if (now != apic_init_pending)
+            vm_.world().emit({.kind = now ? EventKind::InitLatched : EventKind::InitCleared, .writer = Writer::Userspace,
+                              .vcpu = static_cast<std::int16_t>(index_)});
+        apic_init_pending = now;
     }
     return 0;
 }

@@ -13,8 +13,10 @@ void Lapic::send_init(FakeVm& vm, int from, int to) {
     auto& t = vm.vcpu(to);
     w.emit({.kind = sim::EventKind::InitSent, .vcpu = static_cast<std::int16_t>(from), .aux = static_cast<std::uint32_t>(to)});
     if (vm.config().init_sipi == InitSipi::MpState) {
-        // Pre-3.10 APIC_DM_INIT: blind store into the target's mp_state.
+        // Pre-3.10 APIC_DM_INIT: blind store into the target's mp_state;
+        // the store is all the kernel does with it until SIPI.
         t.set(vm.cat().mp_state, KVM_MP_STATE_INIT_RECEIVED, Writer::Init);
+        w.emit({.kind = sim::EventKind::InitAccepted, .vcpu = static_cast<std::int16_t>(to)});
     } else {
         w.write(Obj::vcpu(to, Obj::kApicEvents));
         t.apic_init_pending = true;
@@ -30,7 +32,10 @@ void Lapic::send_sipi(FakeVm& vm, int from, int to, std::uint32_t vector) {
     w.emit({.kind = sim::EventKind::SipiSent, .vcpu = static_cast<std::int16_t>(from), .aux = static_cast<std::uint32_t>(to), .value = vector});
     if (vm.config().init_sipi == InitSipi::MpState) {
         // Pre-3.10 APIC_DM_STARTUP: only a vCPU in INIT_RECEIVED takes it.
-        if (t.get(vm.cat().mp_state) != KVM_MP_STATE_INIT_RECEIVED) return;
+        if (const auto mp = t.get(vm.cat().mp_state); mp != KVM_MP_STATE_INIT_RECEIVED) {
+            w.emit({.kind = sim::EventKind::SipiDropped, .vcpu = static_cast<std::int16_t>(to), .value = mp});
+            return;
+        }
         t.set(vm.cat().mp_state, KVM_MP_STATE_SIPI_RECEIVED, Writer::Init);
         t.apic_sipi_vector = vector;
     } else {
@@ -48,17 +53,23 @@ void Lapic::accept_events(FakeVcpu& v) {
     if (!has_events(v)) return;
     vm.world().write(Obj::vcpu(v.index(), Obj::kApicEvents));
     const auto mp = vm.cat().mp_state;
+    const auto me = static_cast<std::int16_t>(v.index());
     if (v.apic_init_pending) {
         v.apic_init_pending = false;
+        vm.world().emit({.kind = sim::EventKind::InitAccepted, .vcpu = me});
         vcpu_reset(v);
         // The BSP never waits for SIPI: it starts over directly (seed 003).
         v.set(mp, v.bsp() ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED, Writer::Init);
     }
     if (v.apic_sipi_pending) {
         v.apic_sipi_pending = false;
-        if (v.get(mp) == KVM_MP_STATE_INIT_RECEIVED) {
+        // A SIPI to a vCPU not waiting for one is dropped, as on hardware.
+        if (const auto state = v.get(mp); state == KVM_MP_STATE_INIT_RECEIVED) {
+            vm.world().emit({.kind = sim::EventKind::SipiAccepted, .vcpu = me, .value = v.apic_sipi_vector});
             deliver_sipi_vector(v, v.apic_sipi_vector);
             v.set(mp, KVM_MP_STATE_RUNNABLE, Writer::Init);
+        } else {
+            vm.world().emit({.kind = sim::EventKind::SipiDropped, .vcpu = me, .value = state});
         }
     }
 }

@@ -52,12 +52,34 @@ struct TscRead {
     std::uint32_t step = 0;
 };
 
-struct PendingInit {
-    int from, to;
-    std::uint32_t step;
-    std::optional<std::uint64_t> sipi_pc;
-    std::uint32_t sipi_step = 0;
-    bool done = false;
+struct InitRec {
+    int from = -1;
+    std::uint32_t step = 0;
+};
+
+// The INITs one acceptance took (the kernel merges every INIT pending at
+// that moment into one reset) and what became of them.
+struct InitGroup {
+    enum class State : std::uint8_t { Waiting, Started, Done, Lost };
+    std::vector<InitRec> inits;        // empty: an INIT userspace posted (latched_init = 1)
+    std::uint32_t accept_step = 0;
+    State state = State::Waiting;
+    std::uint64_t expected_pc = 0;     // Started: where the vCPU must run first
+    std::uint32_t start_step = 0;
+    std::uint32_t sipi_step = 0;       // the SIPI that started it (APs)
+    std::uint32_t undo_step = 0;       // last userspace write of CS:RIP not asked for since acceptance
+};
+
+struct SipiRec {
+    int from = -1;
+    std::uint32_t step = 0;
+    std::uint64_t vector = 0;
+};
+
+struct InitTarget {
+    std::vector<InitRec> pending;      // sent, not yet accepted
+    std::vector<InitGroup> groups;
+    std::optional<SipiRec> last_sipi;  // the kernel keeps the latest vector (apic->sipi_vector)
 };
 
 class Oracle {
@@ -69,6 +91,7 @@ public:
             for (std::size_t r = 0; r < cat_.size(); ++r) s.regs[r].value = in.initial[v][r];
             vcpus_.push_back(std::move(s));
         }
+        targets_.resize(in.initial.size());
     }
 
     void feed(const Event& e) { on_event(e); }
@@ -77,8 +100,10 @@ public:
         std::uint64_t h = verdict_.violations.size();
         for (const auto& vs : vcpus_) {
             h = sim::hash_combine(h, static_cast<std::uint64_t>(vs.tsc_compensation));
-            for (const auto& r : vs.regs) {
-                h = sim::hash_combine(h, r.value);
+            for (std::size_t k = 0; k < vs.regs.size(); ++k) {
+                const auto& r = vs.regs[k];
+                // A TSC's value is kept for messages only: it decides nothing.
+                if (!cat_.regs[k].time_varying) h = sim::hash_combine(h, r.value);
                 h = sim::hash_combine(h, r.kernel_bits);
                 const auto& i = r.intent;
                 h = sim::hash_combine(h, i.value ^ (i.mask << 1));
@@ -86,9 +111,11 @@ public:
                                              static_cast<std::uint64_t>(i.step >= load_step_) << 11);
             }
         }
-        for (const auto& i : inits_)
-            h = sim::hash_combine(h, static_cast<std::uint64_t>(i.from) << 40 ^ static_cast<std::uint64_t>(i.to) << 32 ^
-                                         (i.sipi_pc ? *i.sipi_pc : ~0ULL) ^ i.done << 1 ^ static_cast<std::uint64_t>(reset_step_ > i.step));
+        for (const auto& t : targets_) {
+            h = sim::hash_combine(h, t.pending.size() << 8 ^ (t.last_sipi ? t.last_sipi->vector : ~0ULL));
+            for (const auto& g : t.groups)
+                h = sim::hash_combine(h, g.expected_pc ^ static_cast<std::uint64_t>(g.state) << 60 ^ g.inits.size() << 52);
+        }
         if (max_tsc_read_) h = sim::hash_combine(h, static_cast<std::uint64_t>(max_tsc_read_->adjusted) ^ max_tsc_read_->vcpu);
         return sim::hash_combine(h, loading_);
     }
@@ -117,8 +144,11 @@ private:
             case EventKind::Intent: on_intent(e); break;
             case EventKind::VcpuEnter: on_enter(e); break;
             case EventKind::GuestTscRead: on_tsc_read(e); break;
-            case EventKind::InitSent: inits_.push_back({e.vcpu, static_cast<int>(e.aux), e.step, {}, 0, false}); break;
-            case EventKind::SipiSent: on_sipi(e); break;
+            case EventKind::InitSent: on_init_sent(e); break;
+            case EventKind::SipiSent: on_sipi_sent(e); break;
+            case EventKind::InitAccepted: on_init_accepted(e); break;
+            case EventKind::InitCleared: on_init_cleared(e); break;
+            case EventKind::SipiAccepted: on_sipi_accepted(e); break;
             case EventKind::GuestEntry: on_guest_entry(e); break;
             case EventKind::SnapshotSaved: on_snapshot_saved(e); break;
             case EventKind::SnapshotLoaded: on_snapshot_loaded(e); break;
@@ -137,7 +167,7 @@ private:
                                  : ((s.value ^ e.value) & e.mask) == 0;
         s.intent = Intent{e.value, e.mask, e.step, static_cast<sim::IntentCause>(e.aux), true, already, true};
         if (e.aux == static_cast<std::uint32_t>(sim::IntentCause::Reset)) {
-            reset_step_ = e.step;
+            cancel_inits();
             max_tsc_read_.reset();  // the guest starts over: earlier reads are another life
         }
     }
@@ -146,6 +176,9 @@ private:
         auto& s = reg(e.vcpu, e.reg);
         const auto& d = cat_[e.reg];
         if (e.writer != Writer::Userspace) {
+            if (e.reg == cat_.mp_state) on_init_state_write(e, false);
+            if (e.writer == Writer::Guest && e.reg == cat_.pc && cat_.cs_base >= 0)
+                on_guest_pc(e, reg(e.vcpu, cat_.cs_base).value + e.old);
             if (!d.time_varying) {
                 s.kernel_bits |= e.mask;
                 s.kernel_step = e.step;
@@ -163,6 +196,7 @@ private:
             justified |= changed & s.intent.mask;
         }
         const std::uint64_t stale = changed & ~justified;
+        if (e.reg == cat_.mp_state || e.reg == cat_.pc || e.reg == cat_.cs_base) on_init_state_write(e, stale != 0);
         if (stale) {
             const std::uint64_t lost_kernel = stale & s.kernel_bits;
             const std::uint64_t lost_user = stale & ~s.kernel_bits;
@@ -186,6 +220,8 @@ private:
 
     void on_tsc_write(const Event& e, RegShadow& s) {
         auto& vs = vcpus_[static_cast<std::size_t>(e.vcpu)];
+        s.value = e.value;  // what the TSC read right after the write (it advances from there)
+        s.kernel_step = e.step;
         if (s.intent.active && e.value == s.intent.value) {
             // An intended TSC write (machine init, loadvm) may move time.
             s.intent.satisfied = true;
@@ -217,6 +253,17 @@ private:
         max_tsc_read_ = now;
     }
 
+    // What the kernel holds, for a message: a time-varying register (the
+    // TSC) has moved on since the oracle last saw it.
+    std::string kernel_holds(const RegShadow& s, const model::RegisterDesc& d) const {
+        char buf[96];
+        if (d.time_varying)
+            std::snprintf(buf, sizeof buf, "the kernel's TSC read 0x%" PRIx64 " after the last userspace write at step %u", s.value, s.kernel_step);
+        else
+            std::snprintf(buf, sizeof buf, "kernel has 0x%" PRIx64, s.value);
+        return buf;
+    }
+
     bool intent_holds(const RegShadow& s, const model::RegisterDesc& d) const {
         if (s.intent.satisfied) return true;
         if (d.time_varying) return false;
@@ -235,9 +282,9 @@ private:
             }
             char buf[256];
             std::snprintf(buf, sizeof buf,
-                          "vcpu%d entered KVM_RUN at step %u with its %s write of %s = 0x%" PRIx64 " (step %u) not in the kernel (kernel has 0x%" PRIx64 ")",
+                          "vcpu%d entered KVM_RUN at step %u with its %s write of %s = 0x%" PRIx64 " (step %u) not in the kernel (%s)",
                           e.vcpu, e.step, sim::to_string(s.intent.cause), name(static_cast<int>(r)).c_str(), s.intent.value,
-                          s.intent.step, s.value);
+                          s.intent.step, kernel_holds(s, cat_.regs[r]).c_str());
             report(Property::DirtyEntry, e.vcpu, static_cast<int>(r), s.intent.mask, s.intent.step, e.step, buf);
         }
         if (loading_) check_loaded_snapshot(e.step);
@@ -252,21 +299,198 @@ private:
                 if (s.intent.active && s.intent.satisfied) s.intent.active = false;
     }
 
-    void on_sipi(const Event& e) {
-        const std::uint64_t pc = static_cast<std::uint64_t>(e.value) << 12;
-        for (auto& i : inits_)
-            if (i.to == static_cast<int>(e.aux) && !i.done && !i.sipi_pc) {
-                i.sipi_pc = pc;
-                i.sipi_step = e.step;
+    // ------------------------------------------------------------ INIT/SIPI
+    // Each INIT is judged by what the kernel did with it: accepted (with
+    // every other INIT pending at the time), cleared by userspace before
+    // that, overwritten (the pre-3.10 HLT store), or accepted and then
+    // undone by a userspace write the VMM did not mean before the vCPU ran.
+    // After acceptance the BSP must run first at the reset vector; an AP
+    // waits for SIPI, and the first SIPI the kernel delivers must be where
+    // it runs first. Without fate events (a real kernel, whose acceptance is
+    // not observable) an INIT counts as accepted when it is sent and the
+    // first SIPI sent while the AP waits is the one it must start at.
+    InitTarget& target(int v) { return targets_[static_cast<std::size_t>(v)]; }
+    bool is_bsp(int v) const { return in_.bsp[static_cast<std::size_t>(v)]; }
+    static InitGroup* find(InitTarget& t, InitGroup::State st) {
+        for (auto it = t.groups.rbegin(); it != t.groups.rend(); ++it)
+            if (it->state == st) return &*it;
+        return nullptr;
+    }
+
+    std::string init_names(const std::vector<InitRec>& inits, int to) const {
+        std::string s = inits.size() > 1 ? "INITs from " : "INIT from ";
+        for (std::size_t i = 0; i < inits.size(); ++i) {
+            if (i) s += ", ";
+            s += "vcpu" + std::to_string(inits[i].from) + " (step " + std::to_string(inits[i].step) + ")";
+        }
+        return s + " to vcpu" + std::to_string(to);
+    }
+
+    void lose(int to, const std::vector<InitRec>& inits, std::uint32_t step, const std::string& why) {
+        if (inits.empty()) return;  // posted by userspace: nobody's INIT was lost
+        const bool many = inits.size() > 1 && why.rfind("was ", 0) == 0;  // "INITs ... were"
+        report(Property::LostInit, to, cat_.mp_state, 0, inits.front().step, step, init_names(inits, to) + " " + (many ? "were " + why.substr(4) : why));
+    }
+    void lose(int to, InitGroup& g, std::uint32_t step, const std::string& why) {
+        g.state = InitGroup::State::Lost;
+        lose(to, g.inits, step, why);
+    }
+
+    void accept(int to, std::vector<InitRec> inits, std::uint32_t step) {
+        auto& t = target(to);
+        if (!is_bsp(to))
+            if (auto* w = find(t, InitGroup::State::Waiting)) {  // reset again while waiting for SIPI: one wait
+                w->inits.insert(w->inits.end(), inits.begin(), inits.end());
+                return;
             }
+        if (inits.empty()) return;  // a userspace-posted INIT replaces no guest's obligation
+        // A guest's newer INIT supersedes an older one that has not run yet.
+        for (auto& g : t.groups)
+            if (g.state == InitGroup::State::Started) g.state = InitGroup::State::Done;
+        InitGroup g;
+        g.inits = std::move(inits);
+        g.accept_step = step;
+        if (is_bsp(to)) {
+            g.state = InitGroup::State::Started;
+            g.expected_pc = cat_.reset_pc();
+            g.start_step = step;
+        }
+        t.groups.push_back(std::move(g));
+    }
+
+    void on_init_sent(const Event& e) {
+        const int to = static_cast<int>(e.aux);
+        if (!in_.init_fate_events) return accept(to, {{e.vcpu, e.step}}, e.step);
+        target(to).pending.push_back({e.vcpu, e.step});
+    }
+
+    void on_init_accepted(const Event& e) {
+        auto inits = std::move(target(e.vcpu).pending);
+        target(e.vcpu).pending.clear();
+        accept(e.vcpu, std::move(inits), e.step);
+    }
+
+    void on_init_cleared(const Event& e) {
+        auto& t = target(e.vcpu);
+        lose(e.vcpu, t.pending, e.step,
+             "was cleared before vcpu" + std::to_string(e.vcpu) + " accepted it: KVM_SET_VCPU_EVENTS with smi.latched_init = 0 at step " +
+                 std::to_string(e.step));
+        t.pending.clear();
+    }
+
+    void start(InitGroup& g, const SipiRec& sipi, std::uint32_t step) {
+        g.state = InitGroup::State::Started;
+        g.expected_pc = sipi.vector << 12;
+        g.sipi_step = sipi.step;
+        g.start_step = step;
+    }
+
+    void on_sipi_sent(const Event& e) {
+        const int to = static_cast<int>(e.aux);
+        auto& t = target(to);
+        t.last_sipi = SipiRec{e.vcpu, e.step, e.value};
+        if (!in_.init_fate_events)
+            if (auto* w = find(t, InitGroup::State::Waiting)) start(*w, *t.last_sipi, e.step);
+    }
+
+    void on_sipi_accepted(const Event& e) {
+        auto& t = target(e.vcpu);
+        auto* w = find(t, InitGroup::State::Waiting);
+        if (!w) return;
+        // The vector of the latest SIPI sent: what the kernel must deliver,
+        // unless userspace replaced it (a stale VALID_SIPI_VECTOR put).
+        start(*w, t.last_sipi ? *t.last_sipi : SipiRec{-1, e.step, e.value}, e.step);
+    }
+
+    static bool waits_for_sipi(std::uint64_t mp) { return mp == KVM_MP_STATE_INIT_RECEIVED || mp == KVM_MP_STATE_SIPI_RECEIVED; }
+
+    // A write of mp_state, CS or RIP of a vCPU with an INIT in progress.
+    // `stale`: a userspace write that no intent asked for.
+    void on_init_state_write(const Event& e, bool stale) {
+        if (e.vcpu < 0 || static_cast<std::size_t>(e.vcpu) >= targets_.size()) return;
+        auto& t = target(e.vcpu);
+        if (e.reg == cat_.mp_state) {
+            auto* w = find(t, InitGroup::State::Waiting);
+            if (!w || !waits_for_sipi(e.old) || waits_for_sipi(e.value)) return;
+            char buf[200];
+            if (e.writer == Writer::Halt) {
+                std::snprintf(buf, sizeof buf, "was overwritten by HLT's store of mp_state %" PRIu64 " over %" PRIu64 " at step %u (the pre-3.10 kvm_emulate_halt race)",
+                              e.value, e.old, e.step);
+                lose(e.vcpu, *w, e.step, buf);
+            } else if (e.writer == Writer::Userspace && stale) {
+                std::snprintf(buf, sizeof buf, "was accepted at step %u, then undone by a stale userspace write of mp_state (%" PRIu64 " -> %" PRIu64 ") at step %u",
+                              w->accept_step, e.old, e.value, e.step);
+                lose(e.vcpu, *w, e.step, buf);
+            } else if (e.writer == Writer::Userspace) {
+                w->state = InitGroup::State::Done;  // the VMM meant to change it (monitor write)
+            }
+            return;
+        }
+        if (e.writer == Writer::Userspace && stale && (e.reg == cat_.pc || e.reg == cat_.cs_base))
+            for (auto& g : t.groups)
+                if (g.state == InitGroup::State::Started || g.state == InitGroup::State::Waiting) g.undo_step = e.step;
+    }
+
+    std::string started_where(const InitGroup& g, int v) const {
+        char buf[200];
+        if (is_bsp(v))
+            std::snprintf(buf, sizeof buf, "was accepted at step %u and should have restarted it at the reset vector 0x%" PRIx64, g.accept_step,
+                          g.expected_pc);
+        else
+            std::snprintf(buf, sizeof buf, "and SIPI (step %u) started it at 0x%" PRIx64 " at step %u", g.sipi_step, g.expected_pc, g.start_step);
+        std::string s = buf;
+        if (g.undo_step) s += ", but userspace put CS:RIP back at step " + std::to_string(g.undo_step);
+        return s;
+    }
+
+    // The first guest step of a vCPU whose INIT started it somewhere.
+    void on_guest_pc(const Event& e, std::uint64_t pc_before) {
+        auto* g = find(target(e.vcpu), InitGroup::State::Started);
+        if (!g) return;
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "; it ran at 0x%" PRIx64 " instead (step %u)", pc_before, e.step);
+        lose(e.vcpu, *g, e.step, started_where(*g, e.vcpu) + buf);
     }
 
     void on_guest_entry(const Event& e) {
-        for (auto& i : inits_) {
-            if (i.to != e.vcpu || i.done) continue;
-            const bool bsp = in_.bsp[static_cast<std::size_t>(e.vcpu)];
-            if (bsp && e.value == cat_.reset_pc()) i.done = true;
-            if (!bsp && i.sipi_pc && e.value == *i.sipi_pc) i.done = true;
+        auto* g = find(target(e.vcpu), InitGroup::State::Started);
+        if (!g) return;
+        if (e.value == g->expected_pc) {
+            g->state = InitGroup::State::Done;
+            return;
+        }
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "; it entered 0x%" PRIx64 " instead (step %u)", e.value, e.step);
+        lose(e.vcpu, *g, e.step, started_where(*g, e.vcpu) + buf);
+    }
+
+    // A system reset or loadvm re-initialises every vCPU by design.
+    void cancel_inits() {
+        for (auto& t : targets_) {
+            t.pending.clear();
+            for (auto& g : t.groups)
+                if (g.state == InitGroup::State::Waiting || g.state == InitGroup::State::Started) g.state = InitGroup::State::Done;
+        }
+    }
+
+    void finish_inits(std::uint32_t last_step) {
+        for (std::size_t v = 0; v < targets_.size(); ++v) {
+            auto& t = targets_[v];
+            const int vi = static_cast<int>(v);
+            lose(vi, t.pending, last_step, "was never accepted by vcpu" + std::to_string(v));
+            for (auto& g : t.groups) {
+                if (g.state == InitGroup::State::Started) {
+                    lose(vi, g, last_step, started_where(g, vi) + "; it never ran there");
+                } else if (g.state == InitGroup::State::Waiting) {
+                    const auto mp = vcpus_[v].regs[static_cast<std::size_t>(cat_.mp_state)].value;
+                    if (t.last_sipi && t.last_sipi->step > g.inits.front().step)
+                        lose(vi, g, last_step, "was accepted at step " + std::to_string(g.accept_step) + " but the SIPI from vcpu" +
+                                                   std::to_string(t.last_sipi->from) + " (step " + std::to_string(t.last_sipi->step) + ") never started it");
+                    else if (mp != KVM_MP_STATE_INIT_RECEIVED)  // otherwise waiting for SIPI, as it should
+                        lose(vi, g, last_step, "was accepted at step " + std::to_string(g.accept_step) + " but vcpu" + std::to_string(v) +
+                                                   " is not waiting for SIPI (mp_state " + std::to_string(mp) + ")");
+                }
+            }
         }
     }
 
@@ -288,6 +512,7 @@ private:
     }
 
     void on_snapshot_loaded(const Event& e) {
+        cancel_inits();
         loading_ = true;
         load_step_ = e.step;
     }
@@ -304,8 +529,8 @@ private:
                 if (ok) continue;
                 char buf[256];
                 std::snprintf(buf, sizeof buf,
-                              "loadvm at step %u: vcpu%zu %s should be 0x%" PRIx64 " when the first vCPU runs (step %u), kernel has 0x%" PRIx64,
-                              load_step_, v, name(static_cast<int>(r)).c_str(), s.intent.value, step, s.value);
+                              "loadvm at step %u: vcpu%zu %s should be 0x%" PRIx64 " when the first vCPU runs (step %u); %s",
+                              load_step_, v, name(static_cast<int>(r)).c_str(), s.intent.value, step, kernel_holds(s, d).c_str());
                 report(Property::SnapshotFidelity, static_cast<int>(v), static_cast<int>(r), d.mask(), load_step_, step, buf);
             }
     }
@@ -316,38 +541,23 @@ private:
                 auto& s = vcpus_[v].regs[r];
                 if (!s.intent.live || s.intent.satisfied || intent_holds(s, cat_.regs[r])) continue;
                 char buf[256];
-                std::snprintf(buf, sizeof buf, "vcpu%zu %s write of %s = 0x%" PRIx64 " (step %u) never reached the kernel (kernel has 0x%" PRIx64 ")",
-                              v, sim::to_string(s.intent.cause), name(static_cast<int>(r)).c_str(), s.intent.value, s.intent.step, s.value);
+                std::snprintf(buf, sizeof buf, "vcpu%zu %s write of %s = 0x%" PRIx64 " (step %u) never reached the kernel (%s)",
+                              v, sim::to_string(s.intent.cause), name(static_cast<int>(r)).c_str(), s.intent.value, s.intent.step,
+                              kernel_holds(s, cat_.regs[r]).c_str());
                 report(Property::LostUserspaceWrite, static_cast<int>(v), static_cast<int>(r), s.intent.mask, s.intent.step, last_step, buf);
             }
-        for (const auto& i : inits_) {
-            // A later system reset re-initialises every vCPU by design.
-            if (i.done || (reset_step_ > i.step)) continue;
-            const bool bsp = in_.bsp[static_cast<std::size_t>(i.to)];
-            if (!bsp && !i.sipi_pc) {
-                const auto mp = vcpus_[static_cast<std::size_t>(i.to)].regs[static_cast<std::size_t>(cat_.mp_state)].value;
-                if (mp == KVM_MP_STATE_INIT_RECEIVED) continue;  // waiting for SIPI, as it should
-            }
-            char buf[256];
-            if (i.sipi_pc)
-                std::snprintf(buf, sizeof buf, "INIT from vcpu%d to vcpu%d (step %u) and SIPI (step %u) never started it at 0x%" PRIx64,
-                              i.from, i.to, i.step, i.sipi_step, *i.sipi_pc);
-            else
-                std::snprintf(buf, sizeof buf, "INIT from vcpu%d to vcpu%d (step %u) was never acted on", i.from, i.to, i.step);
-            report(Property::LostInit, i.to, cat_.mp_state, 0, i.step, last_step, buf);
-        }
+        finish_inits(last_step);
     }
 
     const OracleInput& in_;
     const model::Catalogue& cat_;
     std::vector<VcpuShadow> vcpus_;
-    std::vector<PendingInit> inits_;
+    std::vector<InitTarget> targets_;
     std::optional<TscRead> max_tsc_read_;
     std::uint32_t last_tsc_rewind_step_ = 0;
     int last_tsc_rewind_vcpu_ = -1;
     bool loading_ = false;
     std::uint32_t load_step_ = 0;
-    std::uint32_t reset_step_ = 0;
     Verdict verdict_;
 };
 

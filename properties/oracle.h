@@ -18,6 +18,11 @@ struct OracleInput {
     std::vector<model::RegisterValues> initial;  // kernel registers at creation, per vCPU
     std::vector<bool> bsp;
     PropertySet enabled = kAllProperties;
+    // The history says what the kernel did with each INIT and SIPI
+    // (init-accepted, init-cleared, sipi-accepted: the fake kernel). A real
+    // kernel's acceptance is not observable: then an INIT counts as taken
+    // when sent and the first SIPI sent while the AP waits is the one.
+    bool init_fate_events = true;
 };
 
 Verdict check(const OracleInput& in, const std::vector<sim::Event>& events);

@@ -20,6 +20,11 @@ const char* to_string(EventKind k) {
         case EventKind::VmStopped: return "vm-stopped";
         case EventKind::VmResumed: return "vm-resumed";
         case EventKind::TimerInterrupt: return "lapic-timer";
+        case EventKind::InitAccepted: return "init-accepted";
+        case EventKind::InitCleared: return "init-cleared";
+        case EventKind::InitLatched: return "init-latched";
+        case EventKind::SipiAccepted: return "sipi-accepted";
+        case EventKind::SipiDropped: return "sipi-dropped";
     }
     return "?";
 }

@@ -25,6 +25,13 @@ enum class EventKind : std::uint8_t {
     VmStopped,       // all vCPUs paused by the main loop
     VmResumed,
     TimerInterrupt,  // the LAPIC timer fired for vcpu at deadline value
+    // What the kernel did with INIT and SIPI (the lost-init oracle judges
+    // each INIT by its fate, not by guessing from the guest's progress):
+    InitAccepted,    // vcpu took every INIT pending on it (kvm_apic_accept_events; pre-3.10: the sender's store)
+    InitCleared,     // a pending INIT of vcpu was cleared by userspace (KVM_SET_VCPU_EVENTS smi.latched_init = 0)
+    InitLatched,     // userspace made an INIT pending on vcpu (KVM_SET_VCPU_EVENTS smi.latched_init = 1)
+    SipiAccepted,    // vcpu, waiting for SIPI, started at vector value
+    SipiDropped,     // a SIPI to vcpu was dropped: it was not waiting for one (mp_state value)
 };
 
 enum class Writer : std::uint8_t {

@@ -56,6 +56,23 @@ public:
     History& sipi(int from, int to, std::uint64_t vec) {
         return add({.kind = EventKind::SipiSent, .vcpu = static_cast<std::int16_t>(from), .aux = static_cast<std::uint32_t>(to), .value = vec});
     }
+    // What the kernel did with INIT and SIPI (the fake reports it).
+    History& accepted(int v) { return add({.kind = EventKind::InitAccepted, .vcpu = static_cast<std::int16_t>(v)}); }
+    History& cleared(int v) { return add({.kind = EventKind::InitCleared, .writer = Writer::Userspace, .vcpu = static_cast<std::int16_t>(v)}); }
+    History& sipi_accepted(int v, std::uint64_t vec) { return add({.kind = EventKind::SipiAccepted, .vcpu = static_cast<std::int16_t>(v), .value = vec}); }
+    History& sipi_dropped(int v) { return add({.kind = EventKind::SipiDropped, .vcpu = static_cast<std::int16_t>(v), .value = KVM_MP_STATE_RUNNABLE}); }
+    // kvm_apic_accept_events() on an AP: INIT (reset, wait for SIPI), then SIPI.
+    History& ap_accepts(int v) {
+        return accepted(v).write(v, "cs.base", 0, Writer::Init).write(v, "rip", 0xfff0, Writer::Init).write(v, "mp_state", KVM_MP_STATE_INIT_RECEIVED, Writer::Init);
+    }
+    History& ap_starts(int v, std::uint64_t vec) {
+        return sipi_accepted(v, vec).write(v, "cs.base", vec << 12, Writer::Init).write(v, "rip", 0, Writer::Init).write(v, "mp_state", KVM_MP_STATE_RUNNABLE, Writer::Init);
+    }
+    // A real kernel: no fate events.
+    History& without_fates() {
+        in_.init_fate_events = false;
+        return *this;
+    }
     History& guest_entry(int v, std::uint64_t pc) { return add({.kind = EventKind::GuestEntry, .vcpu = static_cast<std::int16_t>(v), .value = pc}); }
     History& saved(int v, const char* r, std::uint64_t val) {
         return add({.kind = EventKind::SnapshotSaved, .vcpu = static_cast<std::int16_t>(v), .reg = reg(r), .value = val});
@@ -222,26 +239,99 @@ TEST(Oracle, IntendedTscWritesThatDesynchronizeVcpusAreNotAJumpBack) {
     EXPECT_EQ(h.fired(), P{});
 }
 
-TEST(Oracle, LostInitFiresWhenTheApNeverStartsAtTheSipiVector) {
-    History h(Arch::X86, 2);
-    h.init(0, 1).sipi(0, 1, 0x10);
-    EXPECT_EQ(h.fired(), P{Property::LostInit});
+// Each INIT is judged by its fate in the kernel.
+TEST(Oracle, AnInitAcceptedAndStartedAtItsSipiVectorHolds) {
     History ok(Arch::X86, 2);
-    ok.init(0, 1).sipi(0, 1, 0x10).guest_entry(1, 0x10000);
+    ok.init(0, 1).sipi(0, 1, 0x10).ap_accepts(1).ap_starts(1, 0x10).guest_entry(1, 0x10000);
     EXPECT_EQ(ok.fired(), P{});
+    History waiting(Arch::X86, 2);  // no SIPI yet: waiting for one, as it should
+    waiting.init(0, 1).ap_accepts(1);
+    EXPECT_EQ(waiting.fired(), P{});
     History wrong_place(Arch::X86, 2);
-    wrong_place.init(0, 1).sipi(0, 1, 0x10).guest_entry(1, 0x20000);
+    wrong_place.init(0, 1).sipi(0, 1, 0x10).ap_accepts(1).ap_starts(1, 0x10).guest_entry(1, 0x20000);
     EXPECT_EQ(wrong_place.fired(), P{Property::LostInit});
+    History never_ran(Arch::X86, 2);
+    never_ran.init(0, 1).sipi(0, 1, 0x10).ap_accepts(1).ap_starts(1, 0x10);
+    EXPECT_EQ(never_ran.fired(), P{Property::LostInit});
+    History bsp(Arch::X86, 2);
+    bsp.init(1, 0).accepted(0).guest_entry(0, 0xfffffff0);
+    EXPECT_EQ(bsp.fired(), P{});
 }
 
-TEST(Oracle, InitAloneNeedsTheApWaitingForSipiAndTheBspRestarted) {
+// Two INITs pending when the AP accepts are one reset; a SIPI that arrives
+// after the AP started is dropped, as on hardware. Nothing is lost (the
+// old oracle gave the second INIT the second SIPI and reported it lost).
+TEST(Oracle, MergedInitsAndALateSipiAreNotALostInit) {
+    History h(Arch::X86, 3);
+    h.init(0, 1).sipi(0, 1, 0x10).init(2, 1).ap_accepts(1).ap_starts(1, 0x10).guest_entry(1, 0x10000).sipi(2, 1, 0x20).sipi_dropped(1);
+    EXPECT_EQ(h.fired(), P{});
+    // Both SIPIs pending at acceptance: the kernel keeps the latest vector.
+    History latest(Arch::X86, 3);
+    latest.init(0, 1).sipi(0, 1, 0x10).init(2, 1).sipi(2, 1, 0x20).ap_accepts(1).ap_starts(1, 0x20).guest_entry(1, 0x20000);
+    EXPECT_EQ(latest.fired(), P{});
+    // One INIT accepted, the second one pending: it is accepted later.
+    History later(Arch::X86, 3);
+    later.init(0, 1).ap_accepts(1).init(2, 1).sipi(2, 1, 0x20).ap_accepts(1).ap_starts(1, 0x20).guest_entry(1, 0x20000);
+    EXPECT_EQ(later.fired(), P{});
+}
+
+TEST(Oracle, AnInitClearedByUserspaceIsLost) {
+    History h(Arch::X86, 2);
+    h.init(0, 1).cleared(1);
+    const auto v = h.check();
+    ASSERT_EQ(v.violations.size(), 1u);
+    EXPECT_EQ(v.violations[0].property, Property::LostInit);
+    EXPECT_NE(v.violations[0].message.find("latched_init = 0"), std::string::npos) << v.violations[0].message;
+    History never(Arch::X86, 2);  // sent and never accepted
+    never.init(0, 1);
+    EXPECT_EQ(never.fired(), P{Property::LostInit});
+}
+
+TEST(Oracle, AnInitOverwrittenByTheHltStoreIsLost) {
+    History h(Arch::X86, 2);
+    h.init(0, 1).write(1, "mp_state", KVM_MP_STATE_INIT_RECEIVED, Writer::Init).accepted(1).sipi(0, 1, 0x10)
+        .write(1, "mp_state", KVM_MP_STATE_SIPI_RECEIVED, Writer::Init).write(1, "mp_state", KVM_MP_STATE_HALTED, Writer::Halt);
+    const auto v = h.check(properties::bit(Property::LostInit));
+    ASSERT_EQ(v.violations.size(), 1u);
+    EXPECT_NE(v.violations[0].message.find("HLT"), std::string::npos) << v.violations[0].message;
+}
+
+// Accepted, then undone by a stale userspace put before the AP ran: of
+// mp_state (no longer waiting for SIPI), or of CS:RIP (runs the old code).
+TEST(Oracle, AnAcceptedInitUndoneByAStalePutIsLost) {
+    History mp(Arch::X86, 2);
+    mp.init(0, 1).ap_accepts(1).write(1, "mp_state", KVM_MP_STATE_RUNNABLE, Writer::Userspace);
+    EXPECT_EQ(mp.fired(properties::bit(Property::LostInit)), P{Property::LostInit});
+    History regs(Arch::X86, 2);
+    regs.init(0, 1).sipi(0, 1, 0x10).ap_accepts(1).ap_starts(1, 0x10)
+        .write(1, "cs.base", 0, Writer::Userspace).write(1, "rip", 0x1003, Writer::Userspace).write(1, "rip", 0x1004, Writer::Guest);
+    const auto v = regs.check(properties::bit(Property::LostInit));
+    ASSERT_EQ(v.violations.size(), 1u);
+    EXPECT_NE(v.violations[0].message.find("ran at 0x1003"), std::string::npos) << v.violations[0].message;
+    // A write the VMM meant (a monitor write of mp_state) is no loss.
+    History meant(Arch::X86, 2);
+    meant.init(0, 1).ap_accepts(1).intent(1, "mp_state", KVM_MP_STATE_RUNNABLE).write(1, "mp_state", KVM_MP_STATE_RUNNABLE, Writer::Userspace);
+    EXPECT_EQ(meant.fired(), P{});
+    // A system reset re-initialises every vCPU.
+    History reset(Arch::X86, 2);
+    reset.init(0, 1).intent(1, "rip", 0xfff0, sim::IntentCause::Reset);
+    EXPECT_EQ(reset.fired(properties::bit(Property::LostInit)), P{});
+}
+
+// On a real kernel (kvm-replay) acceptance is not observable: an INIT
+// counts as taken when sent, the first SIPI while waiting is the one.
+TEST(Oracle, WithoutFateEventsTheFirstSipiWhileWaitingCounts) {
+    History h(Arch::X86, 2);
+    h.without_fates().init(0, 1).sipi(0, 1, 0x10);
+    EXPECT_EQ(h.fired(), P{Property::LostInit});
+    History ok(Arch::X86, 2);
+    ok.without_fates().init(0, 1).sipi(0, 1, 0x10).guest_entry(1, 0x10000).sipi(0, 1, 0x20);
+    EXPECT_EQ(ok.fired(), P{});
     History ap(Arch::X86, 2);
-    ap.init(0, 1).write(1, "mp_state", KVM_MP_STATE_INIT_RECEIVED, Writer::Init);
+    ap.without_fates().init(0, 1).write(1, "mp_state", KVM_MP_STATE_INIT_RECEIVED, Writer::Init);
     EXPECT_EQ(ap.fired(), P{});
-    ap.write(1, "mp_state", KVM_MP_STATE_HALTED, Writer::Halt);
-    EXPECT_EQ(ap.fired(), P{Property::LostInit});
     History bsp(Arch::X86, 2);
-    bsp.init(1, 0).guest_entry(0, 0xfffffff0);
+    bsp.without_fates().init(1, 0).guest_entry(0, 0xfffffff0);
     EXPECT_EQ(bsp.fired(), P{});
 }
 
