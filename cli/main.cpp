@@ -61,6 +61,9 @@ struct Options {
     std::string matrix_traces = "traces/generated/matrix";
     std::vector<std::string> matrix_scenarios;
     int matrix_jobs = 1;
+    std::string matrix_strategy = "dfs";
+    std::uint32_t matrix_bound = 2;
+    std::uint64_t matrix_budget = 5000;
     bool json = false;
     bool markdown = false;
 };
@@ -95,8 +98,23 @@ std::string default_trace_path(const harness::Scenario& s, const explore::Explor
     return "traces/generated/" + s.name + "-" + c.policy + "-" + c.kernel + "-seed" + std::to_string(c.seed) + ".json";
 }
 
+// The first 10 violations of each property, then how many more; then the
+// outcome when the execution did not end quiescent (LIVE, DEAD). The trace
+// keeps them all.
 void print_violations(const harness::Trace& t) {
-    for (const auto& v : t.violations) std::printf("  %s: %s\n", v.property.c_str(), v.message.c_str());
+    constexpr std::size_t kShown = 10;
+    std::vector<std::pair<std::string, std::size_t>> count;
+    for (const auto& v : t.violations) {
+        auto it = std::find_if(count.begin(), count.end(), [&](const auto& c) { return c.first == v.property; });
+        if (it == count.end()) it = count.insert(count.end(), {v.property, 0});
+        if (++it->second <= kShown) std::printf("  %s: %s\n", v.property.c_str(), v.message.c_str());
+    }
+    for (const auto& [p, n] : count)
+        if (n > kShown) std::printf("  ... and %zu more %s\n", n - kShown, p.c_str());
+    if (t.outcome == "step-limit")
+        std::printf("  step-limit: the execution reached max_steps without ending (a livelock, LIVE)\n");
+    else if (t.outcome != "quiescent")
+        std::printf("  %s\n", t.outcome.c_str());
 }
 
 // The report of an explore run, as explore and merge print it.
@@ -340,33 +358,40 @@ int cmd_regressions(const Options& o) {
         const std::string kernel = b.representative_kernel();
         const auto s = harness::load_scenario(b.scenario, o.scenario_dir);
         const auto kcfg = *fakekvm::kernel_variant(kernel);
-        bool found = false;
-        for (std::uint64_t i = 0; i < o.matrix_executions && !found; ++i) {
+        // Random executions first; exhaustive search with few preemptions
+        // may find a shorter counterexample than shrinking a random one
+        // reaches (or the only one: a schedule random search misses): keep
+        // the shorter of the two.
+        std::optional<explore::ShrinkResult> best;
+        std::string strategy;
+        std::uint64_t index = 0;
+        for (std::uint64_t i = 0; i < o.matrix_executions; ++i) {
             sched::RandomDecisions d(explore::execution_seed(o.matrix_seed, i));
             auto r = engine.run(s, policy, kcfg, d);
             if (!explore::violates(r, b.property)) continue;
-            found = true;
-            auto sh = explore::shrink(s, policy, kcfg, r.decisions, b.property, engine);
-            std::string strategy = "random";
-            std::uint64_t index = i;
-            // Exhaustive search with few preemptions may find a shorter
-            // counterexample than shrinking a random one reaches: keep the
-            // shorter of the two.
-            explore::ExploreConfig dc;
-            dc.policy = policy;
-            dc.kernel = kernel;
-            dc.strategy = "dfs";
-            dc.preemption_bound = 3;
-            dc.executions = 200000;
-            const auto ex = explore::explore(s, dc, engine);
-            if (ex.violating_execution && explore::violates(ex.first_violation, b.property)) {
-                auto dsh = explore::shrink(s, policy, kcfg, ex.first_violation.decisions, b.property, engine);
-                if (dsh.decisions_after < sh.decisions_after) {
-                    sh = std::move(dsh);
-                    strategy = "dfs";
-                    index = *ex.violating_execution;
-                }
+            best = explore::shrink(s, policy, kcfg, r.decisions, b.property, engine);
+            strategy = "random";
+            index = i;
+            break;
+        }
+        explore::ExploreConfig dc;
+        dc.policy = policy;
+        dc.kernel = kernel;
+        dc.strategy = "dfs";
+        dc.preemption_bound = 3;
+        dc.executions = 200000;
+        const auto ex = explore::explore(s, dc, engine);
+        if (ex.violating_execution && explore::violates(ex.first_violation, b.property)) {
+            auto dsh = explore::shrink(s, policy, kcfg, ex.first_violation.decisions, b.property, engine);
+            if (!best || dsh.decisions_after < best->decisions_after) {
+                best = std::move(dsh);
+                strategy = "dfs";
+                index = *ex.violating_execution;
             }
+        }
+        const bool found = best.has_value();
+        if (found) {
+            const auto& sh = *best;
             const std::string path = o.matrix_traces + "/" + b.name + ".json";
             harness::write_trace(path, harness::make_trace(s, policy, kernel, strategy, o.matrix_seed, index, sh.result));
             std::printf("%-40s %s / %s / %s: %s execution %llu, %zu decisions, %u -> %u preemptions\n", b.name.c_str(), b.scenario.c_str(),
@@ -386,7 +411,19 @@ int cmd_matrix(const Options& o) {
     if (o.matrix_executions == 0) throw harness::InputError("--executions must be at least 1");
     const auto cat = explore::load_catalogue(o.catalogue, o.scenario_dir);
     if (o.matrix_jobs < 1) throw harness::InputError("-j must be at least 1");
-    explore::MatrixConfig cfg{o.matrix_seed, o.matrix_executions, o.scenario_dir, o.matrix_traces, o.matrix_scenarios, o.matrix_jobs};
+    if (o.matrix_strategy != "dfs" && o.matrix_strategy != "random")
+        throw harness::InputError("matrix: unknown strategy '" + o.matrix_strategy + "' (dfs, random)");
+    if (o.matrix_budget == 0) throw harness::InputError("--budget must be at least 1");
+    explore::MatrixConfig cfg;
+    cfg.seed = o.matrix_seed;
+    cfg.executions = o.matrix_executions;
+    cfg.strategy = o.matrix_strategy;
+    cfg.bound = o.matrix_bound;
+    cfg.budget = o.matrix_budget;
+    cfg.scenario_dir = o.scenario_dir;
+    cfg.trace_dir = o.matrix_traces;
+    cfg.only_scenarios = o.matrix_scenarios;
+    cfg.jobs = o.matrix_jobs;
     for (const auto& s : cfg.only_scenarios) harness::load_scenario(s, o.scenario_dir);  // unknown names are input errors
     harness::Engine engine;
     const auto rep = explore::run_matrix(cfg, cat, engine);
@@ -455,7 +492,10 @@ int main(int argc, char** argv) {
     auto* mx = app.add_subcommand("matrix", "Run every (policy, kernel, scenario) cell and compare with the bug catalogue (exit 1 on disagreement)");
     mx->add_option("--catalogue", o.catalogue, "Catalogue of expected verdicts")->capture_default_str();
     mx->add_option("--seed", o.matrix_seed, "Seed")->capture_default_str();
-    mx->add_option("--executions", o.matrix_executions, "Random executions per cell")->capture_default_str();
+    mx->add_option("--strategy", o.matrix_strategy, "dfs (bounded exhaustive, random after an unfinished search) or random")->capture_default_str();
+    mx->add_option("--preemption-bound", o.matrix_bound, "dfs: preemptions per schedule")->capture_default_str();
+    mx->add_option("--budget", o.matrix_budget, "dfs: schedules per cell before falling back to random")->capture_default_str();
+    mx->add_option("--executions", o.matrix_executions, "Random executions per cell (strategy random, or after an unfinished dfs)")->capture_default_str();
     mx->add_option("--trace-dir", o.matrix_traces, "Where the shortest violating trace of each cell goes")->capture_default_str();
     mx->add_option("--scenario", o.matrix_scenarios, "Only these bundled scenarios (repeatable)");
     mx->add_option("-j,--jobs", o.matrix_jobs, "Threads (cells run in parallel; same output)")->capture_default_str();

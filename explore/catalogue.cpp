@@ -80,6 +80,11 @@ Catalogue load_catalogue(const std::string& path, const std::string& scenario_di
         const auto prop = properties::property_from_string(str("property", true));
         if (!prop) throw harness::InputError::at(path, line, "bug '" + b.name + "' names an unknown property");
         b.property = *prop;
+        b.also = list("also");
+        for (const auto& a : b.also)
+            if (!properties::property_from_string(a) && a != "step-limit" && a != "deadlock")
+                throw harness::InputError::at(path, line, "bug '" + b.name + "': 'also' names '" + a +
+                                                              "', neither a property nor step-limit or deadlock");
         b.policies = list("policies");
         b.kernels = list("kernels");
         if (b.policies.empty()) throw harness::InputError::at(path, line, "bug '" + b.name + "' needs 'policies' (\"*\" for all)");

@@ -15,6 +15,10 @@ struct BugEntry {
     std::string source;
     std::string scenario;
     properties::Property property{};
+    // What the cell shows besides `property`: more properties, or the
+    // outcomes "step-limit" (LIVE) and "deadlock" (DEAD). A cell's expected
+    // set is the union over the entries naming it; the matrix wants it exactly.
+    std::vector<std::string> also;
     std::vector<std::string> policies;  // "*" = all
     std::vector<std::string> kernels;   // empty or "*" = all
     std::string fix_policy;             // where it is fixed ("" = same policy)

@@ -32,11 +32,23 @@ std::uint64_t schedule_hash(const std::vector<sim::ActorId>& d) {
     return h;
 }
 
-bool bad(const harness::ExecutionResult& r) {
-    return !r.verdict.ok() || r.end == sched::RunEnd::ActorError || (!r.main_loop_finished && r.end == sched::RunEnd::Quiescent);
+}  // namespace
+
+bool violates(const harness::ExecutionResult& r) {
+    return !r.verdict.ok() || r.end == sched::RunEnd::ActorError || r.end == sched::RunEnd::StepLimit || !r.main_loop_finished;
 }
 
-}  // namespace
+std::vector<std::string> violated_names(const harness::ExecutionResult& r) {
+    std::vector<std::string> out;
+    for (const auto& v : r.verdict.violations) {
+        std::string n(properties::to_string(v.property));
+        if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(std::move(n));
+    }
+    if (r.end == sched::RunEnd::StepLimit) out.emplace_back("step-limit");
+    else if (r.end == sched::RunEnd::ActorError) out.emplace_back("actor-error");
+    else if (!r.main_loop_finished) out.emplace_back("deadlock");
+    return out;
+}
 
 namespace {
 void note_violation(ExploreReport& rep) {
@@ -162,7 +174,7 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
             ts.steps += r.step_count;
             ts.step_limited += r.end == sched::RunEnd::StepLimit;
             ts.deadlocks += !r.main_loop_finished && r.end == sched::RunEnd::Quiescent;
-            if (bad(r)) {
+            if (violates(r)) {
                 ts.violated = true;
                 r.steps.clear();
                 w.violation = std::move(r);
@@ -277,7 +289,7 @@ ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harn
             stats[i] = {i, static_cast<std::uint32_t>(r.decisions.size()), r.step_count, r.end == sched::RunEnd::StepLimit,
                         !r.main_loop_finished && r.end == sched::RunEnd::Quiescent, schedule_hash(r.decisions), r.final_state};
             if (progress && t == 0 && (i & 0xffff) == 0 && i > 0) progress(i);
-            if (bad(r)) {
+            if (violates(r)) {
                 found[t] = std::move(r);
                 found_at[t] = i;
                 std::uint64_t cur = first.load();

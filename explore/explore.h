@@ -106,6 +106,14 @@ std::optional<std::uint64_t> summarise_dfs(ExploreReport& rep, std::vector<DfsTa
 
 std::uint64_t execution_seed(std::uint64_t seed, std::uint64_t index);
 
+// Whether an execution violates anything: a property, the step limit
+// (a livelock: LIVE), the main loop never finishing (a deadlock: DEAD), or
+// an actor error. explore, matrix and mutants all judge by this.
+bool violates(const harness::ExecutionResult& r);
+// What it violates: property names (first occurrence order), then
+// "step-limit", "deadlock" or "actor-error".
+std::vector<std::string> violated_names(const harness::ExecutionResult& r);
+
 // Stops at the first execution that violates a property (or ends in an
 // actor error or deadlock). Strategy "random", "pct" or "dfs" (exhaustive
 // within the preemption bound, single-threaded; `executions` caps it).

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "explore/explore.h"
+#include "sched/dpor.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/trace_file.h"
 #include "model/policy_registry.h"
@@ -15,20 +16,6 @@
 namespace regsync::explore {
 
 namespace {
-
-bool violated(const harness::ExecutionResult& r) {
-    return !r.verdict.ok() || r.end != sched::RunEnd::Quiescent || !r.main_loop_finished;
-}
-
-std::vector<std::string> property_names(const harness::ExecutionResult& r) {
-    std::vector<std::string> out;
-    for (const auto& v : r.verdict.violations) {
-        std::string n(properties::to_string(v.property));
-        if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
-    }
-    if (r.end != sched::RunEnd::Quiescent || !r.main_loop_finished) out.push_back(harness::outcome_string(r));
-    return out;
-}
 
 Cell run_cell(const MatrixConfig& cfg, const Catalogue& cat, harness::Engine& engine, const harness::Scenario& s,
               const std::string& policy, const std::string& kernel_name) {
@@ -39,38 +26,58 @@ Cell run_cell(const MatrixConfig& cfg, const Catalogue& cat, harness::Engine& en
     const auto kernel = *fakekvm::kernel_variant(kernel_name);
     std::set<std::string> found;
     harness::ExecutionResult shortest;
+    std::string shortest_strategy;
     std::uint64_t shortest_index = 0;
-    for (std::uint64_t i = 0; i < cfg.executions; ++i) {
-        sched::RandomDecisions d(execution_seed(cfg.seed, i));
-        auto r = engine.run(s, policy, kernel, d);
+    const auto consider = [&](harness::ExecutionResult&& r, const char* strategy, std::uint64_t index) {
         ++c.executions;
-        if (!violated(r)) continue;
-        for (const auto& p : property_names(r)) found.insert(p);
-        if (c.violating++ == 0) c.first_violation = i;
+        if (!violates(r)) return;
+        for (const auto& p : violated_names(r)) found.insert(p);
+        if (c.violating++ == 0) c.first_violation = c.executions - 1;
         if (c.violating == 1 || r.decisions.size() < shortest.decisions.size()) {
+            r.steps.clear();
             shortest = std::move(r);
-            shortest_index = i;
+            shortest_strategy = strategy;
+            shortest_index = index;
         }
+    };
+    bool random = cfg.strategy == "random";
+    if (!random) {
+        sched::Dpor dpor(sched::Reduction::Bpor, cfg.bound);
+        harness::ExecutionOptions opt;
+        opt.record_footprints = true;
+        bool more = true;
+        while (more && c.dfs_schedules < cfg.budget) {
+            auto r = engine.run(s, policy, kernel, dpor.source(), opt);
+            more = dpor.next(r.steps);
+            consider(std::move(r), "dfs", c.dfs_schedules++);
+        }
+        c.exhausted = !more;
+        random = !c.exhausted;  // budget spent: random executions look further
+    }
+    for (std::uint64_t i = 0; random && i < cfg.executions; ++i) {
+        sched::RandomDecisions d(execution_seed(cfg.seed, i));
+        consider(engine.run(s, policy, kernel, d), "random", i);
+        ++c.random_executions;
     }
     c.found.assign(found.begin(), found.end());
+    std::set<std::string> expected;
     for (const auto* b : cat.expected(s.name, policy, kernel_name)) {
         c.bugs.push_back(b->name);
-        std::string p(properties::to_string(b->property));
-        if (std::find(c.expected.begin(), c.expected.end(), p) == c.expected.end()) c.expected.push_back(p);
+        expected.insert(std::string(properties::to_string(b->property)));
+        expected.insert(b->also.begin(), b->also.end());
     }
+    c.expected.assign(expected.begin(), expected.end());
     if (c.violating > 0) {
         c.shortest = shortest.decisions.size();
-        c.shortest_properties = property_names(shortest);
+        c.shortest_properties = violated_names(shortest);
         c.outcome = harness::outcome_string(shortest);
         if (!cfg.trace_dir.empty()) {
             c.trace = cfg.trace_dir + "/" + s.name + "." + policy + "." + kernel_name + ".json";
-            harness::write_trace(c.trace, harness::make_trace(s, policy, kernel_name, "random", cfg.seed, shortest_index, shortest));
+            harness::write_trace(c.trace, harness::make_trace(s, policy, kernel_name, shortest_strategy, cfg.seed, shortest_index, shortest));
         }
     }
-    // Held where nothing is catalogued; otherwise every catalogued property found.
-    c.agrees = c.expected.empty() ? c.violating == 0
-                                  : std::all_of(c.expected.begin(), c.expected.end(),
-                                                [&](const std::string& p) { return found.count(p) != 0; });
+    // Exact: the cell violates precisely what the catalogue lists for it.
+    c.agrees = found == expected;
     return c;
 }
 
@@ -101,6 +108,33 @@ std::string cell_text(const Cell& c) {
     char buf[64];
     std::snprintf(buf, sizeof buf, " %zu@%llu", c.shortest, static_cast<unsigned long long>(c.first_violation));
     return t + props + buf;
+}
+
+std::string search_line(const MatrixConfig& cfg) {
+    char buf[256];
+    if (cfg.strategy == "random")
+        std::snprintf(buf, sizeof buf, "random: %llu executions per cell, seed %llu", static_cast<unsigned long long>(cfg.executions),
+                      static_cast<unsigned long long>(cfg.seed));
+    else
+        std::snprintf(buf, sizeof buf,
+                      "bounded exhaustive search per cell (dfs, reduction bpor, at most %u preemptions, budget %llu schedules); a cell whose search did not finish then runs %llu random executions (seed %llu)",
+                      cfg.bound, static_cast<unsigned long long>(cfg.budget), static_cast<unsigned long long>(cfg.executions),
+                      static_cast<unsigned long long>(cfg.seed));
+    return buf;
+}
+
+// Cells whose bounded search did not finish: their verdict rests on random executions too.
+std::string unfinished(const MatrixReport& r, const char* indent) {
+    std::string out;
+    for (const auto& c : r.cells) {
+        if (c.exhausted || c.dfs_schedules == 0) continue;
+        char buf[320];
+        std::snprintf(buf, sizeof buf, "%s%s / %s / %s: bounded: %llu schedules, budget spent; then random: %llu executions\n", indent,
+                      c.scenario.c_str(), c.policy.c_str(), c.kernel.c_str(), static_cast<unsigned long long>(c.dfs_schedules),
+                      static_cast<unsigned long long>(c.random_executions));
+        out += buf;
+    }
+    return out;
 }
 
 }  // namespace
@@ -141,10 +175,9 @@ MatrixReport run_matrix(const MatrixConfig& cfg, const Catalogue& cat, harness::
 std::string matrix_text(const MatrixReport& r, const MatrixConfig& cfg) {
     std::string out;
     char buf[512];
-    std::snprintf(buf, sizeof buf, "regsync matrix: seed %llu, %llu executions per cell, %zu cells\n",
-                  static_cast<unsigned long long>(cfg.seed), static_cast<unsigned long long>(cfg.executions), r.cells.size());
-    out += buf;
-    out += "cell: held, or the properties violated, then 'N@E': decisions in the shortest trace @ first violating execution\n";
+    std::snprintf(buf, sizeof buf, "regsync matrix: %zu cells; ", r.cells.size());
+    out += buf + search_line(cfg) + "\n";
+    out += "cell: held, or everything violated, then 'N@E': decisions in the shortest trace @ first violating execution\n";
     out += "LKW lost-kernel-write  LUW lost-userspace-write  INIT lost-init  TSC tsc-jump-back  SNAP snapshot-fidelity  DIRTY dirty-entry\n";
     out += "LIVE step limit reached (livelock)  DEAD main loop deadlocked  ERR harness error\n";
     out += "!! marks a cell that disagrees with the catalogue\n";
@@ -170,6 +203,7 @@ std::string matrix_text(const MatrixReport& r, const MatrixConfig& cfg) {
     const auto bad = r.disagreements();
     std::snprintf(buf, sizeof buf, "\n%zu cells, %zu disagree with the catalogue\n", r.cells.size(), bad);
     out += buf;
+    if (const auto u = unfinished(r, "  "); !u.empty()) out += "bounded search unfinished:\n" + u;
     for (const auto& c : r.cells)
         if (!c.agrees) {
             const auto join = [](const std::vector<std::string>& v) {
@@ -189,8 +223,8 @@ std::string matrix_text(const MatrixReport& r, const MatrixConfig& cfg) {
 }
 
 std::string matrix_markdown(const MatrixReport& r, const MatrixConfig& cfg) {
-    std::string out = "Seed " + std::to_string(cfg.seed) + ", " + std::to_string(cfg.executions) +
-                      " executions per cell. Cell: `held`, or the properties violated and `N@E` (decisions in the shortest trace @ first violating execution); **!!** = disagrees with the catalogue.\n";
+    std::string out = "Search: " + search_line(cfg) +
+                      ". Cell: `held`, or everything violated and `N@E` (decisions in the shortest trace @ first violating execution); **!!** = disagrees with the catalogue.\n";
     std::size_t i = 0;
     for (const auto& s : r.scenarios) {
         out += "\n**" + s + "**\n\n| policy |";
@@ -210,13 +244,19 @@ std::string matrix_markdown(const MatrixReport& r, const MatrixConfig& cfg) {
     }
     out.append("\n").append(std::to_string(r.cells.size())).append(" cells, ").append(std::to_string(r.disagreements()));
     out.append(" disagree with the catalogue.\n");
+    if (const auto u = unfinished(r, "- "); !u.empty()) out += "\nBounded search unfinished:\n\n" + u;
     return out;
 }
 
 std::string matrix_json(const MatrixReport& r, const MatrixConfig& cfg) {
     nlohmann::ordered_json j;
     j["seed"] = cfg.seed;
-    j["executions_per_cell"] = cfg.executions;
+    j["strategy"] = cfg.strategy;
+    if (cfg.strategy != "random") {
+        j["preemption_bound"] = cfg.bound;
+        j["budget_schedules_per_cell"] = cfg.budget;
+    }
+    j["random_executions_per_cell"] = cfg.executions;
     j["disagreements"] = r.disagreements();
     auto& cells = j["cells"] = nlohmann::ordered_json::array();
     for (const auto& c : r.cells) {
@@ -231,6 +271,11 @@ std::string matrix_json(const MatrixReport& r, const MatrixConfig& cfg) {
         if (c.violating) e["first_violating_execution"] = c.first_violation;
         e["violating_executions"] = c.violating;
         e["executions"] = c.executions;
+        if (cfg.strategy != "random") {
+            e["dfs_schedules"] = c.dfs_schedules;
+            e["dfs_exhausted"] = c.exhausted;
+        }
+        e["random_executions"] = c.random_executions;
         e["expected"] = c.expected;
         e["catalogue_entries"] = c.bugs;
         e["agrees"] = c.agrees;

@@ -12,7 +12,15 @@ namespace regsync::explore {
 
 struct MatrixConfig {
     std::uint64_t seed = 1;
-    std::uint64_t executions = 2000;  // per cell
+    std::uint64_t executions = 2000;  // per cell: random executions (strategy random, or after an unfinished dfs)
+    // "dfs" (default): bounded exhaustive search of each cell, bpor (it
+    // reaches every final state plain bounded dfs reaches, README), with
+    // `bound` preemptions and at most `budget` schedules; a cell whose
+    // search does not finish falls back to `executions` random executions.
+    // "random": `executions` random executions only.
+    std::string strategy = "dfs";
+    std::uint32_t bound = 2;
+    std::uint64_t budget = 5000;
     std::string scenario_dir;
     std::string trace_dir;            // shortest violating trace of each cell goes here ("" = none)
     std::vector<std::string> only_scenarios;  // empty = every bundled scenario
@@ -21,12 +29,15 @@ struct MatrixConfig {
 
 struct Cell {
     std::string scenario, policy, kernel;
-    std::uint64_t executions = 0;
+    std::uint64_t executions = 0;                // in all (dfs schedules + random executions)
+    std::uint64_t dfs_schedules = 0;             // dfs: schedules run
+    bool exhausted = false;                      // dfs: every schedule within the bound was run
+    std::uint64_t random_executions = 0;         // random (the strategy, or the fallback)
     std::uint64_t violating = 0;                 // executions that violated something
     std::uint64_t first_violation = 0;           // index of the first, when violating > 0
     std::size_t shortest = 0;                    // decisions in the shortest violating trace
     std::vector<std::string> shortest_properties;  // what that trace violates
-    std::vector<std::string> found;              // every property violated in the budget
+    std::vector<std::string> found;              // every property (and step-limit, deadlock) violated in the search
     std::string outcome;                         // of the shortest trace
     std::vector<std::string> expected;           // catalogued properties (empty = must hold)
     std::vector<std::string> bugs;               // catalogue entries naming the cell

@@ -51,7 +51,16 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
     std::vector<fakekvm::VcpuSetup> setup;
     for (std::size_t i = 0; i < s.vcpus.size(); ++i) setup.push_back({s.vcpus[i].bsp, s.vcpus[i].image, initial[i]});
     fakekvm::FakeVm vm(world, s.arch, kernel, std::move(setup));
-    model::Vmm vmm(world, opt.backend ? opt.backend(vm) : vm, *policy, initial);
+    model::KvmVm& backend = opt.backend ? opt.backend(vm) : vm;
+    model::MutationProbe probe{opt.mutation, false};
+    std::unique_ptr<model::SyncPolicy> mutant_policy;
+    std::unique_ptr<model::KvmVm> mutant_backend;
+    if (opt.mutation) {
+        mutant_policy = model::mutate_policy(*policy, probe);
+        mutant_backend = model::mutate_backend(backend, probe);
+    }
+    model::Vmm vmm(world, opt.mutation ? *mutant_backend : backend, opt.mutation ? *mutant_policy : *policy, initial);
+    if (opt.mutation) vmm.set_mutation(&probe);
     model::Machine machine(vmm);
 
     // Actor ids are fixed by this order: vCPU threads, main loop, clock, timers.
@@ -117,6 +126,7 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
             if (io.cpu == v) h = sim::hash_combine(sim::hash_combine(h, io.port), io.value);
     }
     r.final_state = h;
+    r.mutation_fired = probe.fired;
     r.events = world.take_events();  // the world ends with this execution
     if (opt.record_footprints) r.steps = world.take_steps();
     if (r.end == sched::RunEnd::Pruned) return r;  // redundant and unfinished: nothing to judge

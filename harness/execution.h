@@ -9,6 +9,7 @@
 
 #include "fakekvm/kernel_config.h"
 #include "model/kvm_backend.h"
+#include "model/mutation.h"
 #include "harness/scenario.h"
 #include "properties/violation.h"
 #include "sched/decision_source.h"
@@ -38,6 +39,8 @@ struct ExecutionResult {
     // registers, the VMM's cached copy and dirty state, and what each vCPU
     // reported through port I/O (coverage: distinct final states).
     std::uint64_t final_state = 0;
+    // With a mutation: whether its faulty path ran.
+    bool mutation_fired = false;
 };
 
 struct ExecutionOptions {
@@ -47,6 +50,8 @@ struct ExecutionOptions {
     std::function<model::KvmVm&(fakekvm::FakeVm&)> backend;
     // Hands the decision source a hash of the whole state (dfs --state-cache).
     bool state_hash = false;
+    // A fault planted in the sync layer (regsync mutants); it must outlive the run.
+    const model::Mutation* mutation = nullptr;
 };
 
 // Owns what may be reused across executions on one OS thread (fiber

@@ -153,6 +153,18 @@ T get_or(const Ctx& c, const toml::table& t, std::string_view key, T dflt) {
     return *v;
 }
 
+// An integer key that must lie in [lo, hi]: the error names the value's line.
+std::uint64_t get_uint(const Ctx& c, const toml::table& t, std::string_view key, std::uint64_t dflt, std::uint64_t lo = 0,
+                       std::uint64_t hi = ~0ULL >> 1) {
+    const toml::node* n = t.get(key);
+    if (!n) return dflt;
+    auto v = n->value<std::int64_t>();
+    if (!v || !n->is_integer()) c.fail(n, "'" + std::string(key) + "' must be an integer");
+    if (*v < 0 || static_cast<std::uint64_t>(*v) < lo || static_cast<std::uint64_t>(*v) > hi)
+        c.fail(n, "'" + std::string(key) + "' = " + std::to_string(*v) + " is out of range (" + std::to_string(lo) + " to " + std::to_string(hi) + ")");
+    return static_cast<std::uint64_t>(*v);
+}
+
 void check_keys(const Ctx& c, const toml::table& t, std::initializer_list<std::string_view> allowed, const char* where) {
     for (const auto& [k, v] : t)
         if (std::find(allowed.begin(), allowed.end(), k.str()) == allowed.end())
@@ -178,9 +190,9 @@ VcpuSpec parse_vcpu(const Ctx& c, const toml::table& t, std::size_t index) {
             check_keys(c, *pt, {"entry", "code"}, "[[vcpu.program]]");
             const auto* entry = pt->get("entry");
             const auto* code = pt->get("code");
-            if (!entry || !entry->is_integer()) c.fail(&p, "[[vcpu.program]] needs an integer 'entry' address");
+            if (!entry) c.fail(&p, "[[vcpu.program]] needs an integer 'entry' address");
             if (!code) c.fail(&p, "[[vcpu.program]] needs 'code'");
-            v.image.push_back({static_cast<std::uint64_t>(*entry->value<std::int64_t>()), parse_code(c, *code)});
+            v.image.push_back({get_uint(c, *pt, "entry", 0), parse_code(c, *code)});
         }
     }
     if (const auto* regs = t.get("regs")) {
@@ -202,11 +214,11 @@ VcpuSpec parse_vcpu(const Ctx& c, const toml::table& t, std::size_t index) {
             if (!et) c.fail(&e, "[[vcpu.timer]] must be a table");
             check_keys(c, *et, {"at_tick", "set"}, "[[vcpu.timer]]");
             fakekvm::TimerExpiry x;
-            x.at_tick = static_cast<std::uint64_t>(get_or<std::int64_t>(c, *et, "at_tick", 0));
+            x.at_tick = get_uint(c, *et, "at_tick", 0);
             const std::string set = get_or<std::string>(c, *et, "set", "");
             if (set == "watchdog") x.bits = 0;
             else if (set == "DIS" || set == "FIS") x.bits = *model::tsr::bit_from_name(set);
-            else c.fail(&e, "timer 'set' must be DIS, FIS or watchdog");
+            else c.fail(et->get("set") ? et->get("set") : &e, "timer 'set' must be DIS, FIS or watchdog");
             v.timer.push_back(x);
         }
     }
@@ -218,28 +230,35 @@ MainOp parse_main(const Ctx& c, const toml::table& t) {
     MainOp m;
     m.line = static_cast<long>(t.source().begin.line);
     const std::string op = get_or<std::string>(c, t, "op", "");
+    const long op_line = t.get("op") ? static_cast<long>(t.get("op")->source().begin.line) : m.line;
     if (op == "monitor-read") m.kind = MainOpKind::MonitorRead;
     else if (op == "monitor-write") m.kind = MainOpKind::MonitorWrite;
     else if (op == "system-reset") m.kind = MainOpKind::SystemReset;
     else if (op == "savevm") m.kind = MainOpKind::Savevm;
     else if (op == "loadvm") m.kind = MainOpKind::Loadvm;
-    else c.fail(m.line, "[[main]] op must be monitor-read, monitor-write, system-reset, savevm or loadvm (got '" + op + "')");
+    else c.fail(op_line, "[[main]] op must be monitor-read, monitor-write, system-reset, savevm or loadvm (got '" + op + "')");
     const auto vcpu = get_or<std::int64_t>(c, t, "vcpu", 0);
-    if (vcpu < 0 || static_cast<std::size_t>(vcpu) >= c.nvcpus) c.fail(t.get("vcpu"), "vCPU " + std::to_string(vcpu) + " does not exist");
+    if (vcpu < 0 || static_cast<std::size_t>(vcpu) >= c.nvcpus)
+        c.fail(t.get("vcpu"), "vCPU " + std::to_string(vcpu) + " does not exist (scenario has " + std::to_string(c.nvcpus) + ")");
     m.vcpu = static_cast<int>(vcpu);
     if (m.kind == MainOpKind::MonitorRead || m.kind == MainOpKind::MonitorWrite) {
         const auto* r = t.get("reg");
-        if (!r || !r->is_string()) c.fail(m.line, op + " needs reg = \"NAME\"");
+        if (!r) c.fail(op_line, op + " needs reg = \"NAME\"");
+        if (!r->is_string()) c.fail(r, op + " needs reg = \"NAME\" (a string)");
         m.reg = reg_or_fail(c, r, *r->value<std::string>());
     }
     if (m.kind == MainOpKind::MonitorWrite) {
         const auto* v = t.get("value");
-        if (!v || !v->is_integer()) c.fail(m.line, "monitor-write needs an integer value");
+        if (!v) c.fail(op_line, "monitor-write needs an integer value");
+        if (!v->is_integer()) c.fail(v, "monitor-write needs an integer value");
         m.value = static_cast<std::uint64_t>(*v->value<std::int64_t>());
     }
     if (m.kind == MainOpKind::Savevm || m.kind == MainOpKind::Loadvm) m.snapshot = get_or<std::string>(c, t, "snapshot", "snap");
-    m.after_tick = static_cast<std::uint64_t>(get_or<std::int64_t>(c, t, "after_tick", 0));
-    if (t.get("after_io")) m.after_io = static_cast<std::uint32_t>(get_or<std::int64_t>(c, t, "after_io", 0));
+    m.after_tick = get_uint(c, t, "after_tick", 0);
+    if (const auto* io = t.get("after_io")) {
+        m.after_io = static_cast<std::uint32_t>(get_uint(c, t, "after_io", 0, 0, 0xffffffffULL));
+        m.after_io_line = static_cast<long>(io->source().begin.line);
+    }
     return m;
 }
 
@@ -274,7 +293,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
     check_keys(c, root, {"name", "description", "arch", "properties", "max_steps", "clock", "vcpu", "main"}, "the scenario");
     s.name = get_or<std::string>(c, root, "name", std::filesystem::path(file).stem().string());
     s.description = get_or<std::string>(c, root, "description", "");
-    s.max_steps = static_cast<std::uint32_t>(get_or<std::int64_t>(c, root, "max_steps", 2000));
+    s.max_steps = static_cast<std::uint32_t>(get_uint(c, root, "max_steps", 2000, 1, 0xffffffffULL));
     if (const auto* props = root.get("properties")) {
         const auto* arr = props->as_array();
         if (!arr) c.fail(props, "'properties' must be an array of property names");
@@ -290,8 +309,8 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
         const auto* ct = clock->as_table();
         if (!ct) c.fail(clock, "[clock] must be a table");
         check_keys(c, *ct, {"ticks", "tsc_per_tick"}, "[clock]");
-        s.clock_ticks = static_cast<std::uint64_t>(get_or<std::int64_t>(c, *ct, "ticks", 0));
-        s.tsc_per_tick = static_cast<std::uint64_t>(get_or<std::int64_t>(c, *ct, "tsc_per_tick", 1000));
+        s.clock_ticks = get_uint(c, *ct, "ticks", 0);
+        s.tsc_per_tick = get_uint(c, *ct, "tsc_per_tick", 1000, 1);
     }
     for (std::size_t i = 0; i < varr->size(); ++i) {
         const auto* vt = (*varr)[i].as_table();
@@ -308,6 +327,17 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
             if (!mt) c.fail(&m, "[[main]] must be a table");
             s.main.push_back(parse_main(c, *mt));
         }
+    }
+    // An after_io no guest program can report would wait for ever: the
+    // scenario is wrong, not the policy (it is not a deadlock to report).
+    for (const auto& m : s.main) {
+        if (!m.after_io) continue;
+        const bool reported = std::any_of(s.vcpus.begin(), s.vcpus.end(), [&](const VcpuSpec& v) {
+            return std::any_of(v.image.begin(), v.image.end(), [&](const fakekvm::GuestProgram& g) {
+                return std::any_of(g.steps.begin(), g.steps.end(), [&](const GuestStep& st) { return st.op == GuestOp::Io && st.value == *m.after_io; });
+            });
+        });
+        if (!reported) c.fail(m.after_io_line, "after_io = " + std::to_string(*m.after_io) + ": no guest program performs 'io PORT " + std::to_string(*m.after_io) + "'");
     }
     for (const auto& m : s.main)
         if (m.kind == MainOpKind::Loadvm &&

@@ -26,6 +26,7 @@ struct MainOp {
     std::uint64_t after_tick = 0;                // not before this virtual time
     std::optional<std::uint32_t> after_io;       // not before some guest reported this value by port I/O
     long line = 0;
+    long after_io_line = 0;
 };
 
 struct VcpuSpec {

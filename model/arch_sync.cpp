@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "model/kvm_abi.h"
+#include "model/mutation.h"
 
 namespace regsync::model {
 
@@ -46,13 +47,29 @@ RegMask ArchSync::ioctl_closure(RegMask mask) const {
 RegMask ArchSync::access_mask(Access a) const { return access_masks_[static_cast<std::size_t>(a)]; }
 
 void ArchSync::get(CPUState& cpu, RegMask mask, const SyncOrder& order) const {
-    for (Access a : order.get)
+    const SyncOrder* o = &order;
+    if (mutation_ && mutation_->m->kind == MutationKind::Get2013Order && order.get != qemu2013_order().get) {
+        o = &qemu2013_order();
+        mutation_->fired = true;
+    }
+    for (Access a : o->get)
         if (mask & access_mask(a)) get_family(cpu, a, mask);
 }
 
 void ArchSync::put(CPUState& cpu, RegMask mask, const PutOptions& opt, const SyncOrder& order) const {
-    for (Access a : order.put)
-        if (mask & access_mask(a)) put_family(cpu, a, mask, opt);
+    if (mutation_ && mutation_->m->kind == MutationKind::BlindAsyncPut)
+        if (const auto r = cat_->find(mutation_->m->reg); r && !(mask & bit(static_cast<std::size_t>(*r)))) {
+            mask |= bit(static_cast<std::size_t>(*r));
+            mutation_->fired = true;
+        }
+    for (Access a : order.put) {
+        if (!(mask & access_mask(a))) continue;
+        if (mutation_ && mutation_->m->kind == MutationKind::SkipPut && mutation_->m->family == a && mutation_->m->level == opt.level) {
+            mutation_->fired = true;
+            continue;
+        }
+        put_family(cpu, a, mask, opt);
+    }
 }
 
 void ArchSync::get_family(CPUState& cpu, Access a, RegMask mask) const {

@@ -55,11 +55,14 @@ public:
     void kvm_arch_put_registers(CPUState& cpu, SyncLevel level) const { put(cpu, level_mask(level), PutOptions{level}); }
 
     const Catalogue& cat() const { return *cat_; }
+    // A planted fault in the families moved and their order (model/mutation.h).
+    void set_mutation(struct MutationProbe* p) { mutation_ = p; }
 
 private:
     void get_family(CPUState& cpu, Access a, RegMask mask) const;
     void put_family(CPUState& cpu, Access a, RegMask mask, const PutOptions& opt) const;
     const Catalogue* cat_;
+    struct MutationProbe* mutation_ = nullptr;
     // Computed once from the catalogue: they are asked at every sync.
     std::array<RegMask, 6> access_masks_{};  // by Access
     std::array<RegMask, 4> level_masks_{};   // by SyncLevel

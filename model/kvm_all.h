@@ -9,6 +9,7 @@
 #include "model/arch_sync.h"
 #include "model/cpu_state.h"
 #include "model/kvm_backend.h"
+#include "model/mutation.h"
 #include "model/sync_policy.h"
 #include "sim/world.h"
 
@@ -27,6 +28,8 @@ public:
     int cpu_count() const { return static_cast<int>(cpus_.size()); }
     CPUState& cpu(int i) { return cpus_[static_cast<std::size_t>(i)]; }
     const ArchSync& arch() const { return arch_; }
+    // regsync mutants: the get/put faults ArchSync plants.
+    void set_mutation(MutationProbe* p) { arch_.set_mutation(p); }
     SyncPolicy& policy() { return *policy_; }
     sim::World& world() { return world_; }
     const std::vector<IoRecord>& io_log() const { return io_log_; }

@@ -72,7 +72,7 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"arch = \"x86\"\n[[vcpu]]\nbsp = true\n[[vcpu]]\nbsp = true\n", "exactly one vCPU must be the BSP"},
         Bad{"arch = \"x86\"\ncolour = 3\n[[vcpu]]\n", "bad.toml:2: unknown key 'colour'"},
         Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"loadvm\"\nsnapshot = \"s\"\n", "bad.toml:3: loadvm of snapshot 's'"},
-        Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"reboot\"\n", "bad.toml:3: [[main]] op must be"},
+        Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"reboot\"\n", "bad.toml:4: [[main]] op must be"},
         Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"monitor-read\"\n", "monitor-read needs reg"},
         Bad{"arch = \"x86\"\nproperties = [\"lost-socks\"]\n[[vcpu]]\n", "bad.toml:2: unknown property 'lost-socks'"},
         Bad{"arch = \"x86\"\n[[vcpu]]\ncode = [\"io 0x80 0x100000000\"]\n", "I/O value must fit in 32 bits"},
