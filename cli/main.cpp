@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "cli/bench_cmd.h"
+#include "cli/mutants_cmd.h"
 #include "explore/explore.h"
 #include "sched/dpor.h"
 #include "explore/matrix.h"
@@ -509,6 +510,18 @@ int main(int argc, char** argv) {
     bn->add_option("--spin-dir", bo.spin_dir, "Where the Promela models are")->capture_default_str();
     bn->add_flag("--quick", bo.quick, "Small budgets (a smoke run)");
 
+    cli::MutantsOptions mo;
+    auto* mu = app.add_subcommand("mutants", "Plant generic faults in every policy that holds somewhere and score the scenarios by the mutants they kill (exit 1 if one survives)");
+    mu->add_option("--scenarios", mo.scenario_dir, "The scenario corpus: a folder of .toml files (default: the bundled scenarios)");
+    mu->add_option("--scenario", mo.scenarios, "Only these scenarios of the corpus (repeatable)");
+    mu->add_option("--policy", mo.policies, "Only these policies (repeatable)");
+    mu->add_option("--kernel", mo.kernels, "Kernel variants to search under (repeatable; default init-apic-events)");
+    mu->add_option("--preemption-bound", mo.bound, "dfs: preemptions per schedule")->capture_default_str();
+    mu->add_option("--budget", mo.budget, "dfs: schedules per cell before falling back to random")->capture_default_str();
+    mu->add_option("--executions", mo.executions, "Random executions per cell after an unfinished dfs")->capture_default_str();
+    mu->add_option("-j,--jobs", mo.jobs, "Threads (same output)")->capture_default_str();
+    mu->add_flag("--markdown", mo.markdown, "Markdown table");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -529,6 +542,10 @@ int main(int argc, char** argv) {
         if (mg->parsed()) return cmd_merge(o);
         if (kp->parsed()) return cmd_kvm_probe();
         if (kr->parsed()) return cmd_kvm_replay(o);
+        if (mu->parsed()) {
+            if (mo.scenario_dir.empty()) mo.scenario_dir = o.scenario_dir;
+            return cli::cmd_mutants(mo);
+        }
         if (bn->parsed()) {
             bo.scenario_dir = o.scenario_dir;
             bo.catalogue = o.catalogue;

@@ -57,7 +57,8 @@ void ArchSync::get(CPUState& cpu, RegMask mask, const SyncOrder& order) const {
 }
 
 void ArchSync::put(CPUState& cpu, RegMask mask, const PutOptions& opt, const SyncOrder& order) const {
-    if (mutation_ && mutation_->m->kind == MutationKind::BlindAsyncPut)
+    // Blindly: at runtime, from the cache, whatever the kernel did since.
+    if (mutation_ && mutation_->m->kind == MutationKind::BlindAsyncPut && opt.level == SyncLevel::Runtime)
         if (const auto r = cat_->find(mutation_->m->reg); r && !(mask & bit(static_cast<std::size_t>(*r)))) {
             mask |= bit(static_cast<std::size_t>(*r));
             mutation_->fired = true;

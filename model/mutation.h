@@ -21,7 +21,7 @@ namespace regsync::model {
 enum class MutationKind : std::uint8_t {
     SkipPut,        // the put of one ioctl family at one level is left out
     KeepDirty,      // pre_run / post_reset / post_init leave the dirty state set
-    BlindAsyncPut,  // a register the kernel changes on its own is put at every writeback
+    BlindAsyncPut,  // a register the kernel changes on its own is put at every runtime writeback
     Get2013Order,   // the get runs in the 2013 order (regs, sregs, msrs, mp_state, events)
     SkipPostInit,   // cpu_synchronize_post_init does nothing
     SkipPostReset,  // cpu_synchronize_post_reset does nothing

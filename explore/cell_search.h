@@ -1,0 +1,45 @@
+// The search that decides one (scenario, policy, kernel variant) cell, for
+// `regsync matrix` and `regsync mutants`: bounded exhaustive search (dfs,
+// bpor: it reaches every final state plain bounded dfs reaches) within a
+// budget of schedules (bounds 0, 1, ... in turn), then, if it did not
+// finish, random executions.
+// Every execution is judged; the cell's verdict is the set of everything
+// violated (properties, step-limit, deadlock).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <string>
+
+#include "harness/execution.h"
+
+namespace regsync::explore {
+
+struct CellSearchConfig {
+    std::string strategy = "dfs";  // "dfs" (then random if unfinished) or "random"
+    std::uint32_t bound = 2;
+    std::uint64_t budget = 5000;      // dfs schedules
+    std::uint64_t executions = 2000;  // random executions
+    std::uint64_t seed = 1;
+};
+
+struct CellSearch {
+    std::set<std::string> found;
+    std::uint64_t executions = 0, dfs_schedules = 0, random_executions = 0;
+    bool exhausted = false;  // dfs: every schedule within the bound was run
+    int exhausted_bound = -1;  // dfs: the highest bound whose schedules were all run
+    std::uint64_t violating = 0, first_violation = 0;
+    harness::ExecutionResult shortest;  // the shortest violating execution (no footprints)
+    std::string shortest_strategy;
+    std::uint64_t shortest_index = 0;
+    bool stopped = false;       // `stop` ended the search early
+    bool mutation_fired = false;  // with a mutation: its faulty path ran in some execution
+};
+
+// `stop`, if given, is asked after every violating execution with the set
+// found so far; true ends the search there.
+CellSearch search_cell(const harness::Scenario& s, const std::string& policy, const fakekvm::KernelConfig& kernel,
+                       const CellSearchConfig& cfg, harness::Engine& engine, const harness::ExecutionOptions& base = {},
+                       const std::function<bool(const std::set<std::string>&)>& stop = {});
+
+}  // namespace regsync::explore

@@ -1,0 +1,219 @@
+#include "explore/mutants.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "explore/explore.h"
+#include "fakekvm/kernel_config.h"
+#include "harness/input_error.h"
+#include "model/mutation.h"
+#include "model/policy_registry.h"
+#include "sched/decision_source.h"
+
+namespace regsync::explore {
+
+namespace {
+
+std::vector<std::string> as_list(const std::set<std::string>& s) { return {s.begin(), s.end()}; }
+
+// Runs f(i, engine) for i in [0, n) on `jobs` threads, each with its own engine.
+template <typename F>
+void parallel(std::size_t n, int jobs, harness::Engine& engine, F&& f) {
+    if (jobs <= 1) {
+        for (std::size_t i = 0; i < n; ++i) f(i, engine);
+        return;
+    }
+    std::atomic<std::size_t> next{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < jobs; ++t)
+        threads.emplace_back([&] {
+            harness::Engine own;  // one fiber scheduler per thread
+            for (std::size_t i; (i = next.fetch_add(1)) < n;) f(i, own);
+        });
+    for (auto& th : threads) th.join();
+}
+
+struct CellRef {
+    std::size_t scenario, kernel;
+};
+
+}  // namespace
+
+std::size_t MutantsReport::applicable() const {
+    return static_cast<std::size_t>(std::count_if(mutants.begin(), mutants.end(), [](const MutantResult& m) { return m.applicable; }));
+}
+std::size_t MutantsReport::killed() const {
+    return static_cast<std::size_t>(std::count_if(mutants.begin(), mutants.end(), [](const MutantResult& m) { return m.killed; }));
+}
+
+MutantsReport run_mutants(const MutantsConfig& cfg, harness::Engine& engine) {
+    MutantsReport rep;
+    rep.scenarios = cfg.only_scenarios.empty() ? harness::bundled_scenarios(cfg.scenario_dir) : cfg.only_scenarios;
+    if (rep.scenarios.empty()) throw harness::InputError(cfg.scenario_dir + ": no scenario (*.toml) to score mutants with");
+    std::vector<harness::Scenario> scenarios;
+    for (const auto& n : rep.scenarios) scenarios.push_back(harness::load_scenario(n, cfg.scenario_dir));
+    std::vector<fakekvm::KernelConfig> kernels;
+    for (const auto& k : cfg.kernels) {
+        const auto kc = fakekvm::kernel_variant(k);
+        if (!kc) throw harness::InputError("unknown kernel variant '" + k + "' (see 'regsync list')");
+        kernels.push_back(*kc);
+    }
+    rep.kernels = cfg.kernels;
+    std::vector<std::string> candidates = cfg.policies;
+    if (candidates.empty())
+        for (const auto& p : model::policies()) candidates.emplace_back(p.name);
+    for (const auto& p : candidates)
+        if (!model::make_policy(p)) throw harness::InputError("unknown policy '" + p + "' (see 'regsync list')");
+
+    // The unmutated verdict of every cell.
+    std::vector<CellRef> cells;
+    for (std::size_t s = 0; s < scenarios.size(); ++s)
+        for (std::size_t k = 0; k < kernels.size(); ++k) cells.push_back({s, k});
+    std::vector<std::set<std::string>> baseline(candidates.size() * cells.size());
+    parallel(baseline.size(), cfg.jobs, engine, [&](std::size_t i, harness::Engine& eng) {
+        const auto& c = cells[i % cells.size()];
+        baseline[i] = search_cell(scenarios[c.scenario], candidates[i / cells.size()], kernels[c.kernel], cfg.search, eng).found;
+    });
+    std::vector<std::size_t> policy_rows;  // into candidates
+    for (std::size_t p = 0; p < candidates.size(); ++p) {
+        const bool holds_somewhere = std::any_of(baseline.begin() + static_cast<long>(p * cells.size()),
+                                                 baseline.begin() + static_cast<long>((p + 1) * cells.size()),
+                                                 [](const std::set<std::string>& f) { return f.empty(); });
+        if (holds_somewhere) {
+            policy_rows.push_back(p);
+            rep.policies.push_back(candidates[p]);
+        }
+    }
+
+    const auto& muts = model::mutations();
+    rep.mutants.resize(policy_rows.size() * muts.size());
+    parallel(rep.mutants.size(), cfg.jobs, engine, [&](std::size_t i, harness::Engine& eng) {
+        const std::size_t p = policy_rows[i / muts.size()];
+        const auto& mut = muts[i % muts.size()];
+        auto& m = rep.mutants[i];
+        m.policy = candidates[p];
+        m.mutation = mut.name();
+        harness::ExecutionOptions opt;
+        opt.mutation = &mut;
+        const auto kill = [&](std::size_t c, const std::set<std::string>& found) {
+            m.killed = true;
+            m.scenario = scenarios[cells[c].scenario].name;
+            m.kernel = cfg.kernels[cells[c].kernel];
+            m.baseline = as_list(baseline[p * cells.size() + c]);
+            m.found = as_list(found);
+        };
+        // Where does the fault run? A few random executions of every cell
+        // (they may already kill it with something the policy never shows).
+        std::vector<bool> fires(cells.size(), false);
+        for (std::size_t c = 0; c < cells.size() && !m.killed; ++c) {
+            const auto& base = baseline[p * cells.size() + c];
+            CellSearchConfig probe = cfg.search;
+            probe.strategy = "random";
+            probe.executions = cfg.probe_executions;
+            const auto r = search_cell(scenarios[cells[c].scenario], m.policy, kernels[cells[c].kernel], probe, eng, opt,
+                                       [&](const std::set<std::string>& f) { return !std::includes(base.begin(), base.end(), f.begin(), f.end()); });
+            fires[c] = r.mutation_fired;
+            m.applicable = m.applicable || r.mutation_fired;
+            if (r.stopped) kill(c, r.found);
+        }
+        if (!m.applicable || m.killed) return;
+        // The full search, cells where the fault ran first.
+        std::vector<std::size_t> order;
+        for (std::size_t c = 0; c < cells.size(); ++c)
+            if (fires[c]) order.push_back(c);
+        for (std::size_t c = 0; c < cells.size(); ++c)
+            if (!fires[c]) order.push_back(c);
+        for (std::size_t c : order) {
+            const auto& base = baseline[p * cells.size() + c];
+            const auto r = search_cell(scenarios[cells[c].scenario], m.policy, kernels[cells[c].kernel], cfg.search, eng, opt,
+                                       [&](const std::set<std::string>& f) { return !std::includes(base.begin(), base.end(), f.begin(), f.end()); });
+            if (r.stopped || r.found != base) {
+                kill(c, r.found);
+                return;
+            }
+        }
+    });
+    return rep;
+}
+
+namespace {
+std::string join(const std::vector<std::string>& v) {
+    if (v.empty()) return "held";
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : "+") + x;
+    return s;
+}
+
+struct PolicyRow {
+    std::string policy;
+    std::size_t applicable = 0, killed = 0, inapplicable = 0;
+};
+
+std::vector<PolicyRow> rows(const MutantsReport& r) {
+    std::vector<PolicyRow> out;
+    for (const auto& p : r.policies) {
+        PolicyRow row{p};
+        for (const auto& m : r.mutants) {
+            if (m.policy != p) continue;
+            row.applicable += m.applicable;
+            row.killed += m.killed;
+            row.inapplicable += !m.applicable;
+        }
+        out.push_back(row);
+    }
+    return out;
+}
+
+std::string score_line(const MutantsReport& r) {
+    char buf[160];
+    const auto a = r.applicable(), k = r.killed();
+    std::snprintf(buf, sizeof buf, "mutation score: %zu killed of %zu mutants (%.1f%%); %zu not applicable (their fault never ran)\n", k, a,
+                  a ? 100.0 * static_cast<double>(k) / static_cast<double>(a) : 100.0, r.mutants.size() - a);
+    return buf;
+}
+}  // namespace
+
+std::string mutants_text(const MutantsReport& r) {
+    std::string out = "regsync mutants: " + std::to_string(r.scenarios.size()) + " scenarios, kernel variant(s)";
+    for (const auto& k : r.kernels) out += " " + k;
+    out += "\n";
+    char buf[512];
+    std::snprintf(buf, sizeof buf, "%-26s %9s %7s %9s %15s\n", "policy", "mutants", "killed", "survived", "not applicable");
+    out += buf;
+    for (const auto& row : rows(r)) {
+        std::snprintf(buf, sizeof buf, "%-26s %9zu %7zu %9zu %15zu\n", row.policy.c_str(), row.applicable, row.killed, row.applicable - row.killed,
+                      row.inapplicable);
+        out += buf;
+    }
+    bool any = false;
+    for (const auto& m : r.mutants)
+        if (m.applicable && !m.killed) {
+            if (!any) out += "survivors:\n";
+            any = true;
+            out += "  " + m.policy + " / " + m.mutation + "\n";
+        }
+    out += "killed by:\n";
+    for (const auto& m : r.mutants)
+        if (m.killed) {
+            std::snprintf(buf, sizeof buf, "  %s / %s: %s on %s: %s instead of %s\n", m.policy.c_str(), m.mutation.c_str(), m.scenario.c_str(),
+                          m.kernel.c_str(), join(m.found).c_str(), join(m.baseline).c_str());
+            out += buf;
+        }
+    return out + score_line(r);
+}
+
+std::string mutants_markdown(const MutantsReport& r) {
+    std::string out = "| policy | mutants | killed | survived | not applicable |\n|---|---|---|---|---|\n";
+    for (const auto& row : rows(r))
+        out += "| " + row.policy + " | " + std::to_string(row.applicable) + " | " + std::to_string(row.killed) + " | " +
+               std::to_string(row.applicable - row.killed) + " | " + std::to_string(row.inapplicable) + " |\n";
+    std::string surv;
+    for (const auto& m : r.mutants)
+        if (m.applicable && !m.killed) surv += "- " + m.policy + " / " + m.mutation + "\n";
+    if (!surv.empty()) out += "\nSurvivors:\n\n" + surv;
+    return out + "\n" + score_line(r);
+}
+
+}  // namespace regsync::explore
