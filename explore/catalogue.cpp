@@ -22,7 +22,7 @@ std::string BugEntry::representative_kernel() const {
 }
 
 bool BugEntry::covers(const std::string& s, const std::string& policy, const std::string& kernel) const {
-    return s == scenario && names(policies, policy) && names(kernels, kernel);
+    return std::find(scenarios.begin(), scenarios.end(), s) != scenarios.end() && names(policies, policy) && names(kernels, kernel);
 }
 
 const BugEntry* Catalogue::find(const std::string& name) const {
@@ -74,9 +74,14 @@ Catalogue load_catalogue(const std::string& path, const std::string& scenario_di
         b.name = str("name", true);
         b.title = str("title", true);
         b.source = str("source", true);
-        b.scenario = str("scenario", true);
-        if (std::find(scenarios.begin(), scenarios.end(), b.scenario) == scenarios.end())
-            throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown scenario '" + b.scenario + "'");
+        // scenario = "NAME", or a list: the same race in several scenarios.
+        if ((*t)["scenario"].is_array()) b.scenarios = list("scenario");
+        else b.scenarios.push_back(str("scenario", true));
+        if (b.scenarios.empty()) throw harness::InputError::at(path, line, "bug '" + b.name + "' names no scenario");
+        b.scenario = b.scenarios.front();
+        for (const auto& sc : b.scenarios)
+            if (std::find(scenarios.begin(), scenarios.end(), sc) == scenarios.end())
+                throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown scenario '" + sc + "'");
         const auto prop = properties::property_from_string(str("property", true));
         if (!prop) throw harness::InputError::at(path, line, "bug '" + b.name + "' names an unknown property");
         b.property = *prop;

@@ -13,7 +13,8 @@ struct BugEntry {
     std::string name;
     std::string title;
     std::string source;
-    std::string scenario;
+    std::string scenario;                // the one its regression trace is shown in
+    std::vector<std::string> scenarios;  // every scenario it names (scenario first)
     properties::Property property{};
     // What the cell shows besides `property`: more properties, or the
     // outcomes "step-limit" (LIVE) and "deadlock" (DEAD). A cell's expected

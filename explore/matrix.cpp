@@ -8,7 +8,7 @@
 #include <set>
 
 #include "explore/explore.h"
-#include "sched/dpor.h"
+#include "explore/cell_search.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/trace_file.h"
 #include "model/policy_registry.h"
@@ -24,41 +24,18 @@ Cell run_cell(const MatrixConfig& cfg, const Catalogue& cat, harness::Engine& en
     c.policy = policy;
     c.kernel = kernel_name;
     const auto kernel = *fakekvm::kernel_variant(kernel_name);
-    std::set<std::string> found;
-    harness::ExecutionResult shortest;
-    std::string shortest_strategy;
-    std::uint64_t shortest_index = 0;
-    const auto consider = [&](harness::ExecutionResult&& r, const char* strategy, std::uint64_t index) {
-        ++c.executions;
-        if (!violates(r)) return;
-        for (const auto& p : violated_names(r)) found.insert(p);
-        if (c.violating++ == 0) c.first_violation = c.executions - 1;
-        if (c.violating == 1 || r.decisions.size() < shortest.decisions.size()) {
-            r.steps.clear();
-            shortest = std::move(r);
-            shortest_strategy = strategy;
-            shortest_index = index;
-        }
-    };
-    bool random = cfg.strategy == "random";
-    if (!random) {
-        sched::Dpor dpor(sched::Reduction::Bpor, cfg.bound);
-        harness::ExecutionOptions opt;
-        opt.record_footprints = true;
-        bool more = true;
-        while (more && c.dfs_schedules < cfg.budget) {
-            auto r = engine.run(s, policy, kernel, dpor.source(), opt);
-            more = dpor.next(r.steps);
-            consider(std::move(r), "dfs", c.dfs_schedules++);
-        }
-        c.exhausted = !more;
-        random = !c.exhausted;  // budget spent: random executions look further
-    }
-    for (std::uint64_t i = 0; random && i < cfg.executions; ++i) {
-        sched::RandomDecisions d(execution_seed(cfg.seed, i));
-        consider(engine.run(s, policy, kernel, d), "random", i);
-        ++c.random_executions;
-    }
+    auto r = search_cell(s, policy, kernel, cfg.search(), engine);
+    const auto& found = r.found;
+    c.executions = r.executions;
+    c.dfs_schedules = r.dfs_schedules;
+    c.exhausted = r.exhausted;
+    c.exhausted_bound = r.exhausted_bound;
+    c.random_executions = r.random_executions;
+    c.violating = r.violating;
+    c.first_violation = r.first_violation;
+    const auto& shortest = r.shortest;
+    const auto& shortest_strategy = r.shortest_strategy;
+    const auto shortest_index = r.shortest_index;
     c.found.assign(found.begin(), found.end());
     std::set<std::string> expected;
     for (const auto* b : cat.expected(s.name, policy, kernel_name)) {
@@ -129,8 +106,10 @@ std::string unfinished(const MatrixReport& r, const char* indent) {
     for (const auto& c : r.cells) {
         if (c.exhausted || c.dfs_schedules == 0) continue;
         char buf[320];
-        std::snprintf(buf, sizeof buf, "%s%s / %s / %s: bounded: %llu schedules, budget spent; then random: %llu executions\n", indent,
-                      c.scenario.c_str(), c.policy.c_str(), c.kernel.c_str(), static_cast<unsigned long long>(c.dfs_schedules),
+        char done[48] = "no bound";
+        if (c.exhausted_bound >= 0) std::snprintf(done, sizeof done, "bounds 0..%d", c.exhausted_bound);
+        std::snprintf(buf, sizeof buf, "%s%s / %s / %s: bounded: %llu schedules, budget spent (%s explored in full); then random: %llu executions\n",
+                      indent, c.scenario.c_str(), c.policy.c_str(), c.kernel.c_str(), static_cast<unsigned long long>(c.dfs_schedules), done,
                       static_cast<unsigned long long>(c.random_executions));
         out += buf;
     }
@@ -274,6 +253,7 @@ std::string matrix_json(const MatrixReport& r, const MatrixConfig& cfg) {
         if (cfg.strategy != "random") {
             e["dfs_schedules"] = c.dfs_schedules;
             e["dfs_exhausted"] = c.exhausted;
+            e["dfs_bound_explored_in_full"] = c.exhausted_bound;
         }
         e["random_executions"] = c.random_executions;
         e["expected"] = c.expected;

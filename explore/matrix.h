@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "explore/catalogue.h"
+#include "explore/cell_search.h"
 #include "harness/execution.h"
 
 namespace regsync::explore {
@@ -25,6 +26,7 @@ struct MatrixConfig {
     std::string trace_dir;            // shortest violating trace of each cell goes here ("" = none)
     std::vector<std::string> only_scenarios;  // empty = every bundled scenario
     int jobs = 1;                             // cells run in parallel, reported in order
+    CellSearchConfig search() const { return {strategy, bound, budget, executions, seed}; }
 };
 
 struct Cell {
@@ -32,6 +34,7 @@ struct Cell {
     std::uint64_t executions = 0;                // in all (dfs schedules + random executions)
     std::uint64_t dfs_schedules = 0;             // dfs: schedules run
     bool exhausted = false;                      // dfs: every schedule within the bound was run
+    int exhausted_bound = -1;                    // dfs: the highest bound explored in full
     std::uint64_t random_executions = 0;         // random (the strategy, or the fallback)
     std::uint64_t violating = 0;                 // executions that violated something
     std::uint64_t first_violation = 0;           // index of the first, when violating > 0

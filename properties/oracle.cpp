@@ -27,6 +27,12 @@ struct Intent {
     bool active = false;     // issued since the vCPU last entered KVM_RUN
     bool satisfied = false;  // the kernel held the intended value
     bool live = false;       // not superseded
+    // Still to be put when the machine resumed (a writeback deferred to the
+    // vCPU's own entry): from then on the kernel may change the register
+    // again (another vCPU's INIT, a timer), and those changes are not the
+    // intent's to overwrite.
+    bool deferred = false;
+    std::uint32_t resume_step = 0;
 };
 
 struct RegShadow {
@@ -107,7 +113,7 @@ public:
                 h = sim::hash_combine(h, r.kernel_bits);
                 const auto& i = r.intent;
                 h = sim::hash_combine(h, i.value ^ (i.mask << 1));
-                h = sim::hash_combine(h, static_cast<std::uint64_t>(i.cause) | i.active << 8 | i.satisfied << 9 | i.live << 10 |
+                h = sim::hash_combine(h, static_cast<std::uint64_t>(i.cause) | i.active << 8 | i.satisfied << 9 | i.live << 10 | i.deferred << 12 |
                                              static_cast<std::uint64_t>(i.step >= load_step_) << 11);
             }
         }
@@ -152,7 +158,7 @@ private:
             case EventKind::GuestEntry: on_guest_entry(e); break;
             case EventKind::SnapshotSaved: on_snapshot_saved(e); break;
             case EventKind::SnapshotLoaded: on_snapshot_loaded(e); break;
-            case EventKind::VmResumed: on_resumed(); break;
+            case EventKind::VmResumed: on_resumed(e); break;
             default: break;
         }
     }
@@ -195,6 +201,9 @@ private:
             s.intent.satisfied = true;
             justified |= changed & s.intent.mask;
         }
+        // A deferred writeback does not justify overwriting what the kernel
+        // changed after the machine resumed.
+        if (s.intent.deferred && s.kernel_step > s.intent.resume_step) justified &= ~s.kernel_bits;
         const std::uint64_t stale = changed & ~justified;
         if (e.reg == cat_.mp_state || e.reg == cat_.pc || e.reg == cat_.cs_base) on_init_state_write(e, stale != 0);
         if (stale) {
@@ -293,10 +302,15 @@ private:
     // The main-loop operation that issued the intents is over. Intents it
     // already put into the kernel justify no later writes; those still
     // waiting for the vCPU's own writeback stay open until it enters.
-    void on_resumed() {
+    void on_resumed(const Event& e) {
         for (auto& vs : vcpus_)
-            for (auto& s : vs.regs)
+            for (auto& s : vs.regs) {
                 if (s.intent.active && s.intent.satisfied) s.intent.active = false;
+                if (s.intent.active && !s.intent.deferred) {
+                    s.intent.deferred = true;
+                    s.intent.resume_step = e.step;
+                }
+            }
     }
 
     // ------------------------------------------------------------ INIT/SIPI
