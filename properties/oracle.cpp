@@ -71,6 +71,7 @@ struct InitGroup {
     std::uint32_t accept_step = 0;
     State state = State::Waiting;
     std::uint64_t expected_pc = 0;     // Started: where the vCPU must run first
+    std::vector<std::uint64_t> also_pcs;  // without fate events: the other SIPIs' vectors it may run at
     std::uint32_t start_step = 0;
     std::uint32_t sipi_step = 0;       // the SIPI that started it (APs)
     std::uint32_t undo_step = 0;       // last userspace write of CS:RIP not asked for since acceptance
@@ -358,6 +359,13 @@ private:
                 return;
             }
         if (inits.empty()) return;  // a userspace-posted INIT replaces no guest's obligation
+        // Without fate events the kernel may have merged this INIT with one
+        // whose SIPI has not run yet: it joins that one.
+        if (!in_.init_fate_events && !is_bsp(to))
+            if (auto* st = find(t, InitGroup::State::Started)) {
+                st->inits.insert(st->inits.end(), inits.begin(), inits.end());
+                return;
+            }
         // A guest's newer INIT supersedes an older one that has not run yet.
         for (auto& g : t.groups)
             if (g.state == InitGroup::State::Started) g.state = InitGroup::State::Done;
@@ -403,8 +411,9 @@ private:
         const int to = static_cast<int>(e.aux);
         auto& t = target(to);
         t.last_sipi = SipiRec{e.vcpu, e.step, e.value};
-        if (!in_.init_fate_events)
-            if (auto* w = find(t, InitGroup::State::Waiting)) start(*w, *t.last_sipi, e.step);
+        if (in_.init_fate_events) return;
+        if (auto* w = find(t, InitGroup::State::Waiting)) start(*w, *t.last_sipi, e.step);
+        else if (auto* st = find(t, InitGroup::State::Started)) st->also_pcs.push_back(e.value << 12);
     }
 
     void on_sipi_accepted(const Event& e) {
@@ -469,7 +478,7 @@ private:
     void on_guest_entry(const Event& e) {
         auto* g = find(target(e.vcpu), InitGroup::State::Started);
         if (!g) return;
-        if (e.value == g->expected_pc) {
+        if (e.value == g->expected_pc || std::find(g->also_pcs.begin(), g->also_pcs.end(), e.value) != g->also_pcs.end()) {
             g->state = InitGroup::State::Done;
             return;
         }

@@ -12,6 +12,7 @@
 #include "harness/input_error.h"
 #include "properties/oracle.h"
 #include "realkvm/lockstep_vm.h"
+#include "realkvm/x86_real_mode.h"
 #include "sched/decision_source.h"
 
 namespace regsync::realkvm {
@@ -124,6 +125,16 @@ KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_fil
     if (s.arch != model::Arch::X86) throw harness::InputError(trace_file + ": only x86 traces replay on real vCPUs (this one is PowerPC)");
     if (t.policy == "sync-regs")
         throw harness::InputError(trace_file + ": policy sync-regs passes registers through kvm_run (KVM_CAP_SYNC_REGS), which kvm-replay does not mirror");
+
+    // Guest code that no real vCPU can run is the scenario's limit, not a
+    // missing /dev/kvm.
+    for (const auto& v : s.vcpus)
+        for (const auto& p : v.image) try {
+                int slot = 0;
+                encode_real_mode(p.steps, slot);
+            } catch (const std::invalid_argument& e) {
+                throw harness::InputError(s.file + ": " + e.what() + ": this scenario cannot run on a real vCPU");
+            }
 
     KvmReplayReport rep;
     std::string why;

@@ -54,8 +54,24 @@ Encoded encode_real_mode(const std::vector<fakekvm::GuestStep>& steps, int& slot
         switch (s.op) {
             case GuestOp::Nop: o.u8(0x90); break;
             case GuestOp::Write: {
+                const auto& cat = model::catalogue(model::Arch::X86);
+                const auto& d = cat[s.reg];
+                if (d.name == "cr3") {
+                    o.mov_r32(0, s.value);
+                    o.u8(0x0f), o.u8(0x22), o.u8(0xd8);  // mov cr3, eax
+                    break;
+                }
+                if (d.access == model::Access::Msrs && !d.time_varying) {
+                    o.mov_r32(1, static_cast<std::uint32_t>(d.id));  // ecx = the MSR
+                    o.mov_r32(0, s.value & 0xffffffffULL);
+                    o.mov_r32(2, s.value >> 32);
+                    o.u8(0x0f), o.u8(0x30);  // wrmsr
+                    break;
+                }
                 const int r = reg_number(s.reg);
-                if (r < 0) throw std::invalid_argument("'" + fakekvm::to_string(s) + "': real mode writes eax..edi only");
+                if (r < 0)
+                    throw std::invalid_argument("'write " + std::string(d.name) + "': real mode writes eax..edi, cr3 and MSRs only (" +
+                                                std::string(model::to_string(d.access)) + " state is not a guest instruction)");
                 o.mov_r32(r, s.value);
                 break;
             }

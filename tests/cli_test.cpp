@@ -33,6 +33,37 @@ TEST(Cli, UsageErrorsExitTwo) {
     EXPECT_EQ(run_cli("explore --scenario no-such-scenario").exit_code, 2);
 }
 
+// A run that reaches max_steps is a livelock: a violation (LIVE), not a
+// pass; a max_steps that is not a positive integer is an input error on
+// its own line.
+TEST(Cli, ExploreCountsAStepLimitedRunAsAViolation) {
+    const auto path = temp_path("live.toml");
+    write_file(path, "name = \"live\"\narch = \"x86\"\nmax_steps = 10\n[[vcpu]]\ncode = [\"nop\", \"nop\", \"nop\", \"nop\", \"nop\", \"nop\", \"io 0x80 1\"]\n");
+    for (const char* strategy : {"random", "dfs"}) {
+        auto r = run_cli("explore --scenario " + path + " --strategy " + strategy + " --executions 10 --trace-out " + temp_path("live.json"));
+        EXPECT_EQ(r.exit_code, 1) << r.output;
+        EXPECT_NE(r.output.find("step-limited: 1"), std::string::npos) << r.output;
+        EXPECT_NE(r.output.find("step-limit: the execution reached max_steps"), std::string::npos) << r.output;
+    }
+    write_file(path, "name = \"live\"\narch = \"x86\"\n\nmax_steps = -5\n[[vcpu]]\ncode = [\"nop\"]\n");
+    auto r = run_cli("explore --scenario " + path);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.output.find(path + ":4: 'max_steps' = -5 is out of range"), std::string::npos) << r.output;
+}
+
+// A livelocked run of the stale bitmap writes hundreds of lost kernel
+// writes: the report shows ten of them and says how many more.
+TEST(Cli, ViolationListsAreCappedPerProperty) {
+    auto r = run_cli("explore --scenario partial-get-hypercall --policy regsync-v2 --no-shrink --trace-out " + temp_path("cap.json"));
+    EXPECT_EQ(r.exit_code, 1);
+    std::size_t lines = 0;
+    for (std::size_t at = 0; (at = r.output.find("  lost-kernel-write: ", at)) != std::string::npos; ++at) ++lines;
+    EXPECT_EQ(lines, 10u) << r.output;
+    EXPECT_NE(r.output.find("more lost-kernel-write"), std::string::npos) << r.output;
+    const auto trace = nlohmann::json::parse(read_file(temp_path("cap.json")));
+    EXPECT_GT(trace["violations"].size(), 100u);  // the trace keeps them all
+}
+
 TEST(Cli, MalformedScenarioFileGivesOneLineWithFileAndLine) {
     const auto path = temp_path("malformed.toml");
     write_file(path, "arch = \"x86\"\n[[vcpu]]\ncode = [\"nop\", \"teleport\"]\n");

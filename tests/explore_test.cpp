@@ -197,6 +197,26 @@ TEST(Dfs, ProvesInitSipiHaltFreeOfLostInitOnThePendingEventsKernel) {
     EXPECT_EQ(all.distinct_final_states, plain.distinct_final_states);
 }
 
+// Two vCPUs INIT the same AP: on the pending-events kernel the INITs merge
+// into one reset and a late SIPI is dropped, which the oracle must not call
+// a lost INIT (it did before INITs were judged by their fate). Bounded
+// exhaustive search, bound 2, every schedule (bpor) under the fixed
+// configurations; the pre-3.10 kernel still loses an INIT.
+TEST(Dfs, TwoSendersToOneApLoseNoInitOnThePendingEventsKernel) {
+    for (const char* policy : {"accessors", "qemu-today"}) {
+        SCOPED_TRACE(policy);
+        const auto rep = dfs("init-two-senders", policy, "init-apic-events", 2, "bpor");
+        EXPECT_TRUE(rep.exhausted);
+        EXPECT_FALSE(rep.violating_execution.has_value()) << rep.first_violation.verdict.first()->message;
+        EXPECT_GT(rep.executions, 10000u);  // accessors 41,402 and qemu-today 48,002 schedules at bound 2 (README)
+        std::printf("init-two-senders / %s / init-apic-events: all %llu schedules with at most 2 preemptions hold\n", policy,
+                    static_cast<unsigned long long>(rep.executions));
+        const auto old = dfs("init-two-senders", policy, "init-mp-state", 2, "bpor");
+        ASSERT_TRUE(old.violating_execution.has_value());
+        EXPECT_EQ(old.first_violation.verdict.first()->property, properties::Property::LostInit);
+    }
+}
+
 TEST(Dfs, FindsTheLostInitOnThePre310KernelWithOnePreemption) {
     for (const char* red : {"none", "sleep", "dpor"}) {
         SCOPED_TRACE(red);

@@ -108,6 +108,50 @@ TEST(Cli, MatrixExitsOneWhenACellDisagrees) {
               std::string::npos) << r.output;
 }
 
+// Exact: a cell that violates a property its catalogue entries do not list
+// disagrees, even when it also shows the one they list. The bundled
+// catalogue, with lost-userspace-write taken out of one entry's `also`.
+TEST(Cli, MatrixExitsOneWhenACellViolatesMoreThanTheCatalogueLists) {
+    std::string cat = read_file(std::string(REGSYNC_SOURCE_DIR) + "/catalogue/verdicts.toml");
+    const std::string entry = "name = \"bitmap-dirty-entry\"";
+    const auto at = cat.find(entry);
+    ASSERT_NE(at, std::string::npos);
+    const auto also = cat.find("also = [\"lost-userspace-write\"]\n", at);
+    ASSERT_NE(also, std::string::npos);
+    cat.erase(also, std::string("also = [\"lost-userspace-write\"]\n").size());
+    const auto path = temp_path("verdicts.toml");
+    write_file(path, cat);
+    auto r = run_cli("matrix --scenario monitor-write-reset-level --catalogue " + path + " --trace-dir " + temp_path("mx5"));
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("monitor-write-reset-level / regsync-v2 / init-apic-events: catalogue says dirty-entry, found dirty-entry, lost-userspace-write"),
+              std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("!! DIRTY+LUW"), std::string::npos) << r.output;
+    // The bundled catalogue lists both: every cell agrees.
+    EXPECT_EQ(run_cli("matrix --scenario monitor-write-reset-level --trace-dir " + temp_path("mx6")).exit_code, 0);
+}
+
+// The mutation score as a feature: with every bundled scenario each
+// mutant of sync-regs is killed; without the runtime monitor writes of
+// every family, leaving SREGS, MSRS or vCPU events out of the runtime put
+// survives, and the survivors are named.
+TEST(Cli, MutantsScoreDropsWithoutTheScenarioThatKillsThem) {
+#ifdef REGSYNC_SANITIZE
+    GTEST_SKIP() << "release-build budget (two mutation runs)";
+#endif
+    auto all = run_cli("mutants --policy sync-regs -j 2");
+    EXPECT_EQ(all.exit_code, 0) << all.output;
+    EXPECT_NE(all.output.find("(100.0%)"), std::string::npos) << all.output;
+    const std::string dir = temp_path("corpus");
+    ASSERT_EQ(std::system(("mkdir -p " + dir + " && cp " + scenario_dir() + "/*.toml " + dir + " && rm " + dir + "/monitor-write-runtime-families.toml").c_str()), 0);
+    auto fewer = run_cli("mutants --policy sync-regs -j 2 --scenarios " + dir);
+    EXPECT_EQ(fewer.exit_code, 1) << fewer.output;
+    EXPECT_EQ(fewer.output.find("(100.0%)"), std::string::npos) << fewer.output;
+    EXPECT_NE(fewer.output.find("survivors:\n"), std::string::npos) << fewer.output;
+    for (const char* m : {"sync-regs / skip-put:SREGS@KVM_PUT_RUNTIME_STATE", "sync-regs / skip-put:MSRS@KVM_PUT_RUNTIME_STATE",
+                          "sync-regs / skip-put:VCPU_EVENTS@KVM_PUT_RUNTIME_STATE"})
+        EXPECT_NE(fewer.output.find(std::string("  ") + m + "\n"), std::string::npos) << m << "\n" << fewer.output;
+}
+
 }  // namespace
 }  // namespace regsync::testing
 

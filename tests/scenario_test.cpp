@@ -74,6 +74,11 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"loadvm\"\nsnapshot = \"s\"\n", "bad.toml:3: loadvm of snapshot 's'"},
         Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"reboot\"\n", "bad.toml:4: [[main]] op must be"},
         Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"monitor-read\"\n", "monitor-read needs reg"},
+        // The value's own line, not the table header's.
+        Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"monitor-write\"\nreg = \"rax\"\n\nvalue = \"big\"\n", "bad.toml:7: monitor-write needs an integer value"},
+        Bad{"arch = \"x86\"\n[[vcpu]]\ncode = [\"io 0x80 1\"]\n[[main]]\nop = \"savevm\"\nafter_io = 2\n", "bad.toml:6: after_io = 2: no guest program performs"},
+        Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"savevm\"\nafter_tick = -1\n", "bad.toml:5: 'after_tick' = -1 is out of range"},
+        Bad{"arch = \"x86\"\n[clock]\ntsc_per_tick = 0\n[[vcpu]]\n", "bad.toml:3: 'tsc_per_tick' = 0 is out of range"},
         Bad{"arch = \"x86\"\nproperties = [\"lost-socks\"]\n[[vcpu]]\n", "bad.toml:2: unknown property 'lost-socks'"},
         Bad{"arch = \"x86\"\n[[vcpu]]\ncode = [\"io 0x80 0x100000000\"]\n", "I/O value must fit in 32 bits"},
         Bad{"arch = \"x86\"\n[[vcpu]]\n[[vcpu.timer]]\nat_tick = 1\n", "Book-E timers exist only on ppc-booke"}));
