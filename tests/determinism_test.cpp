@@ -113,7 +113,8 @@ TEST(Determinism, ExploreWithTwoThreadsEqualsOneThread) {
 }
 
 TEST(Determinism, MatrixWithTwoThreadsEqualsOneThread) {
-    const std::string args = "matrix --json --executions 300 --scenario tsr-timer-race --scenario init-sipi-monitor --trace-dir ";
+    // A small dfs budget, so that cells run both the bounded search and the random fallback.
+    const std::string args = "matrix --json --budget 300 --executions 100 --scenario tsr-timer-race --scenario monitor-write-reset-level --trace-dir ";
     const auto r1 = run_cli(args + temp_path("m1") + " -j 1");
     const auto r2 = run_cli(args + temp_path("m2") + " -j 2");
     EXPECT_EQ(r1.exit_code, r2.exit_code);
@@ -126,6 +127,8 @@ TEST(Determinism, MatrixWithTwoThreadsEqualsOneThread) {
     };
     EXPECT_EQ(strip(r1.output), strip(r2.output));
     EXPECT_NE(r1.output.find("\"agrees\""), std::string::npos);
+    EXPECT_NE(r1.output.find("\"dfs_exhausted\": false"), std::string::npos);
+    EXPECT_NE(r1.output.find("\"dfs_exhausted\": true"), std::string::npos);
 }
 
 }  // namespace

@@ -86,13 +86,13 @@ TEST(Cli, MatrixPrintsTheTableAndExitsZeroWhenAllCellsAgree) {
 #ifdef REGSYNC_SANITIZE
     GTEST_SKIP() << "release-build budget";
 #endif
-    auto r = run_cli("matrix --scenario tsr-timer-race --trace-dir " + temp_path("mx"));
+    auto r = run_cli("matrix --scenario monitor-write-reset-level --trace-dir " + temp_path("mx"));
     EXPECT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("ppc-onereg-tsr"), std::string::npos);
     EXPECT_NE(r.output.find("0 disagree with the catalogue"), std::string::npos);
-    auto md = run_cli("matrix --markdown --scenario tsr-timer-race --executions 50 --trace-dir " + temp_path("mx2"));
+    auto md = run_cli("matrix --markdown --scenario tsr-timer-race --budget 200 --executions 50 --trace-dir " + temp_path("mx2"));
     EXPECT_NE(md.output.find("| policy |"), std::string::npos);
-    auto js = run_cli("matrix --json --scenario tsr-timer-race --executions 50 --trace-dir " + temp_path("mx3"));
+    auto js = run_cli("matrix --json --scenario tsr-timer-race --budget 200 --executions 50 --trace-dir " + temp_path("mx3"));
     EXPECT_NE(js.output.find("\"agrees\""), std::string::npos);
     EXPECT_EQ(run_cli("matrix --json --markdown").exit_code, 2);
 }
@@ -102,7 +102,7 @@ TEST(Cli, MatrixExitsOneWhenACellDisagrees) {
     const auto path = temp_path("wrong.toml");
     write_file(path, "[[bug]]\nname = \"wrong\"\ntitle = \"t\"\nsource = \"s\"\nscenario = \"tsr-timer-race\"\n"
                      "property = \"lost-kernel-write\"\npolicies = [\"ppc-onereg-tsr\"]\nkernels = [\"init-apic-events\"]\nfix_policy = \"accessors\"\n");
-    auto r = run_cli("matrix --scenario tsr-timer-race --executions 200 --catalogue " + path + " --trace-dir " + temp_path("mx4"));
+    auto r = run_cli("matrix --scenario tsr-timer-race --budget 500 --executions 200 --catalogue " + path + " --trace-dir " + temp_path("mx4"));
     EXPECT_EQ(r.exit_code, 1) << r.output;
     EXPECT_NE(r.output.find("tsr-timer-race / ppc-onereg-tsr / init-apic-events: catalogue says lost-kernel-write, found nothing"),
               std::string::npos) << r.output;
