@@ -15,6 +15,8 @@
 #include "cli/bench_cmd.h"
 #include "cli/mutants_cmd.h"
 #include "explore/explore.h"
+#include "fakekvm/kernel_axes.h"
+#include "harness/kernel_profile.h"
 #include "sched/dpor.h"
 #include "explore/matrix.h"
 #include "explore/shard.h"
@@ -61,6 +63,7 @@ struct Options {
     std::uint64_t matrix_executions = 2000;
     std::string matrix_traces = "traces/generated/matrix";
     std::vector<std::string> matrix_scenarios;
+    std::vector<std::string> matrix_kernels;
     int matrix_jobs = 1;
     std::string matrix_strategy = "dfs";
     std::uint32_t matrix_bound = 2;
@@ -81,9 +84,27 @@ int cmd_list(const Options& o) {
     }
     std::printf("policies:\n");
     for (const auto& p : model::policies()) std::printf("  %-22s %s\n", std::string(p.name).c_str(), std::string(p.description).c_str());
-    std::printf("kernel variants:\n");
+    std::printf("kernel variants (built in; each is the default with one behaviour changed):\n");
     for (const auto& k : fakekvm::kernel_variants())
         std::printf("  %-22s %s\n", std::string(k.name).c_str(), std::string(k.description).c_str());
+    // Profiles of real kernels: one alternative per axis (kernels/*.toml).
+    std::printf("kernel profiles (%s; --kernel NAME or a FILE):\n", REGSYNC_KERNEL_DIR);
+    for (const auto& n : harness::bundled_kernels()) {
+        try {
+            const auto p = harness::resolve_kernel(n);
+            std::string axes;
+            for (const auto& [a, alt] : p.axes) axes += (axes.empty() ? "" : ", ") + a + "=" + alt;
+            std::printf("  %-22s %s\n  %-22s (%s)\n", p.name.c_str(), p.description.c_str(), "", axes.c_str());
+        } catch (const harness::InputError& e) {
+            std::printf("  %-22s UNREADABLE: %s\n", n.c_str(), e.what());
+        }
+    }
+    std::printf("kernel axes:\n");
+    for (const auto& a : fakekvm::kernel_axes()) {
+        std::printf("  %-22s %s\n", std::string(a.name).c_str(), std::string(a.description).c_str());
+        for (const auto& alt : a.alternatives)
+            std::printf("    %-20s %s\n", std::string(alt.name).c_str(), std::string(alt.source).c_str());
+    }
     std::printf("strategies:\n  %-22s %s\n  %-22s %s\n", "random", "seeded random scheduling, one sub-seed per execution",
                 "pct", "probabilistic concurrency testing (--depth D): random priorities, D-1 change points");
     std::printf("  %-22s %s\n", "dfs", "every schedule within --preemption-bound B (iterative context bounding)");
@@ -240,7 +261,7 @@ int cmd_explore(Options o) {
     if (o.cfg.strategy != "random" && o.cfg.strategy != "pct" && o.cfg.strategy != "dfs")
         throw harness::InputError("unknown strategy '" + o.cfg.strategy + "' (this build offers: random, pct, dfs)");
     if (!model::make_policy(o.cfg.policy)) throw harness::InputError("unknown policy '" + o.cfg.policy + "' (see 'regsync list')");
-    if (!fakekvm::kernel_variant(o.cfg.kernel)) throw harness::InputError("unknown kernel variant '" + o.cfg.kernel + "' (see 'regsync list')");
+    const auto kernel_profile = harness::resolve_kernel(o.cfg.kernel);
     if (o.cfg.executions == 0) throw harness::InputError("--executions must be at least 1");
     const bool sharded = !o.shard.empty();
     if (sharded) {
@@ -270,7 +291,7 @@ int cmd_explore(Options o) {
     }
     harness::ExecutionResult found = rep.first_violation;
     if (!o.no_shrink && found.verdict.first() != nullptr) {
-        const auto sh = explore::shrink(s, o.cfg.policy, *fakekvm::kernel_variant(o.cfg.kernel), found.decisions,
+        const auto sh = explore::shrink(s, o.cfg.policy, kernel_profile.config, found.decisions,
                                         found.verdict.first()->property, engine);
         std::printf("shrunk in %d executions: %zu -> %zu decisions, %u -> %u preemptions\n", sh.runs, sh.decisions_before,
                     sh.decisions_after, sh.preemptions_before, sh.preemptions_after);
@@ -317,7 +338,7 @@ int cmd_shrink(const Options& o) {
     if (t.violations.empty()) throw harness::InputError(o.trace + ": the trace violates no property: nothing to shrink");
     const auto target = *properties::property_from_string(t.violations.front().property);
     auto s = harness::load_scenario(t.scenario_source, o.scenario_dir);
-    const auto kernel = *fakekvm::kernel_variant(t.kernel);
+    const auto kernel = harness::resolve_kernel(t.kernel).config;
     // 1. the decision list; 2. the scenario's operations and guest steps;
     // 3. the decision list again, on the smaller scenario.
     auto sh = explore::shrink(s, t.policy, kernel, std::vector<sim::ActorId>(t.decisions.begin(), t.decisions.end()), target, engine);
@@ -358,7 +379,7 @@ int cmd_regressions(const Options& o) {
         const std::string policy = b.representative_policy();
         const std::string kernel = b.representative_kernel();
         const auto s = harness::load_scenario(b.scenario, o.scenario_dir);
-        const auto kcfg = *fakekvm::kernel_variant(kernel);
+        const auto kcfg = harness::resolve_kernel(kernel).config;
         // Random executions first; exhaustive search with few preemptions
         // may find a shorter counterexample than shrinking a random one
         // reaches (or the only one: a schedule random search misses): keep
@@ -424,6 +445,7 @@ int cmd_matrix(const Options& o) {
     cfg.scenario_dir = o.scenario_dir;
     cfg.trace_dir = o.matrix_traces;
     cfg.only_scenarios = o.matrix_scenarios;
+    cfg.kernels = o.matrix_kernels;
     cfg.jobs = o.matrix_jobs;
     for (const auto& s : cfg.only_scenarios) harness::load_scenario(s, o.scenario_dir);  // unknown names are input errors
     harness::Engine engine;
@@ -446,7 +468,7 @@ int main(int argc, char** argv) {
     auto* ex = app.add_subcommand("explore", "Explore schedules of a scenario and report the first violation");
     ex->add_option("--scenario", o.scenario, "Bundled scenario NAME or a .toml FILE")->required();
     ex->add_option("--policy", o.cfg.policy, "Sync policy")->capture_default_str();
-    ex->add_option("--kernel", o.cfg.kernel, "Kernel variant")->capture_default_str();
+    ex->add_option("--kernel", o.cfg.kernel, "Kernel variant or profile: a NAME (regsync list) or a profile FILE")->capture_default_str();
     ex->add_option("--strategy", o.cfg.strategy, "Exploration strategy")->capture_default_str();
     ex->add_option("--seed", o.cfg.seed, "Seed of the run")->capture_default_str();
     ex->add_option("--executions", o.cfg.executions, "Number of executions")->capture_default_str();
@@ -499,6 +521,7 @@ int main(int argc, char** argv) {
     mx->add_option("--executions", o.matrix_executions, "Random executions per cell (strategy random, or after an unfinished dfs)")->capture_default_str();
     mx->add_option("--trace-dir", o.matrix_traces, "Where the shortest violating trace of each cell goes")->capture_default_str();
     mx->add_option("--scenario", o.matrix_scenarios, "Only these bundled scenarios (repeatable)");
+    mx->add_option("--kernel", o.matrix_kernels, "The columns: kernel variants or profiles, by NAME or FILE (repeatable; default the built-in variants)");
     mx->add_option("-j,--jobs", o.matrix_jobs, "Threads (cells run in parallel; same output)")->capture_default_str();
     mx->add_flag("--json", o.json, "JSON output");
     mx->add_flag("--markdown", o.markdown, "Markdown output");

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <toml++/toml.h>
 
+#include "fakekvm/kernel_axes.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
+#include "harness/kernel_profile.h"
 #include "harness/scenario.h"
 #include "model/policy_registry.h"
 
@@ -16,13 +18,31 @@ bool names(const std::vector<std::string>& list, const std::string& x) {
 }
 }  // namespace
 
+namespace {
+bool has_behaviours(const BugEntry& b, const harness::KernelProfile& k) {
+    for (const auto& [axis, alts] : b.when) {
+        const auto it = std::find_if(k.axes.begin(), k.axes.end(), [&](const auto& a) { return a.first == axis; });
+        if (it == k.axes.end() || std::find(alts.begin(), alts.end(), it->second) == alts.end()) return false;
+    }
+    return true;
+}
+}  // namespace
+
 std::string BugEntry::representative_policy() const { return policies.front() == "*" ? "qemu-levels" : policies.front(); }
+// The first kernel it names, else the first built-in variant with the
+// behaviours it needs.
 std::string BugEntry::representative_kernel() const {
-    return kernels.empty() || kernels.front() == "*" ? "init-apic-events" : kernels.front();
+    if (!kernels.empty() && kernels.front() != "*") return kernels.front();
+    for (const auto& v : fakekvm::kernel_variants())
+        if (has_behaviours(*this, harness::resolve_kernel(std::string(v.name)))) return std::string(v.name);
+    return "init-apic-events";
 }
 
 bool BugEntry::covers(const std::string& s, const std::string& policy, const std::string& kernel) const {
-    return std::find(scenarios.begin(), scenarios.end(), s) != scenarios.end() && names(policies, policy) && names(kernels, kernel);
+    if (std::find(scenarios.begin(), scenarios.end(), s) == scenarios.end() || !names(policies, policy) || !names(kernels, kernel)) return false;
+    if (when.empty()) return true;
+    const auto k = harness::find_kernel(kernel);
+    return k && has_behaviours(*this, *k);
 }
 
 const BugEntry* Catalogue::find(const std::string& name) const {
@@ -96,12 +116,32 @@ Catalogue load_catalogue(const std::string& path, const std::string& scenario_di
         for (const auto& p : b.policies)
             if (p != "*" && !model::make_policy(p)) throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown policy '" + p + "'");
         for (const auto& k : b.kernels)
-            if (k != "*" && !fakekvm::kernel_variant(k)) throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown kernel variant '" + k + "'");
+            if (k != "*" && !harness::find_kernel(k)) throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown kernel variant '" + k + "'");
+        if (const auto* w = (*t)["when"].as_table()) {
+            for (const auto& [key, cond] : *w) {
+                const std::string axis(key.str());
+                const long wl = static_cast<long>(cond.source().begin.line);
+                const auto* ax = fakekvm::find_axis(axis);
+                if (!ax) throw harness::InputError::at(path, wl, "bug '" + b.name + "': 'when' names unknown kernel axis '" + axis + "'");
+                std::vector<std::string> alts;
+                if (const auto* one = cond.as_string()) alts.push_back(one->get());
+                else if (const auto* many = cond.as_array())
+                    for (const auto& e : *many)
+                        if (const auto* v = e.as_string()) alts.push_back(v->get());
+                if (alts.empty()) throw harness::InputError::at(path, wl, "bug '" + b.name + "': 'when' axis '" + axis + "' needs an alternative or a list of them");
+                for (const auto& a : alts)
+                    if (!fakekvm::find_alternative(*ax, a))
+                        throw harness::InputError::at(path, wl, "bug '" + b.name + "': axis '" + axis + "' has no alternative '" + a + "'");
+                b.when.emplace_back(axis, alts);
+            }
+        } else if ((*t)["when"]) {
+            throw harness::InputError::at(path, line, "bug '" + b.name + "': 'when' must be a table of axis = alternative(s)");
+        }
         b.fix_policy = str("fix_policy", false);
         b.fix_kernel = str("fix_kernel", false);
         if (!b.fix_policy.empty() && !model::make_policy(b.fix_policy))
             throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown fix_policy '" + b.fix_policy + "'");
-        if (!b.fix_kernel.empty() && !fakekvm::kernel_variant(b.fix_kernel))
+        if (!b.fix_kernel.empty() && !harness::find_kernel(b.fix_kernel))
             throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown fix_kernel '" + b.fix_kernel + "'");
         if (b.fix_policy.empty() && b.fix_kernel.empty())
             throw harness::InputError::at(path, line, "bug '" + b.name + "' needs fix_policy or fix_kernel");

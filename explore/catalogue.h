@@ -3,6 +3,7 @@
 // Data, not code: a cell no entry names must hold.
 #pragma once
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "properties/property.h"
@@ -22,6 +23,10 @@ struct BugEntry {
     std::vector<std::string> also;
     std::vector<std::string> policies;  // "*" = all
     std::vector<std::string> kernels;   // empty or "*" = all
+    // The kernel behaviours the bug needs: axis -> the alternatives it shows
+    // under (fakekvm/kernel_axes.h), so that it is expected under every
+    // profile that has them, whatever the profile is called.
+    std::vector<std::pair<std::string, std::vector<std::string>>> when;
     std::string fix_policy;             // where it is fixed ("" = same policy)
     std::string fix_kernel;             // ("" = same kernel variant)
     long line = 0;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "harness/input_error.h"
+#include "harness/kernel_profile.h"
 #include "harness/trace_file.h"
 #include "sched/decision_source.h"
 #include "explore/coverage.h"
@@ -225,8 +226,7 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
 
 ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harness::Engine& engine,
                       const std::function<void(std::uint64_t)>& progress) {
-    auto kernel = fakekvm::kernel_variant(cfg.kernel);
-    if (!kernel) throw harness::InputError("unknown kernel variant '" + cfg.kernel + "' (see 'regsync list')");
+    const auto kernel = std::optional<fakekvm::KernelConfig>(harness::resolve_kernel(cfg.kernel).config);
     if (cfg.strategy == "dfs") {
         if (cfg.jobs < 1) throw harness::InputError("-j must be at least 1");
         if (cfg.state_cache && cfg.reduction != "none")

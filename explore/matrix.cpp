@@ -10,6 +10,7 @@
 #include "explore/explore.h"
 #include "explore/cell_search.h"
 #include "fakekvm/kernel_config.h"
+#include "harness/kernel_profile.h"
 #include "harness/trace_file.h"
 #include "model/policy_registry.h"
 
@@ -23,7 +24,7 @@ Cell run_cell(const MatrixConfig& cfg, const Catalogue& cat, harness::Engine& en
     c.scenario = s.name;
     c.policy = policy;
     c.kernel = kernel_name;
-    const auto kernel = *fakekvm::kernel_variant(kernel_name);
+    const auto kernel = harness::resolve_kernel(kernel_name).config;
     auto r = search_cell(s, policy, kernel, cfg.search(), engine);
     const auto& found = r.found;
     c.executions = r.executions;
@@ -126,7 +127,10 @@ MatrixReport run_matrix(const MatrixConfig& cfg, const Catalogue& cat, harness::
     MatrixReport rep;
     rep.scenarios = cfg.only_scenarios.empty() ? harness::bundled_scenarios(cfg.scenario_dir) : cfg.only_scenarios;
     for (const auto& p : model::policies()) rep.policies.emplace_back(p.name);
-    for (const auto& k : fakekvm::kernel_variants()) rep.kernels.emplace_back(k.name);
+    if (cfg.kernels.empty())
+        for (const auto& k : fakekvm::kernel_variants()) rep.kernels.emplace_back(k.name);
+    else
+        for (const auto& k : cfg.kernels) rep.kernels.push_back(harness::resolve_kernel(k).name);
     std::vector<harness::Scenario> scenarios;
     for (const auto& name : rep.scenarios) scenarios.push_back(harness::load_scenario(name, cfg.scenario_dir));
     const std::size_t per_scenario = rep.policies.size() * rep.kernels.size();

@@ -25,6 +25,7 @@ struct MatrixConfig {
     std::string scenario_dir;
     std::string trace_dir;            // shortest violating trace of each cell goes here ("" = none)
     std::vector<std::string> only_scenarios;  // empty = every bundled scenario
+    std::vector<std::string> kernels;         // the columns: variant or profile names; empty = the built-in variants
     int jobs = 1;                             // cells run in parallel, reported in order
     CellSearchConfig search() const { return {strategy, bound, budget, executions, seed}; }
 };

@@ -8,6 +8,7 @@
 #include "explore/explore.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
+#include "harness/kernel_profile.h"
 #include "model/mutation.h"
 #include "model/policy_registry.h"
 #include "sched/decision_source.h"
@@ -56,9 +57,7 @@ MutantsReport run_mutants(const MutantsConfig& cfg, harness::Engine& engine) {
     for (const auto& n : rep.scenarios) scenarios.push_back(harness::load_scenario(n, cfg.scenario_dir));
     std::vector<fakekvm::KernelConfig> kernels;
     for (const auto& k : cfg.kernels) {
-        const auto kc = fakekvm::kernel_variant(k);
-        if (!kc) throw harness::InputError("unknown kernel variant '" + k + "' (see 'regsync list')");
-        kernels.push_back(*kc);
+        kernels.push_back(harness::resolve_kernel(k).config);
     }
     rep.kernels = cfg.kernels;
     std::vector<std::string> candidates = cfg.policies;

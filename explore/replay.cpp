@@ -2,6 +2,7 @@
 
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
+#include "harness/kernel_profile.h"
 #include "sched/decision_source.h"
 
 namespace regsync::explore {
@@ -11,8 +12,9 @@ ReplayReport replay_trace(const harness::Trace& t, const std::string& bundled_di
     if (s.content_hash != t.scenario_hash)
         throw harness::InputError(s.file + ": scenario '" + t.scenario_name + "' has changed since the trace was recorded (content hash " +
                                   harness::hex64(s.content_hash) + ", trace has " + harness::hex64(t.scenario_hash) + ")");
-    auto kernel = fakekvm::kernel_variant(t.kernel);
-    if (!kernel) throw harness::InputError("trace names unknown kernel variant '" + t.kernel + "'");
+    auto profile = harness::find_kernel(t.kernel);
+    if (!profile) throw harness::InputError("trace names unknown kernel variant or profile '" + t.kernel + "'");
+    const auto kernel = std::optional<fakekvm::KernelConfig>(profile->config);
     sched::ReplayDecisions d(std::vector<sim::ActorId>(t.decisions.begin(), t.decisions.end()));
     auto r = engine.run(s, t.policy, *kernel, d);
     ReplayReport rep;

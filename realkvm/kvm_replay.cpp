@@ -10,6 +10,7 @@
 #include "fakekvm/kernel_config.h"
 #include "harness/execution.h"
 #include "harness/input_error.h"
+#include "harness/kernel_profile.h"
 #include "properties/oracle.h"
 #include "realkvm/lockstep_vm.h"
 #include "realkvm/x86_real_mode.h"
@@ -120,8 +121,9 @@ KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_fil
     const auto s = harness::load_scenario(t.scenario_source, scenario_dir);
     if (s.content_hash != t.scenario_hash)
         throw harness::InputError(s.file + ": scenario '" + t.scenario_name + "' has changed since the trace was recorded");
-    const auto kernel = fakekvm::kernel_variant(t.kernel);
-    if (!kernel) throw harness::InputError(trace_file + ": unknown kernel variant '" + t.kernel + "'");
+    const auto profile = harness::find_kernel(t.kernel);
+    if (!profile) throw harness::InputError(trace_file + ": unknown kernel variant or profile '" + t.kernel + "'");
+    const auto kernel = std::optional<fakekvm::KernelConfig>(profile->config);
     if (s.arch != model::Arch::X86) throw harness::InputError(trace_file + ": only x86 traces replay on real vCPUs (this one is PowerPC)");
     if (t.policy == "sync-regs")
         throw harness::InputError(trace_file + ": policy sync-regs passes registers through kvm_run (KVM_CAP_SYNC_REGS), which kvm-replay does not mirror");

@@ -1,0 +1,75 @@
+#include "fakekvm/kernel_axes.h"
+
+namespace regsync::fakekvm {
+
+namespace {
+bool same(const KernelConfig& a, const KernelConfig& b) {
+    return a.init_sipi == b.init_sipi && a.ppc_tsr_or_clear == b.ppc_tsr_or_clear && a.latched_init_outside_smm == b.latched_init_outside_smm &&
+           a.tsc_offsetting == b.tsc_offsetting && a.tsc_sync_window == b.tsc_sync_window;
+}
+}  // namespace
+
+const std::vector<KernelAxis>& kernel_axes() {
+    static const std::vector<KernelAxis> axes = {
+        {"init_delivery", "how a guest's INIT and SIPI reach the target vCPU",
+         {{"mp-state", "Linux < 3.10: APIC_DM_INIT stores the target's mp_state (races with HLT's store, seed 003)",
+           [](KernelConfig& k) { k.init_sipi = InitSipi::MpState; }},
+          {"apic-events", "Linux 3.10, 'KVM: x86: Rework INIT and SIPI handling': pending KVM_APIC_INIT/SIPI taken by kvm_apic_accept_events()",
+           [](KernelConfig& k) { k.init_sipi = InitSipi::ApicEvents; }}}},
+        {"latched_init", "what KVM_SET_VCPU_EVENTS with KVM_VCPUEVENT_VALID_SMM does with smi.latched_init",
+         {{"ignored", "before the SMM API (Linux 4.2): there is no KVM_VCPUEVENT_VALID_SMM to honour", [](KernelConfig& k) { k.latched_init_outside_smm = false; }},
+          // The project had credited ff90afa75573 (2019) with this; the
+          // 4.2-4.5 kvm_vcpu_ioctl_x86_set_vcpu_events() already sets or
+          // clears KVM_APIC_INIT from smi.latched_init whenever VALID_SMM is
+          // given, in SMM or not (which commit, exactly, is to be checked).
+          {"outside-smm", "since the SMM API: sets or clears the pending INIT even outside SMM (probed: Debian 6.1, 6.18 + kvm_pvm)",
+           [](KernelConfig& k) { k.latched_init_outside_smm = true; }},
+          // No SMM, VMX root or GIF=0 is modelled, so INIT is never blocked
+          // and the fixed kernel ignores latched_init here, as "ignored" does.
+          {"blocked-only", "the 2025 fix ('handle latched INITs only in specific CPU states'): only while INIT is blocked",
+           [](KernelConfig& k) { k.latched_init_outside_smm = false; }}}},
+        {"host_tsc_write", "what a host KVM_SET_MSRS(IA32_TSC) does to the guest's TSC",
+         {{"offset", "every write moves the TSC offset (the fake's simplest kernel)",
+           [](KernelConfig& k) {
+               k.tsc_offsetting = true;
+               k.tsc_sync_window = 0;
+           }},
+          {"sync-window", "kvm_synchronize_tsc() since 2.6.37 ('KVM: x86: Match TSC offset writes'): a write within a second of the expected value, or of 0, keeps the VM's offset (probed: Debian 6.1)",
+           [](KernelConfig& k) {
+               k.tsc_offsetting = true;
+               k.tsc_sync_window = 1000000000;  // one second of the fake's 1 GHz TSC
+           }},
+          {"ignored", "KVM on PVM (kvm_pvm): the write succeeds and changes nothing (probed: 6.18 + kvm_pvm)",
+           [](KernelConfig& k) {
+               k.tsc_offsetting = false;
+               k.tsc_sync_window = 0;
+           }}}},
+        {"booke_tsr", "Book-E KVM_REG_PPC_OR_TSR / KVM_REG_PPC_CLEAR_TSR",
+         {{"or-clear", "Linux 3.9: the write-to-set and write-to-clear ONE_REG ids exist", [](KernelConfig& k) { k.ppc_tsr_or_clear = true; }},
+          {"none", "Book-E Linux < 3.9", [](KernelConfig& k) { k.ppc_tsr_or_clear = false; }}}},
+    };
+    return axes;
+}
+
+const KernelAxis* find_axis(std::string_view name) {
+    for (const auto& a : kernel_axes())
+        if (a.name == name) return &a;
+    return nullptr;
+}
+
+const AxisAlternative* find_alternative(const KernelAxis& a, std::string_view name) {
+    for (const auto& alt : a.alternatives)
+        if (alt.name == name) return &alt;
+    return nullptr;
+}
+
+std::string_view alternative_of(const KernelAxis& axis, const KernelConfig& k) {
+    for (const auto& alt : axis.alternatives) {
+        KernelConfig c = k;
+        alt.apply(c);
+        if (same(c, k)) return alt.name;
+    }
+    return "?";
+}
+
+}  // namespace regsync::fakekvm
