@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "cli/bench_cmd.h"
+#include "cli/host_kernel.h"
 #include "cli/mutants_cmd.h"
 #include "explore/explore.h"
 #include "fakekvm/kernel_axes.h"
@@ -64,6 +65,7 @@ struct Options {
     std::string matrix_traces = "traces/generated/matrix";
     std::vector<std::string> matrix_scenarios;
     std::vector<std::string> matrix_kernels;
+    std::string profile_out;
     int matrix_jobs = 1;
     std::string matrix_strategy = "dfs";
     std::uint32_t matrix_bound = 2;
@@ -198,30 +200,6 @@ void write_shard(const Options& o, const harness::Scenario& s, const explore::Ex
                 static_cast<unsigned long long>(o.cfg.shard_index), static_cast<unsigned long long>(o.cfg.shard_count), o.report_out.c_str());
 }
 
-// Exit 0: every row agrees; 1: a disagreement; 2: no usable /dev/kvm (the
-// fake's column is printed all the same).
-int cmd_kvm_probe() {
-    const auto rep = realkvm::run_probe();
-    std::printf("| behaviour |");
-    for (const auto& v : rep.variants) std::printf(" fake %s |", v.c_str());
-    std::printf(" real |  agree |\n|---|");
-    for (std::size_t i = 0; i <= rep.variants.size() + 1; ++i) std::printf("---|");
-    std::printf("\n");
-    bool all = true;
-    for (const auto& r : rep.rows) {
-        std::printf("| %s |", r.behaviour.c_str());
-        for (const auto& f : r.fake) std::printf(" %s |", f.c_str());
-        const std::string verdict = r.real.empty() ? "-" : r.agree ? "yes" : !r.matches.empty() ? "as " + r.matches : "NO";
-        std::printf(" %s | %s |\n", r.real.empty() ? "-" : r.real.c_str(), verdict.c_str());
-        all = all && (r.agree || !r.matches.empty());
-    }
-    if (!rep.unavailable.empty()) {
-        std::fprintf(stderr, "regsync: kvm-probe: no real KVM here: %s\n", rep.unavailable.c_str());
-        return kExitUsage;
-    }
-    return all ? kExitOk : kExitViolation;
-}
-
 // Exit 0: the real kernel's observations hold every property; 1: one is
 // violated there; 2: no usable /dev/kvm, or a trace it cannot replay.
 int cmd_kvm_replay(const Options& o) {
@@ -261,6 +239,7 @@ int cmd_explore(Options o) {
     if (o.cfg.strategy != "random" && o.cfg.strategy != "pct" && o.cfg.strategy != "dfs")
         throw harness::InputError("unknown strategy '" + o.cfg.strategy + "' (this build offers: random, pct, dfs)");
     if (!model::make_policy(o.cfg.policy)) throw harness::InputError("unknown policy '" + o.cfg.policy + "' (see 'regsync list')");
+    o.cfg.kernel = cli::resolve_host_kernel(o.cfg.kernel);
     const auto kernel_profile = harness::resolve_kernel(o.cfg.kernel);
     if (o.cfg.executions == 0) throw harness::InputError("--executions must be at least 1");
     const bool sharded = !o.shard.empty();
@@ -445,7 +424,7 @@ int cmd_matrix(const Options& o) {
     cfg.scenario_dir = o.scenario_dir;
     cfg.trace_dir = o.matrix_traces;
     cfg.only_scenarios = o.matrix_scenarios;
-    cfg.kernels = o.matrix_kernels;
+    for (const auto& k : o.matrix_kernels) cfg.kernels.push_back(cli::resolve_host_kernel(k));
     cfg.jobs = o.matrix_jobs;
     for (const auto& s : cfg.only_scenarios) harness::load_scenario(s, o.scenario_dir);  // unknown names are input errors
     harness::Engine engine;
@@ -490,6 +469,7 @@ int main(int argc, char** argv) {
     ex->add_option("--report-out", o.report_out, "With --shard: where to write this shard's report");
 
     auto* kp = app.add_subcommand("kvm-probe", "Run each modelled kernel behaviour on the fake and on /dev/kvm and compare (exit 2 without /dev/kvm)");
+    kp->add_option("--profile-out", o.profile_out, "Decide every kernel axis from the real kernel's answers and write the profile here");
 
     auto* mg = app.add_subcommand("merge", "Merge the shard reports of one sharded explore run into its report");
     mg->add_option("reports", o.merge_files, "Shard report files")->required();
@@ -563,7 +543,7 @@ int main(int argc, char** argv) {
         if (sk->parsed()) return cmd_shrink(o);
         if (rg->parsed()) return cmd_regressions(o);
         if (mg->parsed()) return cmd_merge(o);
-        if (kp->parsed()) return cmd_kvm_probe();
+        if (kp->parsed()) return cli::cmd_kvm_probe(o.profile_out);
         if (kr->parsed()) return cmd_kvm_replay(o);
         if (mu->parsed()) {
             if (mo.scenario_dir.empty()) mo.scenario_dir = o.scenario_dir;

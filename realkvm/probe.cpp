@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "fakekvm/fake_vm.h"
+#include "fakekvm/kernel_axes.h"
 #include "fakekvm/kernel_config.h"
 #include "model/catalogue.h"
 #include "model/kvm_abi.h"
@@ -479,7 +480,7 @@ void add_row(ProbeReport& rep, const char* behaviour, const std::function<std::s
              const std::function<std::string(std::string&)>& real) {
     ProbeRow r;
     r.behaviour = behaviour;
-    for (const auto& name : rep.variants) r.fake.push_back(fake(*fakekvm::kernel_variant(name)));
+    for (const auto& k : rep.configs) r.fake.push_back(fake(k));
     if (rep.unavailable.empty()) {
         std::string why;
         r.real = real(why);
@@ -497,10 +498,17 @@ std::string on_real(const Experiment& e, std::string& why) {
 
 }  // namespace
 
-ProbeReport run_probe() {
+ProbeReport run_probe(const std::vector<std::pair<std::string, fakekvm::KernelConfig>>& extra) {
     ProbeReport rep;
     for (const auto& v : fakekvm::kernel_variants())
-        if (v.name != "booke-no-or-tsr") rep.variants.emplace_back(v.name);
+        if (v.name != "booke-no-or-tsr") {
+            rep.variants.emplace_back(v.name);
+            rep.configs.push_back(v.config);
+        }
+    for (const auto& [name, k] : extra) {
+        rep.variants.push_back(name);
+        rep.configs.push_back(k);
+    }
     for (const auto& row : kRows)
         add_row(rep, row.behaviour, [&](const auto& k) { return on_fake(k, row.run); }, [&](std::string& why) { return on_real(row.run, why); });
     for (const auto& row : kGuestRows)
@@ -522,6 +530,84 @@ ProbeReport run_probe() {
         for (std::size_t i = 0; i < r.fake.size() && !r.real.empty(); ++i)
             if (r.fake[i] == r.real && !r.agree) r.matches += (r.matches.empty() ? "" : ", ") + rep.variants[i];
     return rep;
+}
+
+MeasuredProfile measure_profile(const std::string& kernel_release) {
+    MeasuredProfile out;
+    // Every combination of one alternative per axis, as extra fake columns.
+    std::vector<std::vector<std::string_view>> combos{{}};
+    for (const auto& axis : fakekvm::kernel_axes()) {
+        std::vector<std::vector<std::string_view>> next;
+        for (const auto& c : combos)
+            for (const auto& alt : axis.alternatives) {
+                auto d = c;
+                d.push_back(alt.name);
+                next.push_back(std::move(d));
+            }
+        combos = std::move(next);
+    }
+    std::vector<std::pair<std::string, fakekvm::KernelConfig>> extra;
+    for (const auto& c : combos) {
+        fakekvm::KernelConfig k;
+        std::string name;
+        for (std::size_t i = 0; i < c.size(); ++i) {
+            fakekvm::find_alternative(fakekvm::kernel_axes()[i], c[i])->apply(k);
+            if (i) name += ',';
+            name.append(c[i]);
+        }
+        extra.emplace_back(name, k);
+    }
+    auto rep = run_probe(extra);
+    out.unavailable = rep.unavailable;
+    if (!rep.unavailable.empty()) return out;
+    const std::size_t first = rep.configs.size() - extra.size();
+    // The combinations under which every row gives the real kernel's answer.
+    std::vector<std::size_t> fits;
+    std::size_t best = first, best_agree = 0;
+    for (std::size_t c = first; c < rep.configs.size(); ++c) {
+        std::size_t agree = 0;
+        for (const auto& r : rep.rows) agree += !r.real.empty() && r.fake[c] == r.real;
+        if (agree == rep.rows.size()) fits.push_back(c);
+        if (agree > best_agree) best = c, best_agree = agree;
+    }
+    const std::size_t chosen = fits.empty() ? best : fits.front();
+    if (fits.empty())
+        for (const auto& r : rep.rows)
+            if (r.fake[chosen] != r.real) out.unexplained.push_back(r.behaviour);
+    // Axes whose alternatives the fitting combinations leave open: no row
+    // tells them apart here (Book-E TSR on x86; ignored against
+    // blocked-only, which differ only in SMM).
+    const auto& combo = combos[chosen - first];
+    for (std::size_t i = 0; i < fakekvm::kernel_axes().size(); ++i) {
+        const auto& axis = fakekvm::kernel_axes()[i];
+        out.profile.axes.emplace_back(std::string(axis.name), std::string(combo[i]));
+        std::string open;
+        for (auto c : fits)
+            if (combos[c - first][i] != combo[i] && open.find(combos[c - first][i]) == std::string::npos) {
+                if (!open.empty()) open += ", ";
+                open.append(combos[c - first][i]);
+            }
+        if (!open.empty()) out.undecided.push_back(std::string(axis.name) + ": " + std::string(combo[i]) + " (no row tells it from " + open + ")");
+    }
+    out.profile.name = "host";
+    out.profile.description = "measured by regsync kvm-probe on Linux " + kernel_release;
+    out.profile.source = "regsync kvm-probe: the first combination of kernel axes under which every probe row gives the real kernel's answer";
+    out.profile.config = extra[chosen - first].second;
+    out.report = std::move(rep);
+    out.column = chosen;
+    return out;
+}
+
+std::string profile_toml(const harness::KernelProfile& p) {
+    const auto quote = [](const std::string& v) {
+        std::string q = "\"";
+        for (char c : v) q += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+        return q + "\"";
+    };
+    std::string t = "# Written by regsync kvm-probe --profile-out.\n";
+    t += "name = " + quote(p.name) + "\ndescription = " + quote(p.description) + "\nsource = " + quote(p.source) + "\n";
+    for (const auto& [a, alt] : p.axes) t += a + " = " + quote(alt) + "\n";
+    return t;
 }
 
 }  // namespace regsync::realkvm

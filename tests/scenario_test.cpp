@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/input_error.h"
+#include "harness/kernel_profile.h"
 #include "harness/scenario.h"
 #include "test_paths.h"
 
@@ -82,6 +83,49 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"arch = \"x86\"\nproperties = [\"lost-socks\"]\n[[vcpu]]\n", "bad.toml:2: unknown property 'lost-socks'"},
         Bad{"arch = \"x86\"\n[[vcpu]]\ncode = [\"io 0x80 0x100000000\"]\n", "I/O value must fit in 32 bits"},
         Bad{"arch = \"x86\"\n[[vcpu]]\n[[vcpu.timer]]\nat_tick = 1\n", "Book-E timers exist only on ppc-booke"}));
+
+}  // namespace
+}  // namespace regsync::testing
+
+namespace regsync::testing {
+namespace {
+
+// Kernel profiles: one alternative per axis, errors naming file and line;
+// the bundled real-kernel profiles load; the built-in variant names stay.
+TEST(KernelProfile, BundledProfilesLoadAndVariantNamesStay) {
+    for (const char* n : {"linux-3.9", "linux-3.8-booke", "linux-4.4", "debian-6.1", "pvm-6.18", "upstream-2025"}) {
+        const auto p = harness::resolve_kernel(n);
+        EXPECT_EQ(p.axes.size(), 4u) << n;
+        EXPECT_FALSE(p.source.empty()) << n;
+    }
+    const auto pvm = harness::resolve_kernel("pvm-6.18");
+    EXPECT_FALSE(pvm.config.tsc_offsetting);
+    EXPECT_TRUE(pvm.config.latched_init_outside_smm);
+    EXPECT_EQ(harness::resolve_kernel("linux-3.9").config.init_sipi, fakekvm::InitSipi::MpState);
+    EXPECT_EQ(harness::resolve_kernel("events-latched-init").axes, (std::vector<std::pair<std::string, std::string>>{
+                                                                    {"init_delivery", "apic-events"}, {"latched_init", "outside-smm"},
+                                                                    {"host_tsc_write", "offset"}, {"booke_tsr", "or-clear"}}));
+    EXPECT_THROW(harness::resolve_kernel("linux-0.01"), harness::InputError);
+}
+
+TEST(KernelProfile, BadProfilesNameFileAndLine) {
+    const std::string ok = "init_delivery = \"apic-events\"\nlatched_init = \"ignored\"\nhost_tsc_write = \"offset\"\nbooke_tsr = \"or-clear\"\n";
+    EXPECT_NO_THROW(harness::parse_kernel_profile(ok, "k.toml"));
+    const std::pair<std::string, std::string> bad[] = {
+        {"name = \"x\"\n\ninit_delivery = \"telepathy\"\n", "k.toml:3: axis 'init_delivery': unknown alternative 'telepathy'"},
+        {ok + "colour = \"red\"\n", "k.toml:5: unknown key 'colour'"},
+        {"init_delivery = \"apic-events\"\n", "does not choose axis 'latched_init'"},
+        {ok + "booke_tsr = 3\n", "k.toml:"},
+    };
+    for (const auto& [text, want] : bad) {
+        try {
+            harness::parse_kernel_profile(text, "k.toml");
+            ADD_FAILURE() << "accepted: " << text;
+        } catch (const harness::InputError& e) {
+            EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+        }
+    }
+}
 
 }  // namespace
 }  // namespace regsync::testing

@@ -1,0 +1,125 @@
+#include "cli/host_kernel.h"
+
+#include <sys/utsname.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "harness/input_error.h"
+#include "realkvm/probe.h"
+
+namespace regsync::cli {
+
+namespace {
+
+std::string kernel_release() {
+    struct utsname u {};
+    return uname(&u) == 0 ? std::string(u.release) : "unknown";
+}
+
+// The vendor KVM module loaded (kvm_intel, kvm_amd, kvm_pvm, ...).
+std::string kvm_module() {
+    std::error_code ec;
+    std::vector<std::string> found;
+    for (const auto& e : std::filesystem::directory_iterator("/sys/module", ec)) {
+        const auto name = e.path().filename().string();
+        if (name.rfind("kvm_", 0) == 0) found.push_back(name);
+    }
+    std::sort(found.begin(), found.end());
+    return found.empty() ? "kvm" : found.front();
+}
+
+std::filesystem::path cache_dir() {
+    if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::filesystem::path(x) / "regsync";
+    if (const char* h = std::getenv("HOME"); h && *h) return std::filesystem::path(h) / ".cache" / "regsync";
+    return std::filesystem::temp_directory_path() / "regsync";
+}
+
+void print_table(const realkvm::ProbeReport& rep) {
+    std::printf("| behaviour |");
+    for (const auto& v : rep.variants) std::printf(" fake %s |", v.c_str());
+    std::printf(" real |  agree |\n|---|");
+    for (std::size_t i = 0; i <= rep.variants.size() + 1; ++i) std::printf("---|");
+    std::printf("\n");
+    for (const auto& r : rep.rows) {
+        std::printf("| %s |", r.behaviour.c_str());
+        for (const auto& f : r.fake) std::printf(" %s |", f.c_str());
+        const std::string verdict = r.real.empty() ? "-" : r.agree ? "yes" : !r.matches.empty() ? "as " + r.matches : "NO";
+        std::printf(" %s | %s |\n", r.real.empty() ? "-" : r.real.c_str(), verdict.c_str());
+    }
+}
+
+realkvm::MeasuredProfile measure() {
+    auto m = realkvm::measure_profile(kernel_release() + " (" + kvm_module() + ")");
+    if (!m.unavailable.empty()) throw harness::InputError("no real KVM here: " + m.unavailable);
+    return m;
+}
+
+// The probe table with the default variant's columns and the measured profile's.
+void print_measured(const realkvm::MeasuredProfile& m) {
+    realkvm::ProbeReport t;
+    for (std::size_t c = 0; c < m.report.variants.size(); ++c)
+        if (c < 5 || c == m.column) t.variants.push_back(c == m.column ? "measured" : m.report.variants[c]);
+    for (const auto& r : m.report.rows) {
+        realkvm::ProbeRow row = r;
+        row.fake.clear();
+        for (std::size_t c = 0; c < r.fake.size(); ++c)
+            if (c < 5 || c == m.column) row.fake.push_back(r.fake[c]);
+        row.agree = !r.real.empty() && r.real == r.fake[m.column];
+        row.matches.clear();
+        t.rows.push_back(std::move(row));
+    }
+    print_table(t);
+}
+
+}  // namespace
+
+std::string resolve_host_kernel(const std::string& name) {
+    if (name != "host") return name;
+    const auto path = cache_dir() / ("host-" + kernel_release() + "-" + kvm_module() + ".toml");
+    if (std::filesystem::exists(path)) return path.string();
+    const auto got = measure();
+    if (!got.unexplained.empty())
+        throw harness::InputError("--kernel host: no kernel profile gives this kernel's answer on '" + got.unexplained.front() + "'; run regsync kvm-probe");
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    std::ofstream(path) << realkvm::profile_toml(got.profile);
+    if (!std::filesystem::exists(path)) throw harness::InputError(path.string() + ": cannot write the host profile");
+    return path.string();
+}
+
+int cmd_kvm_probe(const std::string& profile_out) {
+    if (profile_out.empty()) {
+        const auto rep = realkvm::run_probe();
+        print_table(rep);
+        if (!rep.unavailable.empty()) {
+            std::fprintf(stderr, "regsync: kvm-probe: no real KVM here: %s\n", rep.unavailable.c_str());
+            return 2;
+        }
+        for (const auto& r : rep.rows)
+            if (!(r.agree || !r.matches.empty())) return 1;
+        return 0;
+    }
+    realkvm::MeasuredProfile got;
+    try {
+        got = measure();
+    } catch (const harness::InputError& e) {
+        std::fprintf(stderr, "regsync: kvm-probe: %s\n", e.what());
+        return 2;
+    }
+    print_measured(got);
+    std::printf("\nmeasured profile (column 'measured'):\n");
+    for (const auto& [a, alt] : got.profile.axes) std::printf("  %s = %s\n", a.c_str(), alt.c_str());
+    for (const auto& u : got.undecided) std::printf("undecided: %s\n", u.c_str());
+    for (const auto& u : got.unexplained) std::printf("UNEXPLAINED: no combination of the axes gives the real answer on '%s'\n", u.c_str());
+    std::ofstream(profile_out) << realkvm::profile_toml(got.profile);
+    std::printf("profile written to %s\n", profile_out.c_str());
+    return got.unexplained.empty() ? 0 : 1;
+}
+
+}  // namespace regsync::cli
