@@ -28,6 +28,7 @@
 #include "harness/input_error.h"
 #include "harness/trace_file.h"
 #include "model/policy_registry.h"
+#include "realkvm/kvm_device.h"
 #include "realkvm/kvm_replay.h"
 #include "realkvm/probe.h"
 #include "properties/property.h"
@@ -425,6 +426,12 @@ int cmd_matrix(const Options& o) {
     cfg.trace_dir = o.matrix_traces;
     cfg.only_scenarios = o.matrix_scenarios;
     for (const auto& k : o.matrix_kernels) cfg.kernels.push_back(cli::resolve_host_kernel(k));
+    // By default: the named real-kernel profiles, and the kernel this runs
+    // on where /dev/kvm works.
+    if (cfg.kernels.empty()) {
+        for (const auto& k : harness::bundled_kernels()) cfg.kernels.push_back(k);
+        if (realkvm::kvm_unavailable_reason().empty()) cfg.kernels.push_back(cli::resolve_host_kernel("host"));
+    }
     cfg.jobs = o.matrix_jobs;
     for (const auto& s : cfg.only_scenarios) harness::load_scenario(s, o.scenario_dir);  // unknown names are input errors
     harness::Engine engine;
@@ -501,7 +508,7 @@ int main(int argc, char** argv) {
     mx->add_option("--executions", o.matrix_executions, "Random executions per cell (strategy random, or after an unfinished dfs)")->capture_default_str();
     mx->add_option("--trace-dir", o.matrix_traces, "Where the shortest violating trace of each cell goes")->capture_default_str();
     mx->add_option("--scenario", o.matrix_scenarios, "Only these bundled scenarios (repeatable)");
-    mx->add_option("--kernel", o.matrix_kernels, "The columns: kernel variants or profiles, by NAME or FILE (repeatable; default the built-in variants)");
+    mx->add_option("--kernel", o.matrix_kernels, "The columns: kernel variants or profiles, by NAME or FILE, or host (repeatable; default every profile in kernels/, and host where /dev/kvm works)");
     mx->add_option("-j,--jobs", o.matrix_jobs, "Threads (cells run in parallel; same output)")->capture_default_str();
     mx->add_flag("--json", o.json, "JSON output");
     mx->add_flag("--markdown", o.markdown, "Markdown output");

@@ -38,11 +38,9 @@ std::string BugEntry::representative_kernel() const {
     return "init-apic-events";
 }
 
-bool BugEntry::covers(const std::string& s, const std::string& policy, const std::string& kernel) const {
-    if (std::find(scenarios.begin(), scenarios.end(), s) == scenarios.end() || !names(policies, policy) || !names(kernels, kernel)) return false;
-    if (when.empty()) return true;
-    const auto k = harness::find_kernel(kernel);
-    return k && has_behaviours(*this, *k);
+bool BugEntry::covers(const std::string& s, const std::string& policy, const harness::KernelProfile& kernel) const {
+    if (std::find(scenarios.begin(), scenarios.end(), s) == scenarios.end() || !names(policies, policy) || !names(kernels, kernel.name)) return false;
+    return has_behaviours(*this, kernel);
 }
 
 const BugEntry* Catalogue::find(const std::string& name) const {
@@ -52,6 +50,10 @@ const BugEntry* Catalogue::find(const std::string& name) const {
 }
 
 std::vector<const BugEntry*> Catalogue::expected(const std::string& s, const std::string& policy, const std::string& kernel) const {
+    return expected(s, policy, harness::resolve_kernel(kernel));
+}
+
+std::vector<const BugEntry*> Catalogue::expected(const std::string& s, const std::string& policy, const harness::KernelProfile& kernel) const {
     std::vector<const BugEntry*> out;
     for (const auto& b : bugs)
         if (b.covers(s, policy, kernel)) out.push_back(&b);

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "harness/kernel_profile.h"
 #include "properties/property.h"
 
 namespace regsync::explore {
@@ -31,7 +32,7 @@ struct BugEntry {
     std::string fix_kernel;             // ("" = same kernel variant)
     long line = 0;
 
-    bool covers(const std::string& scenario_name, const std::string& policy, const std::string& kernel) const;
+    bool covers(const std::string& scenario_name, const std::string& policy, const harness::KernelProfile& kernel) const;
     // The configuration the bug is shown under: its first policy and kernel
     // variant ("*" meaning qemu-levels and init-apic-events).
     std::string representative_policy() const;
@@ -42,6 +43,8 @@ struct Catalogue {
     std::string file;
     std::vector<BugEntry> bugs;
     const BugEntry* find(const std::string& name) const;
+    std::vector<const BugEntry*> expected(const std::string& scenario, const std::string& policy, const harness::KernelProfile& kernel) const;
+    // By kernel variant or profile name.
     std::vector<const BugEntry*> expected(const std::string& scenario, const std::string& policy, const std::string& kernel) const;
 };
 

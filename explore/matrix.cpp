@@ -5,6 +5,7 @@
 #include <thread>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 
 #include "explore/explore.h"
@@ -18,14 +19,22 @@ namespace regsync::explore {
 
 namespace {
 
-Cell run_cell(const MatrixConfig& cfg, const Catalogue& cat, harness::Engine& engine, const harness::Scenario& s,
-              const std::string& policy, const std::string& kernel_name) {
+// What of a kernel configuration the scenario's architecture can see: cells
+// whose kernels agree there have the same executions, so they are searched
+// once (Book-E has no INIT, SIPI or TSC; x86 no OR/CLEAR TSR).
+std::string effective_kernel(const fakekvm::KernelConfig& k, model::Arch a) {
+    if (a == model::Arch::PpcBookE) return k.ppc_tsr_or_clear ? "or-clear" : "none";
+    return std::to_string(static_cast<int>(k.init_sipi)) + "/" + std::to_string(k.latched_init_outside_smm) + "/" + std::to_string(k.tsc_offsetting) +
+           "/" + std::to_string(k.tsc_sync_window);
+}
+
+Cell make_cell(const MatrixConfig& cfg, const Catalogue& cat, const harness::Scenario& s, const std::string& policy,
+               const harness::KernelProfile& kp, const CellSearch& r) {
     Cell c;
     c.scenario = s.name;
     c.policy = policy;
-    c.kernel = kernel_name;
-    const auto kernel = harness::resolve_kernel(kernel_name).config;
-    auto r = search_cell(s, policy, kernel, cfg.search(), engine);
+    c.kernel = kp.name;
+    const std::string kernel_name = kp.file.empty() ? kp.name : kp.file;  // what a trace names, to replay it
     const auto& found = r.found;
     c.executions = r.executions;
     c.dfs_schedules = r.dfs_schedules;
@@ -39,7 +48,7 @@ Cell run_cell(const MatrixConfig& cfg, const Catalogue& cat, harness::Engine& en
     const auto shortest_index = r.shortest_index;
     c.found.assign(found.begin(), found.end());
     std::set<std::string> expected;
-    for (const auto* b : cat.expected(s.name, policy, kernel_name)) {
+    for (const auto* b : cat.expected(s.name, policy, kp)) {
         c.bugs.push_back(b->name);
         expected.insert(std::string(properties::to_string(b->property)));
         expected.insert(b->also.begin(), b->also.end());
@@ -50,7 +59,7 @@ Cell run_cell(const MatrixConfig& cfg, const Catalogue& cat, harness::Engine& en
         c.shortest_properties = violated_names(shortest);
         c.outcome = harness::outcome_string(shortest);
         if (!cfg.trace_dir.empty()) {
-            c.trace = cfg.trace_dir + "/" + s.name + "." + policy + "." + kernel_name + ".json";
+            c.trace = cfg.trace_dir + "/" + s.name + "." + policy + "." + kp.name + ".json";
             harness::write_trace(c.trace, harness::make_trace(s, policy, kernel_name, shortest_strategy, cfg.seed, shortest_index, shortest));
         }
     }
@@ -127,31 +136,54 @@ MatrixReport run_matrix(const MatrixConfig& cfg, const Catalogue& cat, harness::
     MatrixReport rep;
     rep.scenarios = cfg.only_scenarios.empty() ? harness::bundled_scenarios(cfg.scenario_dir) : cfg.only_scenarios;
     for (const auto& p : model::policies()) rep.policies.emplace_back(p.name);
+    std::vector<harness::KernelProfile> kernels;
     if (cfg.kernels.empty())
-        for (const auto& k : fakekvm::kernel_variants()) rep.kernels.emplace_back(k.name);
+        for (const auto& k : harness::bundled_kernels(cfg.kernel_dir)) kernels.push_back(harness::resolve_kernel(k, cfg.kernel_dir));
     else
-        for (const auto& k : cfg.kernels) rep.kernels.push_back(harness::resolve_kernel(k).name);
+        for (const auto& k : cfg.kernels) kernels.push_back(harness::resolve_kernel(k));
+    for (const auto& k : kernels) rep.kernels.push_back(k.name);
     std::vector<harness::Scenario> scenarios;
     for (const auto& name : rep.scenarios) scenarios.push_back(harness::load_scenario(name, cfg.scenario_dir));
     const std::size_t per_scenario = rep.policies.size() * rep.kernels.size();
     rep.cells.resize(scenarios.size() * per_scenario);
-    auto cell = [&](std::size_t i, harness::Engine& eng) {
+    // One search per distinct (scenario, policy, kernel as the scenario sees it).
+    std::vector<std::size_t> search_of(rep.cells.size());
+    std::vector<std::size_t> searched;  // the first cell of each distinct search
+    std::map<std::string, std::size_t> seen;
+    for (std::size_t i = 0; i < rep.cells.size(); ++i) {
         const auto& s = scenarios[i / per_scenario];
         const std::size_t j = i % per_scenario;
-        rep.cells[i] = run_cell(cfg, cat, eng, s, rep.policies[j / rep.kernels.size()], rep.kernels[j % rep.kernels.size()]);
+        const auto key = std::to_string(i / per_scenario) + "|" + rep.policies[j / rep.kernels.size()] + "|" +
+                         effective_kernel(kernels[j % rep.kernels.size()].config, s.arch);
+        auto [it, fresh] = seen.emplace(key, searched.size());
+        if (fresh) searched.push_back(i);
+        search_of[i] = it->second;
+    }
+    std::vector<CellSearch> results(searched.size());
+    auto search = [&](std::size_t t, harness::Engine& eng) {
+        const std::size_t i = searched[t];
+        const auto& s = scenarios[i / per_scenario];
+        const std::size_t j = i % per_scenario;
+        results[t] = search_cell(s, rep.policies[j / rep.kernels.size()], kernels[j % rep.kernels.size()].config, cfg.search(), eng);
     };
     if (cfg.jobs <= 1) {
-        for (std::size_t i = 0; i < rep.cells.size(); ++i) cell(i, engine);
-        return rep;
+        for (std::size_t t = 0; t < searched.size(); ++t) search(t, engine);
+    } else {
+        std::atomic<std::size_t> next{0};
+        std::vector<std::thread> threads;
+        for (int th = 0; th < cfg.jobs; ++th)
+            threads.emplace_back([&] {
+                harness::Engine own;  // one fiber scheduler per thread
+                for (std::size_t t; (t = next.fetch_add(1)) < searched.size();) search(t, own);
+            });
+        for (auto& th : threads) th.join();
     }
-    std::atomic<std::size_t> next{0};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < cfg.jobs; ++t)
-        threads.emplace_back([&] {
-            harness::Engine own;  // one fiber scheduler per thread
-            for (std::size_t i; (i = next.fetch_add(1)) < rep.cells.size();) cell(i, own);
-        });
-    for (auto& th : threads) th.join();
+    for (std::size_t i = 0; i < rep.cells.size(); ++i) {
+        const std::size_t j = i % per_scenario;
+        rep.cells[i] = make_cell(cfg, cat, scenarios[i / per_scenario], rep.policies[j / rep.kernels.size()], kernels[j % rep.kernels.size()],
+                                 results[search_of[i]]);
+    }
+    rep.searches = searched.size();
     return rep;
 }
 
@@ -185,6 +217,8 @@ std::string matrix_text(const MatrixReport& r, const MatrixConfig& cfg) {
     }
     const auto bad = r.disagreements();
     std::snprintf(buf, sizeof buf, "\n%zu cells, %zu disagree with the catalogue\n", r.cells.size(), bad);
+    out += buf;
+    std::snprintf(buf, sizeof buf, "(%zu searches: cells whose kernels the scenario cannot tell apart share one)\n", r.searches);
     out += buf;
     if (const auto u = unfinished(r, "  "); !u.empty()) out += "bounded search unfinished:\n" + u;
     for (const auto& c : r.cells)

@@ -25,7 +25,11 @@ struct MatrixConfig {
     std::string scenario_dir;
     std::string trace_dir;            // shortest violating trace of each cell goes here ("" = none)
     std::vector<std::string> only_scenarios;  // empty = every bundled scenario
-    std::vector<std::string> kernels;         // the columns: variant or profile names; empty = the built-in variants
+    // The columns: kernel variant or profile names or files; empty = every
+    // profile in kernel_dir (the named real kernels). The CLI adds "host"
+    // where /dev/kvm works.
+    std::vector<std::string> kernels;
+    std::string kernel_dir = REGSYNC_KERNEL_DIR;
     int jobs = 1;                             // cells run in parallel, reported in order
     CellSearchConfig search() const { return {strategy, bound, budget, executions, seed}; }
 };
@@ -52,6 +56,7 @@ struct Cell {
 struct MatrixReport {
     std::vector<Cell> cells;
     std::vector<std::string> scenarios, policies, kernels;
+    std::size_t searches = 0;  // distinct searches run (cells whose kernels look alike to the scenario share one)
     std::size_t disagreements() const;
 };
 

@@ -184,7 +184,9 @@ private:
         const auto& d = cat_[e.reg];
         if (e.writer != Writer::Userspace) {
             if (e.reg == cat_.mp_state) on_init_state_write(e, false);
-            if (e.writer == Writer::Guest && e.reg == cat_.pc && cat_.cs_base >= 0)
+            // Not on a real kernel: its guest code sits elsewhere than the
+            // fake's (kvm-replay translates program entries, not every pc).
+            if (e.writer == Writer::Guest && e.reg == cat_.pc && cat_.cs_base >= 0 && in_.init_fate_events)
                 on_guest_pc(e, reg(e.vcpu, cat_.cs_base).value + e.old);
             if (!d.time_varying) {
                 s.kernel_bits |= e.mask;

@@ -102,7 +102,7 @@ TEST(Cli, MatrixExitsOneWhenACellDisagrees) {
     const auto path = temp_path("wrong.toml");
     write_file(path, "[[bug]]\nname = \"wrong\"\ntitle = \"t\"\nsource = \"s\"\nscenario = \"tsr-timer-race\"\n"
                      "property = \"lost-kernel-write\"\npolicies = [\"ppc-onereg-tsr\"]\nkernels = [\"init-apic-events\"]\nfix_policy = \"accessors\"\n");
-    auto r = run_cli("matrix --scenario tsr-timer-race --budget 500 --executions 200 --catalogue " + path + " --trace-dir " + temp_path("mx4"));
+    auto r = run_cli("matrix --scenario tsr-timer-race --kernel init-apic-events --budget 500 --executions 200 --catalogue " + path + " --trace-dir " + temp_path("mx4"));
     EXPECT_EQ(r.exit_code, 1) << r.output;
     EXPECT_NE(r.output.find("tsr-timer-race / ppc-onereg-tsr / init-apic-events: catalogue says lost-kernel-write, found nothing"),
               std::string::npos) << r.output;
@@ -123,7 +123,7 @@ TEST(Cli, MatrixExitsOneWhenACellViolatesMoreThanTheCatalogueLists) {
     write_file(path, cat);
     auto r = run_cli("matrix --scenario monitor-write-reset-level --catalogue " + path + " --trace-dir " + temp_path("mx5"));
     EXPECT_EQ(r.exit_code, 1) << r.output;
-    EXPECT_NE(r.output.find("monitor-write-reset-level / regsync-v2 / init-apic-events: catalogue says dirty-entry, found dirty-entry, lost-userspace-write"),
+    EXPECT_NE(r.output.find("monitor-write-reset-level / regsync-v2 / debian-6.1: catalogue says dirty-entry, found dirty-entry, lost-userspace-write"),
               std::string::npos) << r.output;
     EXPECT_NE(r.output.find("!! DIRTY+LUW"), std::string::npos) << r.output;
     // The bundled catalogue lists both: every cell agrees.
