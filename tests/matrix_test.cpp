@@ -7,6 +7,7 @@
 #include "explore/catalogue.h"
 #include "explore/explore.h"
 #include "explore/matrix.h"
+#include "harness/kernel_profile.h"
 #include "explore/replay.h"
 #include "explore/shrink.h"
 #include "harness/trace_file.h"
@@ -58,6 +59,11 @@ TEST_P(MatrixAgainstCatalogue, EveryCellAgrees) {
     explore::MatrixConfig cfg;
     cfg.scenario_dir = scenario_dir();
     cfg.only_scenarios = {GetParam()};
+    // The named real-kernel profiles, and the kernel whose host TSC writes
+    // always move the offset, where the TSC races show (no real kernel
+    // profiled so far has it).
+    cfg.kernels = harness::bundled_kernels();
+    cfg.kernels.push_back("init-apic-events");
     harness::Engine engine;
     const auto rep = explore::run_matrix(cfg, bundled(), engine);
     EXPECT_EQ(rep.cells.size(), rep.policies.size() * rep.kernels.size());
