@@ -8,6 +8,7 @@
 
 #include "fakekvm/kernel_axes.h"
 #include "harness/input_error.h"
+#include "harness/scenario.h"
 
 namespace regsync::harness {
 
@@ -89,13 +90,6 @@ KernelProfile resolve_kernel(const std::string& name_or_path, const std::string&
     return *k;
 }
 
-std::vector<std::string> bundled_kernels(const std::string& dir) {
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-        if (e.path().extension() == ".toml") names.push_back(e.path().stem().string());
-    std::sort(names.begin(), names.end());
-    return names;
-}
+std::vector<std::string> bundled_kernels(const std::string& dir) { return toml_names(dir); }
 
 }  // namespace regsync::harness

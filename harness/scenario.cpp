@@ -376,13 +376,15 @@ Scenario load_scenario(const std::string& name_or_path, const std::string& bundl
     return s;
 }
 
-std::vector<std::string> bundled_scenarios(const std::string& bundled_dir) {
+std::vector<std::string> toml_names(const std::string& dir) {
     std::vector<std::string> names;
     std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(bundled_dir, ec))
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
         if (e.path().extension() == ".toml") names.push_back(e.path().stem().string());
     std::sort(names.begin(), names.end());
     return names;
 }
+
+std::vector<std::string> bundled_scenarios(const std::string& bundled_dir) { return toml_names(bundled_dir); }
 
 }  // namespace regsync::harness

@@ -60,6 +60,9 @@ Scenario parse_scenario(const std::string& text, const std::string& file);
 // NAME (a bundled scenario) or a path to a .toml file.
 Scenario load_scenario(const std::string& name_or_path, const std::string& bundled_dir);
 std::vector<std::string> bundled_scenarios(const std::string& bundled_dir);
+// The names (stems) of the .toml files in `dir`, sorted: bundled scenarios,
+// kernel profiles.
+std::vector<std::string> toml_names(const std::string& dir);
 std::string hex64(std::uint64_t v);
 
 }  // namespace regsync::harness

@@ -18,7 +18,7 @@ realkvm_summary() {
       ran=$((ran + 1))
     fi
   done < <(cd "$1" && ctest -N -L realkvm | sed -n 's/^ *Test *#[0-9]*: //p')
-  [ "$skipped" -eq 0 ] || why=" ($(grep -m1 -o 'no real KVM here: [^<]*' "$1/junit.xml" || true))"
+  [ "$skipped" -eq 0 ] || why=" ($(grep -m1 -o 'no real KVM here: [^<]*\|release-build budget[^<&]*' "$1/junit.xml" || true))"
   echo "real-KVM tests ($(basename "$1")): $ran ran, $skipped skipped$why"
 }
 
