@@ -87,7 +87,7 @@ int cmd_list(const Options& o) {
     }
     std::printf("policies:\n");
     for (const auto& p : model::policies()) std::printf("  %-22s %s\n", std::string(p.name).c_str(), std::string(p.description).c_str());
-    std::printf("kernel variants (built in; each is the default with one behaviour changed):\n");
+    std::printf("kernel variants (built in; each is init-apic-events with one behaviour changed):\n");
     for (const auto& k : fakekvm::kernel_variants())
         std::printf("  %-22s %s\n", std::string(k.name).c_str(), std::string(k.description).c_str());
     // Profiles of real kernels: one alternative per axis (kernels/*.toml).
@@ -525,7 +525,7 @@ int main(int argc, char** argv) {
     mu->add_option("--scenarios", mo.scenario_dir, "The scenario corpus: a folder of .toml files (default: the bundled scenarios)");
     mu->add_option("--scenario", mo.scenarios, "Only these scenarios of the corpus (repeatable)");
     mu->add_option("--policy", mo.policies, "Only these policies (repeatable)");
-    mu->add_option("--kernel", mo.kernels, "Kernel variants to search under (repeatable; default init-apic-events)");
+    mu->add_option("--kernel", mo.kernels, "Kernel variants or profiles to search under (repeatable; default init-apic-events and init-mp-state)");
     mu->add_option("--preemption-bound", mo.bound, "dfs: preemptions per schedule")->capture_default_str();
     mu->add_option("--budget", mo.budget, "dfs: schedules per cell before falling back to random")->capture_default_str();
     mu->add_option("--executions", mo.executions, "Random executions per cell after an unfinished dfs")->capture_default_str();

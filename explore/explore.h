@@ -15,7 +15,7 @@ namespace regsync::explore {
 
 struct ExploreConfig {
     std::string policy = "qemu-levels";
-    std::string kernel = "init-apic-events";
+    std::string kernel = "debian-6.1";  // a real current kernel: Debian 12's, as probed (README)
     std::string strategy = "random";
     std::uint64_t seed = 1;
     std::uint64_t executions = 1000;

@@ -64,6 +64,17 @@ TEST(Cli, ViolationListsAreCappedPerProperty) {
     EXPECT_GT(trace["violations"].size(), 100u);  // the trace keeps them all
 }
 
+// The default kernel is a real current one (Debian 12's, as probed): with
+// the defaults, today's QEMU loses the INIT of init-sipi-monitor, as it does
+// on that kernel; the upstream fix of 2025 ends it.
+TEST(Cli, TheDefaultKernelIsARealOne) {
+    auto r = run_cli("explore --scenario init-sipi-monitor --policy qemu-today --trace-out " + temp_path("d.json"));
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("kernel debian-6.1"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("lost-init"), std::string::npos) << r.output;
+    EXPECT_EQ(run_cli("explore --scenario init-sipi-monitor --policy qemu-today --kernel upstream-2025").exit_code, 0);
+}
+
 TEST(Cli, MalformedScenarioFileGivesOneLineWithFileAndLine) {
     const auto path = temp_path("malformed.toml");
     write_file(path, "arch = \"x86\"\n[[vcpu]]\ncode = [\"nop\", \"teleport\"]\n");
