@@ -1,38 +1,17 @@
 #include "cli/host_kernel.h"
 
-#include <sys/utsname.h>
-
-#include <algorithm>
 #include <cstdio>
-#include <vector>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "harness/input_error.h"
+#include "realkvm/kvm_device.h"
 #include "realkvm/probe.h"
 
 namespace regsync::cli {
 
 namespace {
-
-std::string kernel_release() {
-    struct utsname u {};
-    return uname(&u) == 0 ? std::string(u.release) : "unknown";
-}
-
-// The vendor KVM module loaded (kvm_intel, kvm_amd, kvm_pvm, ...).
-std::string kvm_module() {
-    std::error_code ec;
-    std::vector<std::string> found;
-    for (const auto& e : std::filesystem::directory_iterator("/sys/module", ec)) {
-        const auto name = e.path().filename().string();
-        if (name.rfind("kvm_", 0) == 0) found.push_back(name);
-    }
-    std::sort(found.begin(), found.end());
-    return found.empty() ? "kvm" : found.front();
-}
 
 std::filesystem::path cache_dir() {
     if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::filesystem::path(x) / "regsync";
@@ -55,21 +34,21 @@ void print_table(const realkvm::ProbeReport& rep) {
 }
 
 realkvm::MeasuredProfile measure() {
-    auto m = realkvm::measure_profile(kernel_release() + " (" + kvm_module() + ")");
+    auto m = realkvm::measure_profile(realkvm::kernel_release() + " (" + realkvm::kvm_module() + ")");
     if (!m.unavailable.empty()) throw harness::InputError("no real KVM here: " + m.unavailable);
     return m;
 }
 
-// The probe table with the default variant's columns and the measured profile's.
+// The probe table with the built-in variants' columns and the measured profile's.
 void print_measured(const realkvm::MeasuredProfile& m) {
     realkvm::ProbeReport t;
     for (std::size_t c = 0; c < m.report.variants.size(); ++c)
-        if (c < 5 || c == m.column) t.variants.push_back(c == m.column ? "measured" : m.report.variants[c]);
+        if (c < m.builtin_columns || c == m.column) t.variants.push_back(c == m.column ? "measured" : m.report.variants[c]);
     for (const auto& r : m.report.rows) {
         realkvm::ProbeRow row = r;
         row.fake.clear();
         for (std::size_t c = 0; c < r.fake.size(); ++c)
-            if (c < 5 || c == m.column) row.fake.push_back(r.fake[c]);
+            if (c < m.builtin_columns || c == m.column) row.fake.push_back(r.fake[c]);
         row.agree = !r.real.empty() && r.real == r.fake[m.column];
         row.matches.clear();
         t.rows.push_back(std::move(row));
@@ -81,7 +60,7 @@ void print_measured(const realkvm::MeasuredProfile& m) {
 
 std::string resolve_host_kernel(const std::string& name) {
     if (name != "host") return name;
-    const auto path = cache_dir() / ("host-" + kernel_release() + "-" + kvm_module() + ".toml");
+    const auto path = cache_dir() / ("host-" + realkvm::kernel_release() + "-" + realkvm::kvm_module() + ".toml");
     if (std::filesystem::exists(path)) return path.string();
     const auto got = measure();
     if (!got.unexplained.empty())

@@ -1,8 +1,6 @@
 #include "explore/matrix.h"
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <map>
@@ -10,6 +8,7 @@
 
 #include "explore/explore.h"
 #include "explore/cell_search.h"
+#include "explore/parallel.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/kernel_profile.h"
 #include "harness/trace_file.h"
@@ -35,7 +34,6 @@ Cell make_cell(const MatrixConfig& cfg, const Catalogue& cat, const harness::Sce
     c.policy = policy;
     c.kernel = kp.name;
     const std::string kernel_name = kp.file.empty() ? kp.name : kp.file;  // what a trace names, to replay it
-    const auto& found = r.found;
     c.executions = r.executions;
     c.dfs_schedules = r.dfs_schedules;
     c.exhausted = r.exhausted;
@@ -43,10 +41,7 @@ Cell make_cell(const MatrixConfig& cfg, const Catalogue& cat, const harness::Sce
     c.random_executions = r.random_executions;
     c.violating = r.violating;
     c.first_violation = r.first_violation;
-    const auto& shortest = r.shortest;
-    const auto& shortest_strategy = r.shortest_strategy;
-    const auto shortest_index = r.shortest_index;
-    c.found.assign(found.begin(), found.end());
+    c.found.assign(r.found.begin(), r.found.end());
     std::set<std::string> expected;
     for (const auto* b : cat.expected(s.name, policy, kp)) {
         c.bugs.push_back(b->name);
@@ -55,16 +50,16 @@ Cell make_cell(const MatrixConfig& cfg, const Catalogue& cat, const harness::Sce
     }
     c.expected.assign(expected.begin(), expected.end());
     if (c.violating > 0) {
-        c.shortest = shortest.decisions.size();
-        c.shortest_properties = violated_names(shortest);
-        c.outcome = harness::outcome_string(shortest);
+        c.shortest = r.shortest.decisions.size();
+        c.shortest_properties = violated_names(r.shortest);
+        c.outcome = harness::outcome_string(r.shortest);
         if (!cfg.trace_dir.empty()) {
             c.trace = cfg.trace_dir + "/" + s.name + "." + policy + "." + kp.name + ".json";
-            harness::write_trace(c.trace, harness::make_trace(s, policy, kernel_name, shortest_strategy, cfg.seed, shortest_index, shortest));
+            harness::write_trace(c.trace, harness::make_trace(s, policy, kernel_name, r.shortest_strategy, cfg.seed, r.shortest_index, r.shortest));
         }
     }
     // Exact: the cell violates precisely what the catalogue lists for it.
-    c.agrees = found == expected;
+    c.agrees = r.found == expected;
     return c;
 }
 
@@ -166,18 +161,7 @@ MatrixReport run_matrix(const MatrixConfig& cfg, const Catalogue& cat, harness::
         const std::size_t j = i % per_scenario;
         results[t] = search_cell(s, rep.policies[j / rep.kernels.size()], kernels[j % rep.kernels.size()].config, cfg.search(), eng);
     };
-    if (cfg.jobs <= 1) {
-        for (std::size_t t = 0; t < searched.size(); ++t) search(t, engine);
-    } else {
-        std::atomic<std::size_t> next{0};
-        std::vector<std::thread> threads;
-        for (int th = 0; th < cfg.jobs; ++th)
-            threads.emplace_back([&] {
-                harness::Engine own;  // one fiber scheduler per thread
-                for (std::size_t t; (t = next.fetch_add(1)) < searched.size();) search(t, own);
-            });
-        for (auto& th : threads) th.join();
-    }
+    parallel_for(searched.size(), cfg.jobs, engine, search);
     for (std::size_t i = 0; i < rep.cells.size(); ++i) {
         const std::size_t j = i % per_scenario;
         rep.cells[i] = make_cell(cfg, cat, scenarios[i / per_scenario], rep.policies[j / rep.kernels.size()], kernels[j % rep.kernels.size()],

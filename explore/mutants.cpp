@@ -1,11 +1,10 @@
 #include "explore/mutants.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
-#include <thread>
 
 #include "explore/explore.h"
+#include "explore/parallel.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
 #include "harness/kernel_profile.h"
@@ -18,23 +17,6 @@ namespace regsync::explore {
 namespace {
 
 std::vector<std::string> as_list(const std::set<std::string>& s) { return {s.begin(), s.end()}; }
-
-// Runs f(i, engine) for i in [0, n) on `jobs` threads, each with its own engine.
-template <typename F>
-void parallel(std::size_t n, int jobs, harness::Engine& engine, F&& f) {
-    if (jobs <= 1) {
-        for (std::size_t i = 0; i < n; ++i) f(i, engine);
-        return;
-    }
-    std::atomic<std::size_t> next{0};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < jobs; ++t)
-        threads.emplace_back([&] {
-            harness::Engine own;  // one fiber scheduler per thread
-            for (std::size_t i; (i = next.fetch_add(1)) < n;) f(i, own);
-        });
-    for (auto& th : threads) th.join();
-}
 
 struct CellRef {
     std::size_t scenario, kernel;
@@ -71,7 +53,7 @@ MutantsReport run_mutants(const MutantsConfig& cfg, harness::Engine& engine) {
     for (std::size_t s = 0; s < scenarios.size(); ++s)
         for (std::size_t k = 0; k < kernels.size(); ++k) cells.push_back({s, k});
     std::vector<std::set<std::string>> baseline(candidates.size() * cells.size());
-    parallel(baseline.size(), cfg.jobs, engine, [&](std::size_t i, harness::Engine& eng) {
+    parallel_for(baseline.size(), cfg.jobs, engine, [&](std::size_t i, harness::Engine& eng) {
         const auto& c = cells[i % cells.size()];
         baseline[i] = search_cell(scenarios[c.scenario], candidates[i / cells.size()], kernels[c.kernel], cfg.search, eng).found;
     });
@@ -88,7 +70,7 @@ MutantsReport run_mutants(const MutantsConfig& cfg, harness::Engine& engine) {
 
     const auto& muts = model::mutations();
     rep.mutants.resize(policy_rows.size() * muts.size());
-    parallel(rep.mutants.size(), cfg.jobs, engine, [&](std::size_t i, harness::Engine& eng) {
+    parallel_for(rep.mutants.size(), cfg.jobs, engine, [&](std::size_t i, harness::Engine& eng) {
         const std::size_t p = policy_rows[i / muts.size()];
         const auto& mut = muts[i % muts.size()];
         auto& m = rep.mutants[i];
@@ -103,16 +85,20 @@ MutantsReport run_mutants(const MutantsConfig& cfg, harness::Engine& engine) {
             m.baseline = as_list(baseline[p * cells.size() + c]);
             m.found = as_list(found);
         };
+        // A search of cell c ends as soon as it shows something the policy never does there.
+        const auto search = [&](std::size_t c, const CellSearchConfig& how) {
+            const auto& base = baseline[p * cells.size() + c];
+            return search_cell(scenarios[cells[c].scenario], m.policy, kernels[cells[c].kernel], how, eng, opt,
+                               [&](const std::set<std::string>& f) { return !std::includes(base.begin(), base.end(), f.begin(), f.end()); });
+        };
         // Where does the fault run? A few random executions of every cell
         // (they may already kill it with something the policy never shows).
+        CellSearchConfig probe = cfg.search;
+        probe.strategy = "random";
+        probe.executions = cfg.probe_executions;
         std::vector<bool> fires(cells.size(), false);
         for (std::size_t c = 0; c < cells.size() && !m.killed; ++c) {
-            const auto& base = baseline[p * cells.size() + c];
-            CellSearchConfig probe = cfg.search;
-            probe.strategy = "random";
-            probe.executions = cfg.probe_executions;
-            const auto r = search_cell(scenarios[cells[c].scenario], m.policy, kernels[cells[c].kernel], probe, eng, opt,
-                                       [&](const std::set<std::string>& f) { return !std::includes(base.begin(), base.end(), f.begin(), f.end()); });
+            const auto r = search(c, probe);
             fires[c] = r.mutation_fired;
             m.applicable = m.applicable || r.mutation_fired;
             if (r.stopped) kill(c, r.found);
@@ -125,10 +111,8 @@ MutantsReport run_mutants(const MutantsConfig& cfg, harness::Engine& engine) {
         for (std::size_t c = 0; c < cells.size(); ++c)
             if (!fires[c]) order.push_back(c);
         for (std::size_t c : order) {
-            const auto& base = baseline[p * cells.size() + c];
-            const auto r = search_cell(scenarios[cells[c].scenario], m.policy, kernels[cells[c].kernel], cfg.search, eng, opt,
-                                       [&](const std::set<std::string>& f) { return !std::includes(base.begin(), base.end(), f.begin(), f.end()); });
-            if (r.stopped || r.found != base) {
+            const auto r = search(c, cfg.search);
+            if (r.stopped || r.found != baseline[p * cells.size() + c]) {
                 kill(c, r.found);
                 return;
             }

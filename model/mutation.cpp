@@ -128,16 +128,8 @@ private:
     // skipping a hook a policy already leaves empty is no mutant.
     template <typename F>
     void skip(const CPUState& cpu, F&& hook) {
-        CPUState copy;
-        copy.cpu_index = cpu.cpu_index;
-        copy.env = cpu.env;
-        copy.kvm_vcpu_dirty = cpu.kvm_vcpu_dirty;
-        copy.cached = cpu.cached;
-        copy.dirty_regs = cpu.dirty_regs;
-        copy.kernel_view = cpu.kernel_view;
-        copy.latched_init = cpu.latched_init;
-        copy.tsc_valid = cpu.tsc_valid;
-        copy.vm_running = cpu.vm_running;
+        CPUState copy = cpu;
+        copy.work_list.clear();  // nobody's run_on_cpu request is the dry run's
         DryRun dry(*cpu.kvm);
         copy.kvm = &dry;
         hook(copy);  // ArchSync plants nothing for a skipped hook's mutation kinds

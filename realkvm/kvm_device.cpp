@@ -4,11 +4,14 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 
 namespace regsync::realkvm {
@@ -160,6 +163,22 @@ std::string kvm_unavailable_reason() {
     std::string why;
     auto vm = RealVm::create(1, why);
     return vm ? std::string{} : why;
+}
+
+std::string kernel_release() {
+    struct utsname u {};
+    return uname(&u) == 0 ? std::string(u.release) : "unknown";
+}
+
+std::string kvm_module() {
+    std::error_code ec;
+    std::vector<std::string> found;
+    for (const auto& e : std::filesystem::directory_iterator("/sys/module", ec)) {
+        const auto name = e.path().filename().string();
+        if (name.rfind("kvm_", 0) == 0) found.push_back(name);
+    }
+    std::sort(found.begin(), found.end());
+    return found.empty() ? "kvm" : found.front();
 }
 
 }  // namespace regsync::realkvm

@@ -76,5 +76,9 @@ private:
 // Empty when a VM with the in-kernel irqchip and a vCPU can be created
 // here; otherwise what stopped it ("/dev/kvm: No such file or directory").
 std::string kvm_unavailable_reason();
+// The host: uname's kernel release, and the vendor KVM module loaded
+// (kvm_intel, kvm_amd, kvm_pvm, ...; "kvm" when none shows in /sys/module).
+std::string kernel_release();
+std::string kvm_module();
 
 }  // namespace regsync::realkvm

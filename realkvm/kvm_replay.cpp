@@ -1,6 +1,5 @@
 #include "realkvm/kvm_replay.h"
 
-#include <sys/utsname.h>
 
 #include <cinttypes>
 #include <cstdio>
@@ -12,6 +11,7 @@
 #include "harness/input_error.h"
 #include "harness/kernel_profile.h"
 #include "properties/oracle.h"
+#include "realkvm/kvm_device.h"
 #include "realkvm/lockstep_vm.h"
 #include "realkvm/x86_real_mode.h"
 #include "sched/decision_source.h"
@@ -26,11 +26,6 @@ std::string hex(std::uint64_t v) {
     char b[24];
     std::snprintf(b, sizeof b, "0x%" PRIx64, v);
     return b;
-}
-
-std::string kernel_release() {
-    struct utsname u {};
-    return uname(&u) == 0 ? std::string(u.release) : "unknown";
 }
 
 bool is_init_fate(sim::EventKind k) {

@@ -595,6 +595,7 @@ MeasuredProfile measure_profile(const std::string& kernel_release) {
     out.profile.config = extra[chosen - first].second;
     out.report = std::move(rep);
     out.column = chosen;
+    out.builtin_columns = first;
     return out;
 }
 

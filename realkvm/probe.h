@@ -41,6 +41,7 @@ struct MeasuredProfile {
     std::string unavailable;  // no usable /dev/kvm
     ProbeReport report;       // every combination's column
     std::size_t column = 0;   // the profile's column in it
+    std::size_t builtin_columns = 0;  // the built-in variants' columns come first
 };
 MeasuredProfile measure_profile(const std::string& kernel_release);
 // The profile as a kernels/*.toml file.
