@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "fakekvm/kernel_axes.h"
 #include "harness/input_error.h"
 #include "realkvm/kvm_device.h"
 #include "realkvm/probe.h"
@@ -58,9 +59,26 @@ void print_measured(const realkvm::MeasuredProfile& m) {
 
 }  // namespace
 
+// The cache key names the kernel and the axes: a regsync with other axes
+// or alternatives probes again rather than read a profile it cannot parse.
+std::string axes_key() {
+    std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    const auto mix = [&](std::string_view s) {
+        for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ULL;
+        h = (h ^ ';') * 1099511628211ULL;
+    };
+    for (const auto& a : fakekvm::kernel_axes()) {
+        mix(a.name);
+        for (const auto& alt : a.alternatives) mix(alt.name);
+    }
+    char b[17];
+    std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(h));
+    return std::string(b, 8);
+}
+
 std::string resolve_host_kernel(const std::string& name) {
     if (name != "host") return name;
-    const auto path = cache_dir() / ("host-" + realkvm::kernel_release() + "-" + realkvm::kvm_module() + ".toml");
+    const auto path = cache_dir() / ("host-" + realkvm::kernel_release() + "-" + realkvm::kvm_module() + "-axes-" + axes_key() + ".toml");
     if (std::filesystem::exists(path)) return path.string();
     const auto got = measure();
     if (!got.unexplained.empty())
@@ -72,18 +90,9 @@ std::string resolve_host_kernel(const std::string& name) {
     return path.string();
 }
 
+// Without --profile-out the profile is measured and shown, not written: a
+// row is a disagreement only when no combination of the axes explains it.
 int cmd_kvm_probe(const std::string& profile_out) {
-    if (profile_out.empty()) {
-        const auto rep = realkvm::run_probe();
-        print_table(rep);
-        if (!rep.unavailable.empty()) {
-            std::fprintf(stderr, "regsync: kvm-probe: no real KVM here: %s\n", rep.unavailable.c_str());
-            return 2;
-        }
-        for (const auto& r : rep.rows)
-            if (!(r.agree || !r.matches.empty())) return 1;
-        return 0;
-    }
     realkvm::MeasuredProfile got;
     try {
         got = measure();
@@ -96,8 +105,10 @@ int cmd_kvm_probe(const std::string& profile_out) {
     for (const auto& [a, alt] : got.profile.axes) std::printf("  %s = %s\n", a.c_str(), alt.c_str());
     for (const auto& u : got.undecided) std::printf("undecided: %s\n", u.c_str());
     for (const auto& u : got.unexplained) std::printf("UNEXPLAINED: no combination of the axes gives the real answer on '%s'\n", u.c_str());
-    std::ofstream(profile_out) << realkvm::profile_toml(got.profile);
-    std::printf("profile written to %s\n", profile_out.c_str());
+    if (!profile_out.empty()) {
+        std::ofstream(profile_out) << realkvm::profile_toml(got.profile);
+        std::printf("profile written to %s\n", profile_out.c_str());
+    }
     return got.unexplained.empty() ? 0 : 1;
 }
 

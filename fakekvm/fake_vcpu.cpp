@@ -39,7 +39,8 @@ std::uint64_t FakeVcpu::state_hash() const {
     for (auto x : regs_) h = sim::hash_combine(h, x);
     h = sim::hash_combine(h, static_cast<std::uint64_t>(tsc_offset_));
     h = sim::hash_combine(h, apic_sipi_vector);
-    const unsigned flags = apic_init_pending | apic_sipi_pending << 1 | has_run << 2 | mutex_held_ << 3 | signal_pending_ << 4 | timer_pending_ << 5;
+    const unsigned flags = apic_init_pending | apic_sipi_pending << 1 | has_run << 2 | mutex_held_ << 3 | signal_pending_ << 4 | timer_pending_ << 5 |
+                           self_init_deferred_ << 6;
     return sim::hash_combine(h, flags);
 }
 std::uint32_t FakeVcpu::obj(RegIndex r) const { return Obj::vcpu(index_, static_cast<std::uint32_t>(r)); }
@@ -149,6 +150,8 @@ int FakeVcpu::ioctl(unsigned long request, void* arg) {
     else if (x86 && request == KVM_GET_VCPU_EVENTS) r = get_vcpu_events(arg);
     else if (x86 && request == KVM_SET_VCPU_EVENTS) r = set_vcpu_events(arg);
     else if (x86 && request == KVM_NMI) r = queue_nmi();
+    else if (x86 && request == KVM_GET_LAPIC) r = get_lapic(arg);
+    else if (x86 && request == KVM_SET_LAPIC) r = set_lapic(arg);
     else r = -ENOTTY;
     unlock();
     return r;
@@ -212,13 +215,14 @@ int FakeVcpu::kvm_run_inner() {
         return -EINTR;
     }
     w.emit({.kind = EventKind::VcpuEnter, .vcpu = static_cast<std::int16_t>(index_)});
+    self_init_deferred_ = false;  // the exit that ended the last KVM_RUN has happened
     if (!has_run) w.write(Obj::vcpu(index_, Obj::kTimer));  // the guest's timers are armed from now
     has_run = true;
     const bool x86 = vm_.arch() == model::Arch::X86;
     for (;;) {
         if (x86) {
             if (vm_.config().init_sipi == InitSipi::ApicEvents) {
-                Lapic::accept_events(*this);
+                if (!self_init_deferred_) Lapic::accept_events(*this);
             } else if (get(cat().mp_state) == KVM_MP_STATE_SIPI_RECEIVED) {
                 // Pre-3.10 __vcpu_run: reset on SIPI; the AP's CS comes from the vector.
                 w.emit({.kind = EventKind::SipiAccepted, .vcpu = static_cast<std::int16_t>(index_), .value = apic_sipi_vector});
@@ -258,6 +262,7 @@ void FakeVcpu::halt() {
     }
     // The VM exit for HLT has happened; kvm_emulate_halt() has not yet
     // stored HALTED. Before 3.10 an INIT landing here is overwritten.
+    self_init_deferred_ = false;
     w.sched().point();
     set(cat().mp_state, KVM_MP_STATE_HALTED, Writer::Halt);
 }
@@ -307,7 +312,10 @@ int FakeVcpu::guest_step() {
         }
         case GuestOp::AckTsr: set(c.tsr, get(c.tsr) & ~s.value, Writer::Guest); break;
         case GuestOp::ArmDeadline: set(c.tsc_deadline, get(c.tsc) + s.value, Writer::Guest); break;
-        case GuestOp::SendInit: Lapic::send_init(vm_, index_, s.target); break;
+        case GuestOp::SendInit:
+            Lapic::send_init(vm_, index_, s.target);
+            if (s.target == index_ && vm_.config().self_init_at_next_exit) self_init_deferred_ = true;
+            break;
         case GuestOp::SendSipi: Lapic::send_sipi(vm_, index_, s.target, static_cast<std::uint32_t>(s.value)); break;
         case GuestOp::Hlt: halt(); break;
         case GuestOp::Io: {
@@ -501,6 +509,20 @@ int FakeVcpu::queue_nmi() {
     set(cat().nmi_pending, std::min<std::uint64_t>(get(cat().nmi_pending) + 1, 2), Writer::Userspace);
     return 0;
 }
+
+// KVM_GET_LAPIC / KVM_SET_LAPIC: the fake keeps no APIC registers but the
+// ID. kvm_apic_set_state() leaves apic->pending_events alone, so an INIT or
+// SIPI pending before a KVM_SET_LAPIC is still pending after it (the probe
+// checks this on the real kernel).
+int FakeVcpu::get_lapic(void* arg) {
+    auto& s = *static_cast<struct kvm_lapic_state*>(arg);
+    std::memset(&s, 0, sizeof s);
+    const std::uint32_t id = static_cast<std::uint32_t>(index_) << 24;  // APIC_ID, xAPIC layout
+    std::memcpy(s.regs + 0x20, &id, sizeof id);
+    return 0;
+}
+
+int FakeVcpu::set_lapic(void*) { return 0; }
 
 int FakeVcpu::set_vcpu_events(void* arg) {
     const auto& e = *static_cast<const struct kvm_vcpu_events*>(arg);

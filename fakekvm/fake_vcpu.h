@@ -78,6 +78,8 @@ private:
     int get_vcpu_events(void* arg);
     int set_vcpu_events(void* arg);
     int queue_nmi();
+    int get_lapic(void* arg);
+    int set_lapic(void* arg);
 
     const model::Catalogue& cat() const;
     std::uint32_t obj(model::RegIndex r) const;
@@ -92,6 +94,9 @@ private:
     bool mutex_held_ = false;       // vcpu->mutex
     bool signal_pending_ = false;   // SIG_IPI delivered to the vCPU thread
     bool timer_pending_ = false;    // apic->lapic_timer.pending
+    // KernelConfig::self_init_at_next_exit: the guest sent itself an INIT
+    // that waits for the vCPU's next exit.
+    bool self_init_deferred_ = false;
     std::unique_ptr<unsigned char[]> run_page_;
     struct kvm_run* run_;
 };

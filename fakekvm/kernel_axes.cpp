@@ -5,7 +5,8 @@ namespace regsync::fakekvm {
 namespace {
 bool same(const KernelConfig& a, const KernelConfig& b) {
     return a.init_sipi == b.init_sipi && a.ppc_tsr_or_clear == b.ppc_tsr_or_clear && a.latched_init_outside_smm == b.latched_init_outside_smm &&
-           a.tsc_offsetting == b.tsc_offsetting && a.tsc_sync_window == b.tsc_sync_window;
+           a.tsc_offsetting == b.tsc_offsetting && a.tsc_sync_window == b.tsc_sync_window &&
+           a.self_init_at_next_exit == b.self_init_at_next_exit;
 }
 }  // namespace
 
@@ -18,15 +19,19 @@ const std::vector<KernelAxis>& kernel_axes() {
            [](KernelConfig& k) { k.init_sipi = InitSipi::ApicEvents; }}}},
         {"latched_init", "what KVM_SET_VCPU_EVENTS with KVM_VCPUEVENT_VALID_SMM does with smi.latched_init",
          {{"ignored", "before the SMM API (Linux 4.2): there is no KVM_VCPUEVENT_VALID_SMM to honour", [](KernelConfig& k) { k.latched_init_outside_smm = false; }},
-          // The project had credited ff90afa75573 (2019) with this; the
-          // 4.2-4.5 kvm_vcpu_ioctl_x86_set_vcpu_events() already sets or
-          // clears KVM_APIC_INIT from smi.latched_init whenever VALID_SMM is
-          // given, in SMM or not (which commit, exactly, is to be checked).
-          {"outside-smm", "since the SMM API: sets or clears the pending INIT even outside SMM (probed: Debian 6.1, 6.18 + kvm_pvm)",
+          // f077825a8758 ("KVM: x86: API changes for SMM support", 4.2) set
+          // or cleared KVM_APIC_INIT from smi.latched_init on every VALID_SMM
+          // call; a later change moved that under "if (events->smi.smm)";
+          // ff90afa75573 ("Evaluate latched_init in KVM_SET_VCPU_EVENTS when
+          // vCPU not in SMM", 5.5) moved it out again, where it still is.
+          {"outside-smm", "f077825a8758 (4.2) and again ff90afa75573 (5.5): sets or clears the pending INIT even outside SMM, and posts a new one for latched_init = 1 (probed: Debian 6.1, 6.18 + kvm_pvm)",
            [](KernelConfig& k) { k.latched_init_outside_smm = true; }},
+          // QEMU puts smi.smm = 0 outside SMM, so here this acts as "ignored".
+          {"smm-only", "between 4.x and ff90afa75573 (5.5): honoured only when userspace puts smi.smm = 1 (the commit that moved it is not identified)",
+           [](KernelConfig& k) { k.latched_init_outside_smm = false; }},
           // No SMM, VMX root or GIF=0 is modelled, so INIT is never blocked
-          // and the fixed kernel ignores latched_init here, as "ignored" does.
-          {"blocked-only", "the 2025 fix ('handle latched INITs only in specific CPU states'): only while INIT is blocked",
+          // and the patched kernel ignores latched_init here, as "ignored" does.
+          {"blocked-only", "the proposed 2025 fix ('Latch INITs only in specific CPU states in KVM_SET_VCPU_EVENTS', Fei Li, 2025-08-27): only while INIT is blocked; the KVM maintainers called the race a QEMU bug and it is not in Linux",
            [](KernelConfig& k) { k.latched_init_outside_smm = false; }}}},
         {"host_tsc_write", "what a host KVM_SET_MSRS(IA32_TSC) does to the guest's TSC",
          {{"offset", "every write moves the TSC offset (the fake's simplest kernel)",
@@ -47,6 +52,11 @@ const std::vector<KernelAxis>& kernel_axes() {
         {"booke_tsr", "Book-E KVM_REG_PPC_OR_TSR / KVM_REG_PPC_CLEAR_TSR",
          {{"or-clear", "Linux 3.9: the write-to-set and write-to-clear ONE_REG ids exist", [](KernelConfig& k) { k.ppc_tsr_or_clear = true; }},
           {"none", "Book-E Linux < 3.9", [](KernelConfig& k) { k.ppc_tsr_or_clear = false; }}}},
+        {"self_init", "when an INIT a vCPU's guest sends to itself takes effect",
+         {{"next-instruction", "VMX/SVM: the ICR write exits and vcpu_enter_guest() accepts the INIT (KVM_REQ_EVENT) before the next guest instruction",
+           [](KernelConfig& k) { k.self_init_at_next_exit = false; }},
+          {"next-exit", "kvm_pvm: the guest runs on to its next exit (I/O, HLT) first (probed: 6.18 + kvm_pvm)",
+           [](KernelConfig& k) { k.self_init_at_next_exit = true; }}}},
     };
     return axes;
 }

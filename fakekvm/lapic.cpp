@@ -19,6 +19,12 @@ void Lapic::send_init(FakeVm& vm, int from, int to) {
         w.emit({.kind = sim::EventKind::InitAccepted, .vcpu = static_cast<std::int16_t>(to)});
     } else {
         w.write(Obj::vcpu(to, Obj::kApicEvents));
+        // __apic_accept_irq(), APIC_DM_INIT: "pending_events = (1UL <<
+        // KVM_APIC_INIT)", a store that drops a SIPI still pending (the
+        // probe sees it on the real kernel).
+        if (t.apic_sipi_pending)
+            w.emit({.kind = sim::EventKind::SipiDropped, .vcpu = static_cast<std::int16_t>(to), .aux = 1});
+        t.apic_sipi_pending = false;
         t.apic_init_pending = true;
     }
     // kvm_vcpu_kick() follows: it forces a VM exit or ends kvm_vcpu_block()

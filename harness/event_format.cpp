@@ -66,9 +66,13 @@ std::string format_event(model::Arch arch, const std::vector<std::string>& actor
         case K::TimerInterrupt: std::snprintf(buf, sizeof buf, "vcpu%d deadline 0x%" PRIx64, e.vcpu, e.value); break;
         case K::InitAccepted:
         case K::InitCleared:
-        case K::InitLatched: std::snprintf(buf, sizeof buf, "vcpu%d", e.vcpu); break;
+        case K::InitLatched:
+        case K::VmmCpuInit: std::snprintf(buf, sizeof buf, "vcpu%d", e.vcpu); break;
         case K::SipiAccepted: std::snprintf(buf, sizeof buf, "vcpu%d vector 0x%" PRIx64, e.vcpu, e.value); break;
-        case K::SipiDropped: std::snprintf(buf, sizeof buf, "vcpu%d mp_state %" PRIu64, e.vcpu, e.value); break;
+        case K::SipiDropped:
+            if (e.aux == 1) std::snprintf(buf, sizeof buf, "vcpu%d by a later INIT", e.vcpu);
+            else std::snprintf(buf, sizeof buf, "vcpu%d mp_state %" PRIu64, e.vcpu, e.value);
+            break;
         case K::VmStopped:
         case K::VmResumed: buf[0] = 0; break;
     }

@@ -354,22 +354,24 @@ std::string guest_tsc_after_host_write(model::KvmVm& vm) {
 
 // INIT to the BSP (kvm_apic_accept_events: kvm_vcpu_reset(), then RUNNABLE
 // for the BSP, INIT_RECEIVED for an AP): the BSP's guest code sends INIT to
-// itself after its first port write. It may run an instruction or two
-// before the INIT takes effect (kvm_pvm does: it emulates the ICR write and
-// the next instructions in one batch), so any later report of 1 counts.
+// itself after its first port write, then runs a NOP and a second port
+// write. Only the first round counts: the reset clears the ES base the
+// restarted code's APIC writes go through.
 const char* kInitToBsp = R"(name = "probe-init-bsp"
 arch = "x86"
 [[vcpu]]
 bsp = true
-code = ["io 0x80 1", "send_init 0", "io 0x80 2", "io 0x80 3"]
+code = ["io 0x80 1", "send_init 0", "nop", "io 0x80 2", "io 0x80 3"]
 [[vcpu]]
 code = ["hlt"]
 )";
 
 std::string init_to_bsp(model::KvmVm& vm) {
-    const auto r = run_until_reports(vm, 0, 4);
-    if (std::find(r.begin() + 1, r.end(), 1u) != r.end()) return "the BSP starts over at the reset vector without SIPI";
-    return r.size() < 3 ? "the BSP stops (waits for SIPI)" : "the BSP goes on";
+    const auto r = run_until_reports(vm, 0, 3);
+    if (r.size() >= 2 && r[1] == 1) return "the BSP starts over at the reset vector without SIPI, before its next instruction";
+    if (r.size() >= 3 && r[1] == 2 && r[2] == 1)
+        return "the BSP runs on to its next exit (a port write), then starts over at the reset vector without SIPI";
+    return r.size() < 2 ? "the BSP stops (waits for SIPI)" : "the BSP goes on";
 }
 
 // KVM_NMI (as QEMU's monitor "nmi") after the VMM's last KVM_GET_VCPU_EVENTS,
@@ -420,6 +422,118 @@ std::string sipi_vector_after_get(model::KvmVm& vm) {
     return r[0] == 2 ? "the AP starts at the SIPI's vector" : "the AP starts elsewhere";
 }
 
+// What KVM_GET_MP_STATE of the AP (vCPU 1) says once `put` has run on it
+// with an INIT pending: the INIT is still there when the AP is reset to
+// INIT_RECEIVED (KVM_GET_MP_STATE accepts it).
+std::string init_after_put(model::KvmVm& vm, const Experiment& put) {
+    if (auto e = put(vm); !e.empty()) return e;
+    struct kvm_mp_state m {};
+    if (int r = vm.vcpu(1).ioctl(KVM_GET_MP_STATE, &m); r < 0) return err("KVM_GET_MP_STATE", r);
+    return m.mp_state == KVM_MP_STATE_INIT_RECEIVED ? "the pending INIT is kept" : "the INIT is gone (" + mp_state_name(m.mp_state) + ")";
+}
+
+std::string set_mp_state_runnable(model::KvmVm& vm) {
+    struct kvm_mp_state m {KVM_MP_STATE_RUNNABLE};
+    const int r = vm.vcpu(1).ioctl(KVM_SET_MP_STATE, &m);
+    return r < 0 ? err("KVM_SET_MP_STATE", r) : "";
+}
+
+std::string get_set_lapic(model::KvmVm& vm) {
+    struct kvm_lapic_state la {};
+    if (int r = vm.vcpu(1).ioctl(KVM_GET_LAPIC, &la); r < 0) return err("KVM_GET_LAPIC", r);
+    const int r = vm.vcpu(1).ioctl(KVM_SET_LAPIC, &la);
+    return r < 0 ? err("KVM_SET_LAPIC", r) : "";
+}
+
+std::string set_mp_state_init_received(model::KvmVm& vm) {
+    struct kvm_mp_state m {KVM_MP_STATE_INIT_RECEIVED};
+    const int r = vm.vcpu(1).ioctl(KVM_SET_MP_STATE, &m);
+    return r < 0 ? err("KVM_SET_MP_STATE", r) : "";
+}
+
+// The AP waits for SIPI (the host set INIT_RECEIVED, as after an INIT) and
+// the BSP's guest code sends it a SIPI while it does not run, so the SIPI
+// is pending (KVM_APIC_SIPI); `put` then restores state as loadvm would,
+// with the AP waiting for SIPI. Does the pending SIPI start the AP?
+const char* kSipiPending = R"(name = "probe-sipi-pending"
+arch = "x86"
+[[vcpu]]
+bsp = true
+code = ["send_sipi 1 0x10", "io 0x80 1"]
+[[vcpu]]
+code = ["hlt"]
+  [[vcpu.program]]
+  entry = 0x10000
+  code = ["io 0x80 5"]
+)";
+
+// The same, and the BSP then sends INIT too: __apic_accept_irq() stores
+// pending_events = KVM_APIC_INIT for an INIT, dropping the pending SIPI.
+const char* kSipiThenInit = R"(name = "probe-sipi-then-init"
+arch = "x86"
+[[vcpu]]
+bsp = true
+code = ["send_sipi 1 0x10", "send_init 1", "io 0x80 1"]
+[[vcpu]]
+code = ["hlt"]
+  [[vcpu.program]]
+  entry = 0x10000
+  code = ["io 0x80 5"]
+)";
+
+std::string sipi_after_put(model::KvmVm& vm, const Experiment& put) {
+    if (auto e = set_mp_state_init_received(vm); !e.empty()) return e;
+    if (run_until_reports(vm, 0, 1).size() != 1) return "error: the BSP did not report";
+    if (auto e = put(vm); !e.empty()) return e;
+    const auto r = run_until_reports(vm, 1, 1);
+    if (r.empty()) return "the AP waits (the SIPI is gone)";
+    return r[0] == 5 ? "the pending SIPI starts the AP at its vector" : "the AP starts elsewhere";
+}
+
+// What today's QEMU writes at loadvm, in its order: KVM_SET_LAPIC when the
+// APIC's section loads (hw/i386/kvm/apic.c kvm_apic_post_load), then the
+// KVM_PUT_FULL_STATE of cpu_synchronize_all_post_init (target/i386/kvm/kvm.c
+// kvm_arch_put_registers: sregs, regs, MSRs, vcpu events, mp_state), of
+// state read before the SIPI arrived. QEMU's latched_init is 0 (its GET saw
+// INIT already taken) and mp_state INIT_RECEIVED (the snapshot's AP waited
+// for SIPI).
+std::string full_put(model::KvmVm& vm) {
+    auto& ap = vm.vcpu(1);
+    struct kvm_regs regs {};
+    struct kvm_sregs sregs {};
+    struct kvm_vcpu_events ev {};
+    struct kvm_lapic_state la {};
+    if (int r = ap.ioctl(KVM_GET_REGS, &regs); r < 0) return err("KVM_GET_REGS", r);
+    if (int r = ap.ioctl(KVM_GET_SREGS, &sregs); r < 0) return err("KVM_GET_SREGS", r);
+    if (int r = ap.ioctl(KVM_GET_VCPU_EVENTS, &ev); r < 0) return err("KVM_GET_VCPU_EVENTS", r);
+    if (int r = ap.ioctl(KVM_GET_LAPIC, &la); r < 0) return err("KVM_GET_LAPIC", r);
+    if (int r = ap.ioctl(KVM_SET_LAPIC, &la); r < 0) return err("KVM_SET_LAPIC", r);
+    if (int r = ap.ioctl(KVM_SET_SREGS, &sregs); r < 0) return err("KVM_SET_SREGS", r);
+    if (int r = ap.ioctl(KVM_SET_REGS, &regs); r < 0) return err("KVM_SET_REGS", r);
+    ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SMM;
+    ev.smi.latched_init = 0;
+    if (int r = ap.ioctl(KVM_SET_VCPU_EVENTS, &ev); r < 0) return err("KVM_SET_VCPU_EVENTS", r);
+    return set_mp_state_init_received(vm);
+}
+
+// The AP has taken INIT+SIPI and run; the host then puts latched_init = 1
+// (QEMU does when its CPU_INTERRUPT_INIT is still set from an earlier GET).
+// Is the INIT posted again?
+std::string latched_init_after_start(model::KvmVm& vm) {
+    if (run_until_reports(vm, 0, 1).size() != 1) return "error: the BSP did not report";
+    if (run_until_reports(vm, 1, 1).size() != 1) return "error: the AP did not start";
+    auto& ap = vm.vcpu(1);
+    struct kvm_vcpu_events e {};
+    if (int r = ap.ioctl(KVM_GET_VCPU_EVENTS, &e); r < 0) return err("KVM_GET_VCPU_EVENTS", r);
+    e.flags = KVM_VCPUEVENT_VALID_SMM;
+    e.smi.latched_init = 1;
+    if (int r = ap.ioctl(KVM_SET_VCPU_EVENTS, &e); r < 0) return err("KVM_SET_VCPU_EVENTS", r);
+    struct kvm_mp_state m {};
+    if (int r = ap.ioctl(KVM_GET_MP_STATE, &m); r < 0) return err("KVM_GET_MP_STATE", r);
+    return m.mp_state == KVM_MP_STATE_INIT_RECEIVED ? "the INIT is posted again (the AP is reset to INIT_RECEIVED)"
+                                                     : "no new INIT (" + mp_state_name(m.mp_state) + ")";
+}
+
 // A row whose experiment runs guest code laid out from `toml`.
 struct ScenarioRow {
     const char* behaviour;
@@ -433,6 +547,18 @@ const ScenarioRow kScenarioRows[] = {
     {"KVM_SET_VCPU_EVENTS(VALID_NMI_PENDING) of a GET from before a KVM_NMI", kGuestRdtsc, nmi_with_valid_nmi_pending},
     {"KVM_SET_VCPU_EVENTS(flags = 0) of a GET from before a KVM_NMI", kGuestRdtsc, nmi_without_flags},
     {"KVM_SET_VCPU_EVENTS(VALID_SIPI_VECTOR) of an AP's GET from before INIT+SIPI reached it", kSipiAfterGet, sipi_vector_after_get},
+    {"KVM_SET_VCPU_EVENTS(VALID_SMM, latched_init = 1) after the AP took INIT+SIPI and ran, then KVM_GET_MP_STATE", kSipiAfterGet,
+     latched_init_after_start},
+    {"KVM_SET_MP_STATE(RUNNABLE) of an AP with an INIT pending, then KVM_GET_MP_STATE", kInitToIdleAp,
+     [](model::KvmVm& vm) { return after_init(vm, [](model::KvmVm& v) { return init_after_put(v, set_mp_state_runnable); }); }},
+    {"KVM_GET_LAPIC + KVM_SET_LAPIC of an AP with an INIT pending, then KVM_GET_MP_STATE", kInitToIdleAp,
+     [](model::KvmVm& vm) { return after_init(vm, [](model::KvmVm& v) { return init_after_put(v, get_set_lapic); }); }},
+    {"KVM_SET_MP_STATE(INIT_RECEIVED) of an AP with a SIPI pending, then KVM_RUN", kSipiPending,
+     [](model::KvmVm& vm) { return sipi_after_put(vm, set_mp_state_init_received); }},
+    {"loadvm's puts (LAPIC, then SREGS, REGS, VCPU_EVENTS latched_init = 0, MP_STATE INIT_RECEIVED) of an AP with a SIPI pending, then KVM_RUN",
+     kSipiPending, [](model::KvmVm& vm) { return sipi_after_put(vm, full_put); }},
+    {"INIT from the BSP's guest code to an AP with a SIPI pending, then KVM_RUN", kSipiThenInit,
+     [](model::KvmVm& vm) { return sipi_after_put(vm, [](model::KvmVm&) { return std::string(); }); }},
 };
 
 std::string latched_init_fake(const fakekvm::KernelConfig& k) {

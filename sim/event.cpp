@@ -25,6 +25,7 @@ const char* to_string(EventKind k) {
         case EventKind::InitLatched: return "init-latched";
         case EventKind::SipiAccepted: return "sipi-accepted";
         case EventKind::SipiDropped: return "sipi-dropped";
+        case EventKind::VmmCpuInit: return "vmm-do-cpu-init";
     }
     return "?";
 }

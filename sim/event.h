@@ -31,7 +31,8 @@ enum class EventKind : std::uint8_t {
     InitCleared,     // a pending INIT of vcpu was cleared by userspace (KVM_SET_VCPU_EVENTS smi.latched_init = 0)
     InitLatched,     // userspace made an INIT pending on vcpu (KVM_SET_VCPU_EVENTS smi.latched_init = 1)
     SipiAccepted,    // vcpu, waiting for SIPI, started at vector value
-    SipiDropped,     // a SIPI to vcpu was dropped: it was not waiting for one (mp_state value)
+    SipiDropped,     // a SIPI to vcpu was dropped: it was not waiting for one (mp_state value), or aux 1: a later INIT replaced it
+    VmmCpuInit,      // the VMM ran its own INIT on vcpu's register cache (QEMU's do_cpu_init)
 };
 
 enum class Writer : std::uint8_t {

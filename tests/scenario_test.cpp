@@ -2,6 +2,7 @@
 // "file:line: what is wrong".
 #include <gtest/gtest.h>
 
+#include "fakekvm/kernel_axes.h"
 #include "harness/input_error.h"
 #include "harness/kernel_profile.h"
 #include "harness/scenario.h"
@@ -95,25 +96,29 @@ namespace {
 TEST(KernelProfile, BundledProfilesLoadAndVariantNamesStay) {
     for (const char* n : {"linux-3.9", "linux-3.8-booke", "linux-4.4", "debian-6.1", "pvm-6.18", "upstream-2025"}) {
         const auto p = harness::resolve_kernel(n);
-        EXPECT_EQ(p.axes.size(), 4u) << n;
+        EXPECT_EQ(p.axes.size(), fakekvm::kernel_axes().size()) << n;
         EXPECT_FALSE(p.source.empty()) << n;
     }
     const auto pvm = harness::resolve_kernel("pvm-6.18");
     EXPECT_FALSE(pvm.config.tsc_offsetting);
     EXPECT_TRUE(pvm.config.latched_init_outside_smm);
+    EXPECT_TRUE(pvm.config.self_init_at_next_exit);
+    EXPECT_FALSE(harness::resolve_kernel("debian-6.1").config.self_init_at_next_exit);
     EXPECT_EQ(harness::resolve_kernel("linux-3.9").config.init_sipi, fakekvm::InitSipi::MpState);
     EXPECT_EQ(harness::resolve_kernel("events-latched-init").axes, (std::vector<std::pair<std::string, std::string>>{
                                                                     {"init_delivery", "apic-events"}, {"latched_init", "outside-smm"},
-                                                                    {"host_tsc_write", "offset"}, {"booke_tsr", "or-clear"}}));
+                                                                    {"host_tsc_write", "offset"}, {"booke_tsr", "or-clear"},
+                                                                    {"self_init", "next-instruction"}}));
     EXPECT_THROW(harness::resolve_kernel("linux-0.01"), harness::InputError);
 }
 
 TEST(KernelProfile, BadProfilesNameFileAndLine) {
-    const std::string ok = "init_delivery = \"apic-events\"\nlatched_init = \"ignored\"\nhost_tsc_write = \"offset\"\nbooke_tsr = \"or-clear\"\n";
+    const std::string ok = "init_delivery = \"apic-events\"\nlatched_init = \"ignored\"\nhost_tsc_write = \"offset\"\nbooke_tsr = \"or-clear\"\n"
+                           "self_init = \"next-instruction\"\n";
     EXPECT_NO_THROW(harness::parse_kernel_profile(ok, "k.toml"));
     const std::pair<std::string, std::string> bad[] = {
         {"name = \"x\"\n\ninit_delivery = \"telepathy\"\n", "k.toml:3: axis 'init_delivery': unknown alternative 'telepathy'"},
-        {ok + "colour = \"red\"\n", "k.toml:5: unknown key 'colour'"},
+        {ok + "colour = \"red\"\n", "k.toml:6: unknown key 'colour'"},
         {"init_delivery = \"apic-events\"\n", "does not choose axis 'latched_init'"},
         {ok + "booke_tsr = 3\n", "k.toml:"},
     };
