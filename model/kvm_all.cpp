@@ -202,9 +202,16 @@ void Vmm::handle_hypercall(CPUState& cpu, std::uint64_t nr) {
 }
 
 int Vmm::kvm_cpu_exec(CPUState& cpu) {
+    if (policy_->process_async_events(cpu, arch_))
+        world_.emit({.kind = sim::EventKind::VmmCpuInit, .vcpu = static_cast<std::int16_t>(cpu.cpu_index)});
+    const bool outside = policy_->puts_outside_bql();
     for (;;) {
-        policy_->pre_run(cpu, arch_);
+        if (!outside) policy_->pre_run(cpu, arch_);
         bql_unlock();
+        // Today's kvm_cpu_exec(): bql_unlock(), then "if (cpu->vcpu_dirty)
+        // { kvm_arch_put_registers(RUNTIME); vcpu_dirty = false; }". A BQL
+        // holder may see vcpu_dirty still set in the middle of the put.
+        if (outside) policy_->pre_run(cpu, arch_);
         const int run_ret = cpu.kvm->ioctl(KVM_RUN, nullptr);
         if (run_ret == kExecutionOver) return run_ret;
         bql_lock();

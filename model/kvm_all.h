@@ -39,6 +39,7 @@ public:
     // qemu_mutex_lock_iothread / unlock.
     void bql_lock();
     void bql_unlock();
+    bool bql_locked() const { return bql_held_; }
 
     // cpus.c
     void qemu_kvm_cpu_thread_fn(int index);  // the vCPU thread body; ends only by sim::Shutdown

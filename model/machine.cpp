@@ -55,7 +55,11 @@ void Machine::cpu_reset(CPUState& cpu) {
     // (memset up to end_reset_fields), but only registers at RESET level or
     // below are promised to reach the kernel by KVM_PUT_RESET_STATE.
     const auto& cat = vmm_.arch().cat();
-    const auto reset = cat.reset_values(cpu.cpu_index == 0);
+    auto reset = cat.reset_values(cpu.cpu_index == 0);
+    if (cat.tsc >= 0) {
+        const auto t = static_cast<std::size_t>(cat.tsc);
+        reset[t] = vmm_.policy().tsc_after_reset(vmm_.policy().read_reg(cpu, vmm_.arch(), cat.tsc), reset[t]);
+    }
     for (std::size_t i = 0; i < cat.size(); ++i) {
         const auto r = static_cast<RegIndex>(i);
         if (cat.regs[i].level <= SyncLevel::Reset) emit_intent(cpu.cpu_index, r, reset[i], sim::IntentCause::Reset);
@@ -63,12 +67,18 @@ void Machine::cpu_reset(CPUState& cpu) {
     }
 }
 
-void Machine::system_reset() {
-    vmm_.bql_lock();
-    vmm_.pause_all_vcpus();
+// qemu_system_reset() (system/runstate.c) with the vCPUs paused: get every
+// vCPU, run the reset handlers, put KVM_PUT_RESET_STATE.
+void Machine::qemu_system_reset() {
     vmm_.cpu_synchronize_all_states();
     for (int i = 0; i < vmm_.cpu_count(); ++i) cpu_reset(vmm_.cpu(i));
     vmm_.cpu_synchronize_all_post_reset();
+}
+
+void Machine::system_reset() {
+    vmm_.bql_lock();
+    vmm_.pause_all_vcpus();
+    qemu_system_reset();
     vmm_.resume_all_vcpus();
     running_ = true;
     vmm_.bql_unlock();
@@ -102,6 +112,10 @@ bool Machine::loadvm(const std::string& name) {
     const auto snap_id = static_cast<std::uint32_t>(slot - snapshots_.begin());
     vmm_.bql_lock();
     vmm_.vm_stop();
+    // load_snapshot() (migration/savevm.c) resets the machine before it
+    // loads: qemu_system_reset(SHUTDOWN_CAUSE_SNAPSHOT_LOAD), since 2011
+    // ("Reset system before loadvm"), so a RESET put precedes the FULL put.
+    qemu_system_reset();
     vmm_.cpu_synchronize_all_pre_loadvm();
     vmm_.world().emit({.kind = sim::EventKind::SnapshotLoaded, .aux = snap_id});
     const auto& cat = vmm_.arch().cat();

@@ -29,6 +29,7 @@ public:
 
 private:
     void cpu_reset(CPUState& cpu);
+    void qemu_system_reset();
     void emit_intent(int cpu, RegIndex r, std::uint64_t v, sim::IntentCause why);
 
     Vmm& vmm_;

@@ -31,6 +31,7 @@ const std::vector<PolicyInfo>& policies() {
         {"ppc-onereg-tsr", "qemu-levels with TSR only via KVM_REG_PPC_OR_TSR/CLEAR_TSR (seed 002)", &make<PpcOneregTsr>},
         {"sync-regs", "qemu-levels through the kvm_run shared page (KVM_CAP_SYNC_REGS: kvm_valid_regs, kvm_dirty_regs)", &make<SyncRegs>},
         {"qemu-today", "current QEMU accel/kvm/kvm-all.c and target/i386/kvm/kvm.c", &make<QemuToday>},
+        {"qemu-today-init-fix", "qemu-today with a candidate fix: no latched INIT read outside SMM, VALID_SMM only at RESET and FULL", &make<QemuTodayInitFix>},
     };
     return v;
 }

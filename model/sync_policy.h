@@ -33,10 +33,24 @@ public:
     // kvm_cpu_exec(): before each KVM_RUN, and after it returns.
     virtual void pre_run(CPUState& cpu, const ArchSync& arch) = 0;
     virtual void post_run(CPUState&, const ArchSync&) {}
+    // Whether kvm_cpu_exec() puts (pre_run) after bql_unlock(): QEMU since
+    // 2.4 ("kvm: First step to push iothread lock out of inner run loop");
+    // the 2013 code put under the BQL.
+    virtual bool puts_outside_bql() const { return false; }
+    // kvm_arch_process_async_events(): once per kvm_cpu_exec(), under the
+    // BQL, before the loop. On the vCPU's own thread. True when it ran the
+    // VMM's own INIT (do_cpu_init).
+    virtual bool process_async_events(CPUState&, const ArchSync&) { return false; }
     // cpu_synchronize_pre_loadvm() (QEMU >= 2.x), and the VM state change
     // notifier (vm_start / vm_stop).
     virtual void pre_loadvm(CPUState&, const ArchSync&) {}
     virtual void vm_state_change(CPUState&, bool /*running*/) {}
+
+    // The TSC x86_cpu_reset_hold() leaves in env (`reset` is the
+    // catalogue's reset value): since 2022 (5286c36622, "target/i386: properly
+    // reset TSC on reset") a non-zero TSC becomes 1 under KVM, because KVM takes
+    // a host write of 0 as a hot-plugged vCPU and keeps the TSC in sync.
+    virtual std::uint64_t tsc_after_reset(std::uint64_t /*current*/, std::uint64_t reset) const { return reset; }
 
     // True when read_reg may issue ioctls, so that generic code must call it
     // on the vCPU's own thread while the VM runs (a KVM_RUN in progress

@@ -14,8 +14,33 @@ void QemuToday::get_registers(CPUState& cpu, const ArchSync& arch) {
     const bool read_tsc = cat.tsc >= 0 && !cpu.tsc_valid;
     if (cat.tsc >= 0 && !read_tsc) mask &= ~bit(cat.tsc);
     arch.get(cpu, mask, qemu_today_order());
+    if (init_fix_) cpu.latched_init = false;  // never in SMM here
     if (read_tsc) cpu.tsc_valid = !cpu.vm_running;
     if (cat.tsr >= 0) cpu.kernel_view[static_cast<std::size_t>(cat.tsr)] = cpu.env[static_cast<std::size_t>(cat.tsr)];
+}
+
+void do_cpu_init(CPUState& cpu, const Catalogue& cat) {
+    const bool bsp = cpu.cpu_index == 0;
+    const auto reset = cat.reset_values(bsp);
+    for (std::size_t i = 0; i < cat.size(); ++i) {
+        const auto& d = cat.regs[i];
+        if (d.name == "IA32_SYSENTER_CS" || d.name == "STAR" || d.name == "IA32_TSCDEADLINE" || d.name == "apic_base") continue;
+        if (static_cast<RegIndex>(i) == cat.tsc) {
+            if (cpu.env[i] != 0) cpu.env[i] = 1;
+            continue;
+        }
+        cpu.env[i] = reset[i];
+    }
+    cpu.env[static_cast<std::size_t>(cat.mp_state)] = bsp ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED;
+    cpu.latched_init = false;
+}
+
+bool QemuToday::process_async_events(CPUState& cpu, const ArchSync& arch) {
+    // No SMM is modelled, so "!(env->hflags & HF_SMM_MASK)" always holds.
+    if (arch.cat().arch != Arch::X86 || !cpu.latched_init) return false;
+    synchronize_state(cpu, arch);  // kvm_cpu_synchronize_state(), on the vCPU's own thread
+    do_cpu_init(cpu, arch.cat());
+    return true;
 }
 
 void QemuToday::put_registers(CPUState& cpu, const ArchSync& arch, SyncLevel level) {
@@ -27,8 +52,13 @@ void QemuToday::put_registers(CPUState& cpu, const ArchSync& arch, SyncLevel lev
     }
     RegMask mask = arch.level_mask(level);
     if (level >= SyncLevel::Reset) mask |= bit(cat.tsc);  // kvm_put_msrs: TSC at RESET and FULL
-    arch.put(cpu, mask, PutOptions{level, true, cpu.latched_init}, qemu_today_order());
-    cpu.latched_init = false;  // interrupt_request &= ~(CPU_INTERRUPT_INIT | CPU_INTERRUPT_SMI)
+    const RegMask deadline = bit(cat.tsc_deadline);
+    const bool valid_smm = !init_fix_ || level >= SyncLevel::Reset;  // has_msr_smbase
+    arch.put(cpu, mask & ~deadline, PutOptions{level, valid_smm, cpu.latched_init}, qemu_today_order());
+    cpu.latched_init = false;  // cpu_reset_interrupt(cs, CPU_INTERRUPT_INIT | CPU_INTERRUPT_SMI)
+    // kvm_put_tscdeadline_msr(): its own KVM_SET_MSRS, after the vcpu
+    // events and mp_state, at every level.
+    arch.put(cpu, deadline, PutOptions{level}, qemu_today_order());
 }
 
 }  // namespace regsync::model

@@ -13,24 +13,57 @@
 //    set from the kernel's latched_init and the put clears.
 //  - cpu_synchronize_pre_loadvm marks the cache dirty before loading.
 //  - PowerPC: TSR only through KVM_REG_PPC_OR_TSR / KVM_REG_PPC_CLEAR_TSR.
-// Not modelled: do_cpu_init() in kvm_arch_process_async_events (QEMU's own
-// handling of a latched INIT); the latched INIT is re-posted by the put.
+//  - kvm_cpu_exec: kvm_arch_process_async_events() under the BQL, then
+//    bql_unlock(), then the RUNTIME put (accel/kvm/kvm-all.c).
+//  - kvm_arch_process_async_events: with CPU_INTERRUPT_INIT set (by a GET
+//    that saw latched_init) and outside SMM, kvm_cpu_synchronize_state()
+//    and do_cpu_init() (target/i386/helper.c): QEMU resets its own copy,
+//    so the next put carries reset CS:RIP and latched_init = 0.
+//  - kvm_put_tscdeadline_msr: IA32_TSCDEADLINE in its own KVM_SET_MSRS
+//    after SET_VCPU_EVENTS and SET_MP_STATE, at every level.
 #pragma once
 #include "model/policies/qemu_levels.h"
 
 namespace regsync::model {
 
-class QemuToday final : public QemuLevels {
+// do_cpu_init() on x86 (target/i386/helper.c): cpu_reset(), keeping the
+// start_init_save..end_init_save fields (here SYSENTER_CS, STAR,
+// IA32_TSCDEADLINE) and the APIC base (the APIC device's, which INIT leaves);
+// x86_cpu_reset_hold() makes a non-zero TSC 1 under KVM ("KVM handles TSC =
+// 0 specially"); interrupt_request keeps only SIPI (latched_init cleared);
+// kvm_arch_reset_vcpu() makes an AP UNINITIALIZED and kvm_arch_do_init_vcpu()
+// then INIT_RECEIVED, a BSP RUNNABLE.
+void do_cpu_init(CPUState& cpu, const Catalogue& cat);
+
+class QemuToday : public QemuLevels {
 public:
     std::string_view name() const override { return "qemu-today"; }
     void pre_loadvm(CPUState& cpu, const ArchSync&) override { cpu.kvm_vcpu_dirty = 1; }
     void vm_state_change(CPUState& cpu, bool running) override {
         if (running) cpu.tsc_valid = false;  // cpu_update_state()
     }
+    bool puts_outside_bql() const override { return true; }
+    std::uint64_t tsc_after_reset(std::uint64_t current, std::uint64_t reset) const override { return current != 0 ? 1 : reset; }
+    bool process_async_events(CPUState& cpu, const ArchSync& arch) override;
 
 protected:
     void get_registers(CPUState& cpu, const ArchSync& arch) override;
     void put_registers(CPUState& cpu, const ArchSync& arch, SyncLevel level) override;
+    // The fix below: no latched INIT taken from or given to the kernel
+    // outside SMM and below RESET.
+    bool init_fix_ = false;
+};
+
+// `qemu-today-init-fix`: a candidate fix of today's QEMU (not upstream):
+// kvm_get_vcpu_events() sets CPU_INTERRUPT_INIT from smi.latched_init only
+// in SMM (outside SMM the in-kernel LAPIC owns a pending INIT, so
+// do_cpu_init() never runs for it), and kvm_put_vcpu_events() sets
+// VALID_SMM only at level >= KVM_PUT_RESET_STATE, as in Fei Li's "KVM: x86:
+// Restrict writeback of SMI VCPU state" (2025-09-09, not merged).
+class QemuTodayInitFix final : public QemuToday {
+public:
+    QemuTodayInitFix() { init_fix_ = true; }
+    std::string_view name() const override { return "qemu-today-init-fix"; }
 };
 
 }  // namespace regsync::model
