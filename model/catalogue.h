@@ -50,6 +50,7 @@ inline constexpr std::uint64_t ENW = 1ULL << 31;  // enable next watchdog
 inline constexpr std::uint64_t WIS = 1ULL << 30;  // watchdog interrupt status
 inline constexpr std::uint64_t DIS = 1ULL << 27;  // decrementer interrupt status
 inline constexpr std::uint64_t FIS = 1ULL << 26;  // fixed-interval interrupt status
+inline constexpr std::uint64_t WRS_MASK = 3ULL << 28;  // watchdog reset status
 std::optional<std::uint64_t> bit_from_name(std::string_view n);
 }  // namespace tsr
 

@@ -175,7 +175,7 @@ void Vmm::cpu_synchronize_all_pre_loadvm() {
 void Vmm::vm_start() {
     for (auto& c : cpus_) {
         c.vm_running = true;
-        policy_->vm_state_change(c, true);
+        policy_->vm_state_change(c, arch_, true);
     }
     resume_all_vcpus();
 }
@@ -184,7 +184,7 @@ void Vmm::vm_stop() {
     pause_all_vcpus();
     for (auto& c : cpus_) {
         c.vm_running = false;
-        policy_->vm_state_change(c, false);
+        policy_->vm_state_change(c, arch_, false);
     }
 }
 

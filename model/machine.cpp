@@ -71,7 +71,10 @@ void Machine::cpu_reset(CPUState& cpu) {
 // vCPU, run the reset handlers, put KVM_PUT_RESET_STATE.
 void Machine::qemu_system_reset() {
     vmm_.cpu_synchronize_all_states();
-    for (int i = 0; i < vmm_.cpu_count(); ++i) cpu_reset(vmm_.cpu(i));
+    for (int i = 0; i < vmm_.cpu_count(); ++i) {
+        cpu_reset(vmm_.cpu(i));
+        vmm_.policy().reset_handlers(vmm_.cpu(i), vmm_.arch());
+    }
     vmm_.cpu_synchronize_all_post_reset();
 }
 

@@ -106,7 +106,11 @@ public:
     }
     void post_run(CPUState& cpu, const ArchSync& arch) override { in_.post_run(cpu, arch); }
     void pre_loadvm(CPUState& cpu, const ArchSync& arch) override { in_.pre_loadvm(cpu, arch); }
-    void vm_state_change(CPUState& cpu, bool running) override { in_.vm_state_change(cpu, running); }
+    void vm_state_change(CPUState& cpu, const ArchSync& arch, bool running) override { in_.vm_state_change(cpu, arch, running); }
+    void reset_handlers(CPUState& cpu, const ArchSync& arch) override { in_.reset_handlers(cpu, arch); }
+    bool puts_outside_bql() const override { return in_.puts_outside_bql(); }
+    bool process_async_events(CPUState& cpu, const ArchSync& arch) override { return in_.process_async_events(cpu, arch); }
+    std::uint64_t tsc_after_reset(std::uint64_t current, std::uint64_t reset) const override { return in_.tsc_after_reset(current, reset); }
     bool reads_on_vcpu_thread() const override { return in_.reads_on_vcpu_thread(); }
     std::uint64_t read_reg(CPUState& cpu, const ArchSync& arch, RegIndex r) override { return in_.read_reg(cpu, arch, r); }
     void write_reg(CPUState& cpu, const ArchSync& arch, RegIndex r, std::uint64_t v) override {

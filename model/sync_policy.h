@@ -44,7 +44,11 @@ public:
     // cpu_synchronize_pre_loadvm() (QEMU >= 2.x), and the VM state change
     // notifier (vm_start / vm_stop).
     virtual void pre_loadvm(CPUState&, const ArchSync&) {}
-    virtual void vm_state_change(CPUState&, bool /*running*/) {}
+    virtual void vm_state_change(CPUState&, const ArchSync&, bool /*running*/) {}
+    // Reset handlers of devices that write the kernel themselves during
+    // qemu_system_reset(), after the CPU reset and before the RESET put
+    // (today's Book-E timer: ppc_booke_timer_reset_handle).
+    virtual void reset_handlers(CPUState&, const ArchSync&) {}
 
     // The TSC x86_cpu_reset_hold() leaves in env (`reset` is the
     // catalogue's reset value): since 2022 (5286c36622, "target/i386: properly

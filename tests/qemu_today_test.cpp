@@ -33,6 +33,8 @@ struct RecordingVcpu final : model::KvmVcpu {
         unsigned long request;
         std::vector<__u32> msrs;
         bool bql;
+        __u64 one_reg_id = 0;
+        std::uint32_t one_reg_value = 0;
     };
     model::Vmm* vmm = nullptr;
     std::vector<Call> calls;
@@ -48,6 +50,11 @@ struct RecordingVcpu final : model::KvmVcpu {
         }
         if (request == x86::kvm_get_msrs) return static_cast<int>(static_cast<x86::kvm_msrs_buf*>(arg)->nmsrs);
         if (request == KVM_GET_VCPU_EVENTS) std::memset(arg, 0, sizeof(struct kvm_vcpu_events));
+        if (request == KVM_SET_ONE_REG) {
+            const auto* o = static_cast<const struct kvm_one_reg*>(arg);
+            c.one_reg_id = o->id;
+            std::memcpy(&c.one_reg_value, reinterpret_cast<const void*>(o->addr), sizeof c.one_reg_value);
+        }
         calls.push_back(c);
         return 0;
     }
@@ -58,7 +65,8 @@ struct RecordingVcpu final : model::KvmVcpu {
 
 struct RecordingVm final : model::KvmVm {
     RecordingVcpu v;
-    model::Arch arch() const override { return model::Arch::X86; }
+    model::Arch arch_ = model::Arch::X86;
+    model::Arch arch() const override { return arch_; }
     int vcpu_count() const override { return 1; }
     model::KvmVcpu& vcpu(int) override { return v; }
 };
@@ -162,6 +170,63 @@ TEST(QemuToday, LoadvmResetsTheMachineBeforeItLoads) {
     EXPECT_EQ(model::make_policy("qemu-today")->tsc_after_reset(5, 0), 1u);
     EXPECT_EQ(model::make_policy("qemu-today")->tsc_after_reset(0, 0), 0u);
     EXPECT_EQ(model::make_policy("qemu-levels")->tsc_after_reset(5, 0), 0u);
+}
+
+// Point 8, PowerPC: a FULL put (loadvm) writes no Book-E SREGS and no TSR
+// or TCR, so none of TSR, TCR, DEC is restored; the timer's reset handler
+// writes TCR = 0 and clears every TSR bit; a VM start clears the watchdog
+// bits ENW|WIS|WRS. Nothing sets TSR bits (no KVM_REG_PPC_OR_TSR).
+TEST(QemuToday, BookeTimerStateIsNeverPutOnlyClearedByTheResetAndVmStart) {
+    const auto& cat = model::catalogue(model::Arch::PpcBookE);
+    model::ArchSync arch(cat);
+    RecordingVcpu v;
+    model::CPUState cpu;
+    cpu.kvm = &v;
+    cpu.env = cat.reset_values(true);
+    cpu.env[static_cast<std::size_t>(cat.tcr)] = 0x4000000;
+    cpu.env[static_cast<std::size_t>(cat.tsr)] = model::tsr::DIS;
+    cpu.env[static_cast<std::size_t>(cat.dec)] = 0x80;
+    model::QemuToday today;
+    today.post_init(cpu, arch);
+    for (const auto& c : v.calls) {
+        EXPECT_NE(c.request, ppc::KVM_PPC_SET_SREGS);
+        EXPECT_NE(c.one_reg_id, ppc::KVM_REG_PPC_TSR);
+        EXPECT_NE(c.one_reg_id, ppc::KVM_REG_PPC_TCR);
+        EXPECT_NE(c.one_reg_id, ppc::KVM_REG_PPC_OR_TSR);
+        EXPECT_NE(c.one_reg_id, ppc::KVM_REG_PPC_CLEAR_TSR);
+    }
+    v.calls.clear();
+    today.reset_handlers(cpu, arch);
+    ASSERT_EQ(v.calls.size(), 2u);
+    EXPECT_EQ(v.calls[0].one_reg_id, ppc::KVM_REG_PPC_TCR);
+    EXPECT_EQ(v.calls[0].one_reg_value, 0u);
+    EXPECT_EQ(v.calls[1].one_reg_id, ppc::KVM_REG_PPC_CLEAR_TSR);
+    EXPECT_EQ(v.calls[1].one_reg_value, 0xffffffffu);
+    v.calls.clear();
+    today.vm_state_change(cpu, arch, true);
+    ASSERT_EQ(v.calls.size(), 1u);
+    EXPECT_EQ(v.calls[0].one_reg_id, ppc::KVM_REG_PPC_CLEAR_TSR);
+    EXPECT_EQ(v.calls[0].one_reg_value, static_cast<std::uint32_t>(model::tsr::ENW | model::tsr::WIS | model::tsr::WRS_MASK));
+    v.calls.clear();
+    today.vm_state_change(cpu, arch, false);
+    EXPECT_TRUE(v.calls.empty());
+}
+
+// The same in a whole execution: after a loadvm the snapshot's TCR, TSR and
+// DEC never reach the kernel (booke-savevm-loadvm-timer).
+TEST(QemuToday, BookeLoadvmRestoresNoTimerState) {
+    const auto s = harness::load_scenario("booke-savevm-loadvm-timer", scenario_dir());
+    harness::Engine engine;
+    explore::ExploreConfig cfg;
+    cfg.policy = "qemu-today";
+    cfg.strategy = "dfs";
+    cfg.executions = 2000;
+    const auto rep = explore::explore(s, cfg, engine);
+    ASSERT_TRUE(rep.violating_execution.has_value());
+    EXPECT_TRUE(explore::violates(rep.first_violation, properties::Property::SnapshotFidelity) ||
+                explore::violates(rep.first_violation, properties::Property::LostUserspaceWrite));
+    cfg.policy = "ppc-onereg-tsr";  // puts DEC and TCR at FULL, TSR exactly by OR/CLEAR
+    EXPECT_FALSE(explore::explore(s, cfg, engine).violating_execution.has_value());
 }
 
 }  // namespace

@@ -35,6 +35,21 @@ void do_cpu_init(CPUState& cpu, const Catalogue& cat) {
     cpu.latched_init = false;
 }
 
+void QemuToday::vm_state_change(CPUState& cpu, const ArchSync& arch, bool running) {
+    if (!running) return;
+    cpu.tsc_valid = false;  // cpu_update_state()
+    // hw/ppc/ppc_booke.c cpu_state_change_handler(): "Clear watchdog
+    // interrupt condition by clearing TSR" (TSR_ENW | TSR_WIS | TSR_WRS_MASK).
+    if (arch.cat().arch == Arch::PpcBookE) store_booke_tsr(cpu, arch, static_cast<std::uint32_t>(tsr::ENW | tsr::WIS | tsr::WRS_MASK));
+}
+
+void QemuToday::reset_handlers(CPUState& cpu, const ArchSync& arch) {
+    // ppc_booke_timer_reset_handle(): store_booke_tcr(env, 0); store_booke_tsr(env, -1).
+    if (arch.cat().arch != Arch::PpcBookE) return;
+    store_booke_tcr(cpu, arch, 0);
+    store_booke_tsr(cpu, arch, 0xffffffffu);
+}
+
 bool QemuToday::process_async_events(CPUState& cpu, const ArchSync& arch) {
     // No SMM is modelled, so "!(env->hflags & HF_SMM_MASK)" always holds.
     if (arch.cat().arch != Arch::X86 || !cpu.latched_init) return false;
@@ -46,8 +61,8 @@ bool QemuToday::process_async_events(CPUState& cpu, const ArchSync& arch) {
 void QemuToday::put_registers(CPUState& cpu, const ArchSync& arch, SyncLevel level) {
     const auto& cat = arch.cat();
     if (cat.arch == Arch::PpcBookE) {
-        arch.put(cpu, arch.level_mask(level) & ~bit(cat.tsr), PutOptions{level});
-        put_tsr_by_difference(cpu, arch, level >= SyncLevel::Reset);
+        // KVM_SET_REGS and the ONE_REG SPR loop; no Book-E SREGS put, no TSR or TCR.
+        arch.put(cpu, arch.level_mask(level) & ~bit(cat.tsr) & ~bit(cat.tcr) & ~arch.access_mask(Access::Sregs), PutOptions{level});
         return;
     }
     RegMask mask = arch.level_mask(level);

@@ -12,7 +12,16 @@
 //    cs->interrupt_request & CPU_INTERRUPT_INIT, which kvm_get_vcpu_events
 //    set from the kernel's latched_init and the put clears.
 //  - cpu_synchronize_pre_loadvm marks the cache dirty before loading.
-//  - PowerPC: TSR only through KVM_REG_PPC_OR_TSR / KVM_REG_PPC_CLEAR_TSR.
+//  - PowerPC (target/ppc/kvm.c, hw/ppc/ppc_booke.c): TSR, TCR and DEC are
+//    read (Book-E KVM_GET_SREGS) and never put: kvm_arch_put_registers has
+//    no Book-E SREGS put and they have no ONE_REG id in its SPR loop
+//    (spr_register in cpu_init.c). TSR changes only through
+//    store_booke_tsr() -> kvmppc_clear_tsr_bits(): the timer's reset
+//    handler (with TCR := 0 through kvmppc_set_tcr) and, on every VM start,
+//    cpu_state_change_handler() clearing ENW|WIS|WRS. Nothing calls
+//    kvmppc_or_tsr_bits(). So a loadvm restores none of the three. (The
+//    model reads TSR and TCR by KVM_GET_ONE_REG in the same get, where QEMU
+//    takes them from the KVM_GET_SREGS it issues for DEC.)
 //  - kvm_cpu_exec: kvm_arch_process_async_events() under the BQL, then
 //    bql_unlock(), then the RUNTIME put (accel/kvm/kvm-all.c).
 //  - kvm_arch_process_async_events: with CPU_INTERRUPT_INIT set (by a GET
@@ -39,9 +48,8 @@ class QemuToday : public QemuLevels {
 public:
     std::string_view name() const override { return "qemu-today"; }
     void pre_loadvm(CPUState& cpu, const ArchSync&) override { cpu.kvm_vcpu_dirty = 1; }
-    void vm_state_change(CPUState& cpu, bool running) override {
-        if (running) cpu.tsc_valid = false;  // cpu_update_state()
-    }
+    void vm_state_change(CPUState& cpu, const ArchSync& arch, bool running) override;
+    void reset_handlers(CPUState& cpu, const ArchSync& arch) override;
     bool puts_outside_bql() const override { return true; }
     std::uint64_t tsc_after_reset(std::uint64_t current, std::uint64_t reset) const override { return current != 0 ? 1 : reset; }
     bool process_async_events(CPUState& cpu, const ArchSync& arch) override;

@@ -23,4 +23,18 @@ void put_tsr_by_difference(CPUState& cpu, const ArchSync& arch, bool force) {
     cpu.kernel_view[tsr] = want;
 }
 
+void store_booke_tsr(CPUState& cpu, const ArchSync& arch, std::uint32_t bits) {
+    const auto tsr = static_cast<std::size_t>(arch.cat().tsr);
+    cpu.env[tsr] &= ~static_cast<std::uint64_t>(bits);
+    cpu.kernel_view[tsr] &= ~static_cast<std::uint64_t>(bits);
+    one_reg_write(cpu, ppc::KVM_REG_PPC_CLEAR_TSR, bits);
+}
+
+void store_booke_tcr(CPUState& cpu, const ArchSync& arch, std::uint32_t v) {
+    const auto tcr = static_cast<std::size_t>(arch.cat().tcr);
+    cpu.env[tcr] = v;
+    cpu.kernel_view[tcr] = v;
+    one_reg_write(cpu, ppc::KVM_REG_PPC_TCR, v);
+}
+
 }  // namespace regsync::model
