@@ -128,6 +128,7 @@ void ArchSync::get_family(CPUState& cpu, Access a, RegMask mask) const {
             env[static_cast<std::size_t>(c.exception_injected)] = e.exception.injected;
             env[static_cast<std::size_t>(c.nmi_pending)] = e.nmi.pending;
             if (e.flags & KVM_VCPUEVENT_VALID_SMM) cpu.latched_init = e.smi.latched_init != 0;
+            cpu.sipi_vector = e.sipi_vector;  // "never valid when reporting to user space": 0
             break;
         }
         case Access::OneReg:
@@ -198,6 +199,11 @@ void ArchSync::put_family(CPUState& cpu, Access a, RegMask mask, const PutOption
             e.exception.injected = static_cast<__u8>(env[static_cast<std::size_t>(c.exception_injected)]);
             e.nmi.pending = static_cast<__u8>(env[static_cast<std::size_t>(c.nmi_pending)]);
             if (opt.level >= SyncLevel::Reset) e.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
+            const bool sipi_received = env[static_cast<std::size_t>(c.mp_state)] == KVM_MP_STATE_SIPI_RECEIVED;
+            if (opt.level >= SyncLevel::Reset && (opt.sipi_vector == SipiVectorRule::AtReset || sipi_received)) {
+                e.flags |= KVM_VCPUEVENT_VALID_SIPI_VECTOR;
+                e.sipi_vector = cpu.sipi_vector;
+            }
             if (opt.valid_smm) {
                 e.flags |= KVM_VCPUEVENT_VALID_SMM;
                 e.smi.latched_init = opt.latched_init ? 1 : 0;

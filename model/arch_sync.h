@@ -25,11 +25,19 @@ const SyncOrder& qemu2013_order();
 // vcpu events, mp_state.
 const SyncOrder& qemu_today_order();
 
+// When KVM_SET_VCPU_EVENTS carries KVM_VCPUEVENT_VALID_SIPI_VECTOR (with
+// env->sipi_vector, which KVM_GET_VCPU_EVENTS always reports as 0).
+enum class SipiVectorRule : std::uint8_t {
+    AtReset,         // QEMU until 2017: at every RESET and FULL put
+    IfSipiReceived,  // 4fadfa0030 (2017): only when env's mp_state is SIPI_RECEIVED
+};
+
 // Flags of KVM_SET_VCPU_EVENTS beyond the level rule.
 struct PutOptions {
     SyncLevel level = SyncLevel::Runtime;
     bool valid_smm = false;     // KVM_VCPUEVENT_VALID_SMM (QEMU: has_msr_smbase)
     bool latched_init = false;  // events.smi.latched_init when valid_smm
+    SipiVectorRule sipi_vector = SipiVectorRule::AtReset;
 };
 
 class ArchSync {

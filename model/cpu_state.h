@@ -37,6 +37,8 @@ struct CPUState {
     // cs->interrupt_request & CPU_INTERRUPT_INIT, as refreshed from
     // KVM_GET_VCPU_EVENTS smi.latched_init.
     bool latched_init = false;
+    // env->sipi_vector, as KVM_GET_VCPU_EVENTS last reported it.
+    std::uint32_t sipi_vector = 0;
     // Today's QEMU reads the TSC only while the VM is stopped (env->tsc_valid).
     bool tsc_valid = false;
     bool vm_running = false;  // runstate_is_running()

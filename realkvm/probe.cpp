@@ -147,35 +147,24 @@ std::string tsc_write_back(model::KvmVm& vm, std::uint64_t behind) {
 // Experiments with guest code: the same scenario run by the fake (through
 // the whole simulation, non-preemptive schedule) and on real vCPUs.
 struct GuestExperiment {
-    const char* toml;
+    std::string toml;
     std::size_t reports;  // port writes to wait for on real vCPUs
     // What the experiment shows, from the port writes (vcpu, value, where).
     std::function<std::string(const std::vector<IoReport>&)> verdict;
 };
 
-const char* kInitSipiHalted = R"(name = "probe-init-sipi"
-arch = "x86"
-[[vcpu]]
-bsp = true
-code = ["nop", "send_init 1", "send_sipi 1 0x10", "io 0x80 1"]
-[[vcpu]]
-code = ["write rbx 0x1", "hlt"]
-  [[vcpu.program]]
-  entry = 0x10000
-  code = ["io 0x80 2"]
-)";
+// A probe VM's scenario: the BSP runs `bsp`, the AP `ap` (TOML string
+// lists), and with `at_vector` the AP's SIPI vector 0x10 (0x10000) holds a
+// program that reports `at_vector` on port 0x80.
+std::string probe_toml(const char* name, const char* bsp, const char* ap, int at_vector = 0) {
+    std::string t = std::string("name = \"") + name + "\"\narch = \"x86\"\n[[vcpu]]\nbsp = true\ncode = [" + bsp + "]\n[[vcpu]]\ncode = [" + ap + "]\n";
+    if (at_vector) t += "  [[vcpu.program]]\n  entry = 0x10000\n  code = [\"io 0x80 " + std::to_string(at_vector) + "\"]\n";
+    return t;
+}
 
-const char* kSipiWithoutInit = R"(name = "probe-sipi-alone"
-arch = "x86"
-[[vcpu]]
-bsp = true
-code = ["send_sipi 1 0x10", "io 0x80 1"]
-[[vcpu]]
-code = ["hlt"]
-  [[vcpu.program]]
-  entry = 0x10000
-  code = ["io 0x80 2"]
-)";
+const std::string kInitSipiHalted = probe_toml("probe-init-sipi", R"("nop", "send_init 1", "send_sipi 1 0x10", "io 0x80 1")", R"("write rbx 0x1", "hlt")", 2);
+
+const std::string kSipiWithoutInit = probe_toml("probe-sipi-alone", R"("send_sipi 1 0x10", "io 0x80 1")", R"("hlt")", 2);
 
 std::string ap_start(const std::vector<IoReport>& reports) {
     for (const auto& r : reports)
@@ -215,14 +204,7 @@ const struct {
 // stays pending (KVM_APIC_INIT); the host then does what today's QEMU does
 // at a RUNTIME put: KVM_SET_VCPU_EVENTS with VALID_SMM and latched_init = 0
 // (QEMU read 0 before the INIT arrived). Is the INIT still there?
-const char* kInitToIdleAp = R"(name = "probe-init-pending"
-arch = "x86"
-[[vcpu]]
-bsp = true
-code = ["send_init 1", "io 0x80 1"]
-[[vcpu]]
-code = ["hlt"]
-)";
+const std::string kInitToIdleAp = probe_toml("probe-init-pending", R"("send_init 1", "io 0x80 1")", R"("hlt")");
 
 std::string latched_init_after(model::KvmVm& vm) {
     auto& ap = vm.vcpu(1);
@@ -269,7 +251,7 @@ std::string sipi_received_from_userspace(model::KvmVm& vm) {
 
 // A fake VM holding a scenario's guest code, driven by the experiment's own
 // ioctls (no VMM, no scheduler: KVM_RUN returns at each port write).
-std::string with_fake(const fakekvm::KernelConfig& k, const char* toml, const Experiment& then) {
+std::string with_fake(const fakekvm::KernelConfig& k, const std::string& toml, const Experiment& then) {
     sim::InlineScheduler sched;
     sim::World world(sched);
     const auto s = harness::parse_scenario(toml, "probe");
@@ -282,7 +264,7 @@ std::string with_fake(const fakekvm::KernelConfig& k, const char* toml, const Ex
 
 // The same on real vCPUs: the code is laid out and every vCPU set up, then
 // `then` drives it (run_until_reports for the guest's part).
-std::string with_real(const char* toml, const Experiment& then, std::string& why) {
+std::string with_real(const std::string& toml, const Experiment& then, std::string& why) {
     auto vm = RealVm::create(2, why);
     if (!vm) return {};
     if (const auto l = load_guest_code(*vm, harness::parse_scenario(toml, "probe")); !l.error.empty()) return "error: " + l.error;
@@ -357,14 +339,7 @@ std::string guest_tsc_after_host_write(model::KvmVm& vm) {
 // itself after its first port write, then runs a NOP and a second port
 // write. Only the first round counts: the reset clears the ES base the
 // restarted code's APIC writes go through.
-const char* kInitToBsp = R"(name = "probe-init-bsp"
-arch = "x86"
-[[vcpu]]
-bsp = true
-code = ["io 0x80 1", "send_init 0", "nop", "io 0x80 2", "io 0x80 3"]
-[[vcpu]]
-code = ["hlt"]
-)";
+const std::string kInitToBsp = probe_toml("probe-init-bsp", R"("io 0x80 1", "send_init 0", "nop", "io 0x80 2", "io 0x80 3")", R"("hlt")");
 
 std::string init_to_bsp(model::KvmVm& vm) {
     const auto r = run_until_reports(vm, 0, 3);
@@ -455,31 +430,11 @@ std::string set_mp_state_init_received(model::KvmVm& vm) {
 // the BSP's guest code sends it a SIPI while it does not run, so the SIPI
 // is pending (KVM_APIC_SIPI); `put` then restores state as loadvm would,
 // with the AP waiting for SIPI. Does the pending SIPI start the AP?
-const char* kSipiPending = R"(name = "probe-sipi-pending"
-arch = "x86"
-[[vcpu]]
-bsp = true
-code = ["send_sipi 1 0x10", "io 0x80 1"]
-[[vcpu]]
-code = ["hlt"]
-  [[vcpu.program]]
-  entry = 0x10000
-  code = ["io 0x80 5"]
-)";
+const std::string kSipiPending = probe_toml("probe-sipi-pending", R"("send_sipi 1 0x10", "io 0x80 1")", R"("hlt")", 5);
 
 // The same, and the BSP then sends INIT too: __apic_accept_irq() stores
 // pending_events = KVM_APIC_INIT for an INIT, dropping the pending SIPI.
-const char* kSipiThenInit = R"(name = "probe-sipi-then-init"
-arch = "x86"
-[[vcpu]]
-bsp = true
-code = ["send_sipi 1 0x10", "send_init 1", "io 0x80 1"]
-[[vcpu]]
-code = ["hlt"]
-  [[vcpu.program]]
-  entry = 0x10000
-  code = ["io 0x80 5"]
-)";
+const std::string kSipiThenInit = probe_toml("probe-sipi-then-init", R"("send_sipi 1 0x10", "send_init 1", "io 0x80 1")", R"("hlt")", 5);
 
 std::string sipi_after_put(model::KvmVm& vm, const Experiment& put) {
     if (auto e = set_mp_state_init_received(vm); !e.empty()) return e;
@@ -537,7 +492,7 @@ std::string latched_init_after_start(model::KvmVm& vm) {
 // A row whose experiment runs guest code laid out from `toml`.
 struct ScenarioRow {
     const char* behaviour;
-    const char* toml;
+    std::string toml;
     Experiment run;
 };
 

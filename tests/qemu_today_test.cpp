@@ -35,6 +35,7 @@ struct RecordingVcpu final : model::KvmVcpu {
         bool bql;
         __u64 one_reg_id = 0;
         std::uint32_t one_reg_value = 0;
+        __u32 events_flags = 0;
     };
     model::Vmm* vmm = nullptr;
     std::vector<Call> calls;
@@ -50,6 +51,7 @@ struct RecordingVcpu final : model::KvmVcpu {
         }
         if (request == x86::kvm_get_msrs) return static_cast<int>(static_cast<x86::kvm_msrs_buf*>(arg)->nmsrs);
         if (request == KVM_GET_VCPU_EVENTS) std::memset(arg, 0, sizeof(struct kvm_vcpu_events));
+        if (request == KVM_SET_VCPU_EVENTS) c.events_flags = static_cast<const struct kvm_vcpu_events*>(arg)->flags;
         if (request == KVM_SET_ONE_REG) {
             const auto* o = static_cast<const struct kvm_one_reg*>(arg);
             c.one_reg_id = o->id;
@@ -170,6 +172,29 @@ TEST(QemuToday, LoadvmResetsTheMachineBeforeItLoads) {
     EXPECT_EQ(model::make_policy("qemu-today")->tsc_after_reset(5, 0), 1u);
     EXPECT_EQ(model::make_policy("qemu-today")->tsc_after_reset(0, 0), 0u);
     EXPECT_EQ(model::make_policy("qemu-levels")->tsc_after_reset(5, 0), 0u);
+}
+
+// Point 7: KVM_VCPUEVENT_VALID_SIPI_VECTOR (with the 0 that every
+// KVM_GET_VCPU_EVENTS reports) only when env's mp_state is SIPI_RECEIVED
+// since 4fadfa0030 (2017); the 2013 code put it at every RESET and FULL put.
+__u32 reset_put_events_flags(const char* policy, __u32 mp_state) {
+    RecordingVcpu v;
+    model::CPUState cpu;
+    cpu.kvm = &v;
+    cpu.env = x86().reset_values(false);
+    cpu.env[reg("mp_state")] = mp_state;
+    model::ArchSync arch(x86());
+    model::make_policy(policy)->post_reset(cpu, arch);
+    for (const auto& c : v.calls)
+        if (c.request == KVM_SET_VCPU_EVENTS) return c.events_flags;
+    return ~0u;
+}
+
+TEST(QemuToday, TheSipiVectorIsPutOnlyForSipiReceived) {
+    EXPECT_FALSE(reset_put_events_flags("qemu-today", KVM_MP_STATE_INIT_RECEIVED) & KVM_VCPUEVENT_VALID_SIPI_VECTOR);
+    EXPECT_TRUE(reset_put_events_flags("qemu-today", KVM_MP_STATE_SIPI_RECEIVED) & KVM_VCPUEVENT_VALID_SIPI_VECTOR);
+    EXPECT_TRUE(reset_put_events_flags("qemu-levels", KVM_MP_STATE_INIT_RECEIVED) & KVM_VCPUEVENT_VALID_SIPI_VECTOR);
+    EXPECT_TRUE(reset_put_events_flags("qemu-today", KVM_MP_STATE_INIT_RECEIVED) & KVM_VCPUEVENT_VALID_NMI_PENDING);
 }
 
 // Point 8, PowerPC: a FULL put (loadvm) writes no Book-E SREGS and no TSR

@@ -69,11 +69,11 @@ void QemuToday::put_registers(CPUState& cpu, const ArchSync& arch, SyncLevel lev
     if (level >= SyncLevel::Reset) mask |= bit(cat.tsc);  // kvm_put_msrs: TSC at RESET and FULL
     const RegMask deadline = bit(cat.tsc_deadline);
     const bool valid_smm = !init_fix_ || level >= SyncLevel::Reset;  // has_msr_smbase
-    arch.put(cpu, mask & ~deadline, PutOptions{level, valid_smm, cpu.latched_init}, qemu_today_order());
+    arch.put(cpu, mask & ~deadline, PutOptions{level, valid_smm, cpu.latched_init, SipiVectorRule::IfSipiReceived}, qemu_today_order());
     cpu.latched_init = false;  // cpu_reset_interrupt(cs, CPU_INTERRUPT_INIT | CPU_INTERRUPT_SMI)
     // kvm_put_tscdeadline_msr(): its own KVM_SET_MSRS, after the vcpu
     // events and mp_state, at every level.
-    arch.put(cpu, deadline, PutOptions{level}, qemu_today_order());
+    arch.put(cpu, deadline, PutOptions{level, false, false, SipiVectorRule::IfSipiReceived}, qemu_today_order());
 }
 
 }  // namespace regsync::model
