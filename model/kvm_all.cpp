@@ -153,7 +153,14 @@ void Vmm::resume_all_vcpus() {
 
 void Vmm::cpu_synchronize_state(CPUState& cpu) {
     if (policy_->needs_synchronize(cpu))
-        run_on_cpu(cpu, [this](CPUState& c) { policy_->synchronize_state(c, arch_); });
+        run_on_cpu(cpu, [this](CPUState& c) {
+            read_runstate();
+            policy_->synchronize_state(c, arch_);
+        });
+}
+
+void Vmm::read_runstate() {
+    if (policy_->reads_runstate()) world_.read(Obj::kRunState);
 }
 
 void Vmm::cpu_synchronize_all_states() {
@@ -173,25 +180,37 @@ void Vmm::cpu_synchronize_all_pre_loadvm() {
 }
 
 void Vmm::vm_start() {
-    for (auto& c : cpus_) {
-        c.vm_running = true;
-        policy_->vm_state_change(c, arch_, true);
-    }
+    set_runstate(true);  // vm_prepare_start(): runstate_set, then vm_state_notify(1), then resume
+    for (auto& c : cpus_) policy_->vm_state_change(c, arch_, true);
     resume_all_vcpus();
 }
 
+void Vmm::set_runstate(bool running) {
+    world_.write(Obj::kRunState);
+    for (auto& c : cpus_) c.vm_running = running;
+}
+
+// do_vm_stop() (system/cpus.c): today runstate_set() before
+// pause_all_vcpus(), so a vCPU that synchronizes before it is paused
+// already sees the VM stopped; then vm_state_notify(0), whose kvmclock
+// handler reads every TSC (kvm_synchronize_all_tsc, run_on_cpu).
 void Vmm::vm_stop() {
+    if (policy_->runstate_before_pause()) set_runstate(false);
     pause_all_vcpus();
-    for (auto& c : cpus_) {
-        c.vm_running = false;
-        policy_->vm_state_change(c, arch_, false);
-    }
+    set_runstate(false);
+    for (auto& c : cpus_) policy_->vm_state_change(c, arch_, false);
+    if (arch_.cat().arch == Arch::X86 && policy_->kvmclock_reads_tsc())
+        for (auto& c : cpus_) run_on_cpu(c, [this](CPUState& cc) {
+            read_runstate();
+            policy_->kvm_get_tsc(cc, arch_);
+        });
 }
 
 // A paravirtual call answered in the first argument/return register (x86
 // rax, ppc r3): the device model reads the GPRs through the hot path and
 // writes the result through the register cache, as s390's DIAG handlers do.
 void Vmm::handle_hypercall(CPUState& cpu, std::uint64_t nr) {
+    read_runstate();
     policy_->synchronize_partial(cpu, arch_);
     const auto& cat = arch_.cat();
     const RegIndex ret = cat.ret;
@@ -202,6 +221,7 @@ void Vmm::handle_hypercall(CPUState& cpu, std::uint64_t nr) {
 }
 
 int Vmm::kvm_cpu_exec(CPUState& cpu) {
+    if (cpu.latched_init) read_runstate();  // process_async_events may synchronize
     if (policy_->process_async_events(cpu, arch_))
         world_.emit({.kind = sim::EventKind::VmmCpuInit, .vcpu = static_cast<std::int16_t>(cpu.cpu_index)});
     const bool outside = policy_->puts_outside_bql();

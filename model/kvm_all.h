@@ -67,6 +67,8 @@ private:
     void process_queued_cpu_work(CPUState& cpu);
     bool all_vcpus_paused() const;
     void handle_hypercall(CPUState& cpu, std::uint64_t nr);
+    void set_runstate(bool running);  // runstate_set(): every CPUState's vm_running
+    void read_runstate();             // a policy's get may read runstate_is_running()
 
     sim::World& world_;
     KvmVm& vm_;

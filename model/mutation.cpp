@@ -108,6 +108,10 @@ public:
     void pre_loadvm(CPUState& cpu, const ArchSync& arch) override { in_.pre_loadvm(cpu, arch); }
     void vm_state_change(CPUState& cpu, const ArchSync& arch, bool running) override { in_.vm_state_change(cpu, arch, running); }
     void reset_handlers(CPUState& cpu, const ArchSync& arch) override { in_.reset_handlers(cpu, arch); }
+    bool runstate_before_pause() const override { return in_.runstate_before_pause(); }
+    bool reads_runstate() const override { return in_.reads_runstate(); }
+    bool kvmclock_reads_tsc() const override { return in_.kvmclock_reads_tsc(); }
+    void kvm_get_tsc(CPUState& cpu, const ArchSync& arch) override { in_.kvm_get_tsc(cpu, arch); }
     bool puts_outside_bql() const override { return in_.puts_outside_bql(); }
     bool process_async_events(CPUState& cpu, const ArchSync& arch) override { return in_.process_async_events(cpu, arch); }
     std::uint64_t tsc_after_reset(std::uint64_t current, std::uint64_t reset) const override { return in_.tsc_after_reset(current, reset); }

@@ -49,6 +49,15 @@ public:
     // qemu_system_reset(), after the CPU reset and before the RESET put
     // (today's Book-E timer: ppc_booke_timer_reset_handle).
     virtual void reset_handlers(CPUState&, const ArchSync&) {}
+    // do_vm_stop(): whether runstate_set() comes before pause_all_vcpus()
+    // (today's system/cpus.c) or after it (2013). A policy that reads the
+    // run state in its get (today's tsc_valid) says so, for the footprint.
+    virtual bool runstate_before_pause() const { return false; }
+    virtual bool reads_runstate() const { return false; }
+    // hw/i386/kvm/clock.c kvmclock_vm_state_change() on stop:
+    // kvm_synchronize_all_tsc(), kvm_get_tsc() on every vCPU by run_on_cpu.
+    virtual bool kvmclock_reads_tsc() const { return false; }
+    virtual void kvm_get_tsc(CPUState&, const ArchSync&) {}
 
     // The TSC x86_cpu_reset_hold() leaves in env (`reset` is the
     // catalogue's reset value): since 2022 (5286c36622, "target/i386: properly

@@ -197,6 +197,30 @@ TEST(QemuToday, TheSipiVectorIsPutOnlyForSipiReceived) {
     EXPECT_TRUE(reset_put_events_flags("qemu-today", KVM_MP_STATE_INIT_RECEIVED) & KVM_VCPUEVENT_VALID_NMI_PENDING);
 }
 
+// Point 4: today's do_vm_stop() sets the run state before the pause (2013:
+// after), and kvmclock's stop handler reads every vCPU's TSC through
+// run_on_cpu before anything else touches the stopped vCPUs: the first
+// vCPU ioctl after the VM stopped is that KVM_GET_MSRS.
+unsigned long first_ioctl_after_stop(const char* policy) {
+    const auto s = harness::load_scenario("savevm-loadvm", scenario_dir());
+    harness::Engine engine;
+    sched::LenientReplayDecisions d({});
+    const auto r = engine.run(s, policy, *fakekvm::kernel_variant("init-apic-events"), d);
+    bool stopped = false;
+    for (const auto& e : r.events) {
+        if (e.kind == sim::EventKind::VmStopped) stopped = true;
+        if (stopped && e.kind == sim::EventKind::Ioctl && e.vcpu >= 0) return e.aux;
+    }
+    return 0;
+}
+
+TEST(QemuToday, VmStopSetsTheRunStateFirstAndKvmclockReadsEveryTsc) {
+    EXPECT_EQ(first_ioctl_after_stop("qemu-today"), x86::kvm_get_msrs);
+    EXPECT_EQ(first_ioctl_after_stop("qemu-levels"), static_cast<unsigned long>(KVM_GET_REGS));
+    EXPECT_TRUE(model::make_policy("qemu-today")->runstate_before_pause());
+    EXPECT_FALSE(model::make_policy("qemu-levels")->runstate_before_pause());
+}
+
 // Point 8, PowerPC: a FULL put (loadvm) writes no Book-E SREGS and no TSR
 // or TCR, so none of TSR, TCR, DEC is restored; the timer's reset handler
 // writes TCR = 0 and clears every TSR bit; a VM start clears the watchdog

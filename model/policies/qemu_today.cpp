@@ -35,6 +35,16 @@ void do_cpu_init(CPUState& cpu, const Catalogue& cat) {
     cpu.latched_init = false;
 }
 
+// target/i386/kvm/kvm.c kvm_get_tsc(): "if (env->tsc_valid) return 0;",
+// tsc_valid = !runstate_is_running(), then KVM_GET_MSRS(IA32_TSC) into
+// env->tsc; vcpu_dirty is neither tested nor set.
+void QemuToday::kvm_get_tsc(CPUState& cpu, const ArchSync& arch) {
+    const auto& cat = arch.cat();
+    if (cat.tsc < 0 || cpu.tsc_valid) return;
+    cpu.tsc_valid = !cpu.vm_running;
+    arch.get(cpu, bit(cat.tsc), qemu_today_order());
+}
+
 void QemuToday::vm_state_change(CPUState& cpu, const ArchSync& arch, bool running) {
     if (!running) return;
     cpu.tsc_valid = false;  // cpu_update_state()

@@ -51,6 +51,10 @@ public:
     void vm_state_change(CPUState& cpu, const ArchSync& arch, bool running) override;
     void reset_handlers(CPUState& cpu, const ArchSync& arch) override;
     bool puts_outside_bql() const override { return true; }
+    bool runstate_before_pause() const override { return true; }
+    bool reads_runstate() const override { return true; }
+    bool kvmclock_reads_tsc() const override { return true; }
+    void kvm_get_tsc(CPUState& cpu, const ArchSync& arch) override;
     std::uint64_t tsc_after_reset(std::uint64_t current, std::uint64_t reset) const override { return current != 0 ? 1 : reset; }
     bool process_async_events(CPUState& cpu, const ArchSync& arch) override;
 
