@@ -6,7 +6,7 @@ namespace {
 bool same(const KernelConfig& a, const KernelConfig& b) {
     return a.init_sipi == b.init_sipi && a.ppc_tsr_or_clear == b.ppc_tsr_or_clear && a.latched_init_outside_smm == b.latched_init_outside_smm &&
            a.tsc_offsetting == b.tsc_offsetting && a.tsc_sync_window == b.tsc_sync_window &&
-           a.self_init_at_next_exit == b.self_init_at_next_exit;
+           a.self_init_at_next_exit == b.self_init_at_next_exit && a.host_tsc_adjust_stored == b.host_tsc_adjust_stored;
 }
 }  // namespace
 
@@ -57,6 +57,11 @@ const std::vector<KernelAxis>& kernel_axes() {
            [](KernelConfig& k) { k.self_init_at_next_exit = false; }},
           {"next-exit", "kvm_pvm: the guest runs on to its next exit (I/O, HLT) first (probed: 6.18 + kvm_pvm)",
            [](KernelConfig& k) { k.self_init_at_next_exit = true; }}}},
+        {"tsc_adjust", "what a host KVM_SET_MSRS(IA32_TSC_ADJUST) does (a guest WRMSR(IA32_TSC) adds its jump to TSC_ADJUST on every kernel since 3.8)",
+         {{"stored", "kvm_set_msr_common() with the guest's CPUID bit (Linux 3.8, 'KVM: x86: Emulate IA32_TSC_ADJUST MSR'): the value is stored, the TSC does not move",
+           [](KernelConfig& k) { k.host_tsc_adjust_stored = true; }},
+          {"host-write-ignored", "kvm_pvm: the write succeeds and stores nothing (probed: 6.18 + kvm_pvm)",
+           [](KernelConfig& k) { k.host_tsc_adjust_stored = false; }}}},
     };
     return axes;
 }

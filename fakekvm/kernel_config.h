@@ -47,6 +47,11 @@ struct KernelConfig {
     // write exits, and vcpu_enter_guest() accepts the INIT (KVM_REQ_EVENT)
     // before it enters the guest again.
     bool self_init_at_next_exit = false;
+    // kvm_set_msr_common(MSR_IA32_TSC_ADJUST): a host write stores the value
+    // when the guest's CPUID has TSC_ADJUST. On 6.18.44 + kvm_pvm the write
+    // succeeds and stores nothing although KVM_GET_SUPPORTED_CPUID lists the
+    // bit and the probe's vCPUs get it (found by `regsync kvm-probe`).
+    bool host_tsc_adjust_stored = true;
 };
 
 struct KernelVariant {

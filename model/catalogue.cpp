@@ -31,6 +31,10 @@ Catalogue make_x86() {
     c.regs.push_back({"efer", A::Sregs, 64, L::Runtime, 0, field++, 0});
     c.regs.push_back({"apic_base", A::Sregs, 64, L::Runtime, 0, field++, 0xfee00800});
     c.regs.push_back({"IA32_TSC", A::Msrs, 64, L::Full, kAll, x86::MSR_IA32_TSC, 0, true});
+    // The kernel adds to it what a guest WRMSR(IA32_TSC) moves the TSC by
+    // (kvm_set_msr_common); QEMU puts it at every level since f28558d3d3
+    // (2012, "Enabling IA32_TSC_ADJUST for QEMU KVM guest VMs").
+    c.regs.push_back({"IA32_TSC_ADJUST", A::Msrs, 64, L::Runtime, kAll, x86::MSR_IA32_TSC_ADJUST, 0});
     c.regs.push_back({"IA32_SYSENTER_CS", A::Msrs, 64, L::Runtime, 0, x86::MSR_IA32_SYSENTER_CS, 0});
     c.regs.push_back({"STAR", A::Msrs, 64, L::Runtime, 0, x86::MSR_STAR, 0});
     c.regs.push_back({"MSR_KVM_SYSTEM_TIME_NEW", A::Msrs, 64, L::Reset, 0, x86::MSR_KVM_SYSTEM_TIME_NEW, 0});

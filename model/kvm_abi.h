@@ -68,6 +68,7 @@ inline constexpr unsigned long KVM_PPC_SET_SREGS = _IOW(KVMIO, 0x84, kvm_sregs);
 
 namespace regsync::x86 {
 inline constexpr __u32 MSR_IA32_TSC = 0x10;
+inline constexpr __u32 MSR_IA32_TSC_ADJUST = 0x3b;
 inline constexpr __u32 MSR_IA32_SYSENTER_CS = 0x174;
 inline constexpr __u32 MSR_STAR = 0xc0000081;
 inline constexpr __u32 MSR_KVM_SYSTEM_TIME_NEW = 0x4b564d01;  // paravirtual kvmclock

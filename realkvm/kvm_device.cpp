@@ -117,6 +117,14 @@ std::unique_ptr<RealVm> RealVm::create(int vcpus, std::string& why) {
         why = errno_text("KVM_SET_USER_MEMORY_REGION (reset area)");
         return nullptr;
     }
+    // The vCPUs get the CPUID the kernel supports, as QEMU's -cpu host does
+    // (kvm_arch_init_vcpu: KVM_SET_CPUID2): some MSRs are only writable by
+    // the host when the guest's CPUID has them (IA32_TSC_ADJUST).
+    constexpr int kMaxCpuid = 256;
+    std::vector<std::uint8_t> cpuid_buf(sizeof(struct kvm_cpuid2) + kMaxCpuid * sizeof(struct kvm_cpuid_entry2));
+    auto* cpuid = reinterpret_cast<struct kvm_cpuid2*>(cpuid_buf.data());
+    cpuid->nent = kMaxCpuid;
+    const bool have_cpuid = ::ioctl(vm->kvm_, KVM_GET_SUPPORTED_CPUID, cpuid) == 0;
     const int run_size = ::ioctl(vm->kvm_, KVM_GET_VCPU_MMAP_SIZE, 0);
     if (run_size <= 0) {
         why = errno_text("KVM_GET_VCPU_MMAP_SIZE");
@@ -132,6 +140,11 @@ std::unique_ptr<RealVm> RealVm::create(int vcpus, std::string& why) {
         if (run == MAP_FAILED) {
             close(fd);
             why = errno_text("mmap of struct kvm_run");
+            return nullptr;
+        }
+        if (have_cpuid && ::ioctl(fd, KVM_SET_CPUID2, cpuid) < 0) {
+            close(fd);
+            why = errno_text("KVM_SET_CPUID2");
             return nullptr;
         }
         vm->vcpus_.push_back(std::make_unique<RealVcpu>(fd, static_cast<struct kvm_run*>(run), static_cast<std::size_t>(run_size), i));

@@ -489,6 +489,67 @@ std::string latched_init_after_start(model::KvmVm& vm) {
                                                      : "no new INIT (" + mp_state_name(m.mp_state) + ")";
 }
 
+// KVM_GET_MSRS of one MSR of vCPU 0 into `v`; the ioctl's result (1: read).
+int get_msr(model::KvmVcpu& vcpu, __u32 index, std::uint64_t& v) {
+    x86::kvm_msrs_buf b;
+    b.nmsrs = 1;
+    b.entries[0].index = index;
+    const int r = vcpu.ioctl(x86::kvm_get_msrs, b.arg());
+    v = b.entries[0].data;
+    return r;
+}
+
+// The guest writes IA32_TSC (WRMSR) with a value far older than its TSC:
+// does the kernel record the jump in IA32_TSC_ADJUST (kvm_set_msr_common)?
+const std::string kGuestTscWrite = probe_toml("probe-guest-tsc-write", R"("write IA32_TSC 0x1000", "io 0x80 1")", R"("hlt")");
+
+std::string tsc_adjust_after_guest_write(model::KvmVm& vm) {
+    if (run_until_reports(vm, 0, 1).size() != 1) return "error: the guest did not report";
+    std::uint64_t adj = 0;
+    if (int r = get_msr(vm.vcpu(0), x86::MSR_IA32_TSC_ADJUST, adj); r != 1) return err("KVM_GET_MSRS(IA32_TSC_ADJUST)", r);
+    return adj == 0 ? "IA32_TSC_ADJUST stays 0" : "IA32_TSC_ADJUST records the jump";
+}
+
+const std::string kGuestTscWriteRdtsc =
+    probe_toml("probe-guest-tsc-write-rdtsc", R"("rdtsc", "write IA32_TSC 0x1000", "rdtsc", "io 0x80 1")", R"("hlt")");
+
+// The guest's second RDTSC after its WRMSR(IA32_TSC) of a value older than
+// its first: did the write take the TSC back? (Real: the RDTSC log slots.)
+// The host first sets the TSC to 10^12, so that 0x1000 is far older.
+std::string guest_tsc_after_guest_write(model::KvmVm& vm) {
+    if (int e = set_tsc(vm.vcpu(0), 1000000000000ULL); e != 1) return err("KVM_SET_MSRS", e);
+    if (run_until_reports(vm, 0, 1).size() != 1) return "error: the guest did not report";
+    std::uint64_t first = 0, second = 0;
+    if (auto* real = dynamic_cast<RealVm*>(&vm)) {
+        first = rdtsc_log_slot(real->memory(), 0);
+        second = rdtsc_log_slot(real->memory(), 1);
+    } else {
+        std::vector<std::uint64_t> reads;
+        for (const auto& e : static_cast<fakekvm::FakeVm&>(vm).world().events())
+            if (e.kind == sim::EventKind::GuestTscRead) reads.push_back(e.value);
+        if (reads.size() != 2) return "error: " + std::to_string(reads.size()) + " RDTSC reads";
+        first = reads[0], second = reads[1];
+    }
+    return second < first ? "the guest's TSC goes back" : "the guest's TSC does not go back";
+}
+
+// A host KVM_SET_MSRS(IA32_TSC_ADJUST): is it only stored, or does the TSC
+// move by it (as a guest's WRMSR would)?
+std::string tsc_after_host_tsc_adjust(model::KvmVm& vm) {
+    auto& v = vm.vcpu(0);
+    std::uint64_t before = 0, after = 0, adj = 0;
+    if (int r = get_tsc(v, before); r != 1) return err("KVM_GET_MSRS", r);
+    x86::kvm_msrs_buf b;
+    b.nmsrs = 1;
+    b.entries[0].index = x86::MSR_IA32_TSC_ADJUST;
+    b.entries[0].data = 1ULL << 40;
+    if (int r = v.ioctl(x86::kvm_set_msrs, b.arg()); r != 1) return err("KVM_SET_MSRS(IA32_TSC_ADJUST)", r);
+    get_tsc(v, after);
+    get_msr(v, x86::MSR_IA32_TSC_ADJUST, adj);
+    const std::string stored = adj == (1ULL << 40) ? "stored" : "not stored";
+    return after - before >= (1ULL << 39) ? "the TSC moves by it (" + stored + ")" : "the TSC does not move (" + stored + ")";
+}
+
 // A row whose experiment runs guest code laid out from `toml`.
 struct ScenarioRow {
     const char* behaviour;
@@ -512,6 +573,9 @@ const ScenarioRow kScenarioRows[] = {
      [](model::KvmVm& vm) { return sipi_after_put(vm, set_mp_state_init_received); }},
     {"loadvm's puts (LAPIC, then SREGS, REGS, VCPU_EVENTS latched_init = 0, MP_STATE INIT_RECEIVED) of an AP with a SIPI pending, then KVM_RUN",
      kSipiPending, [](model::KvmVm& vm) { return sipi_after_put(vm, full_put); }},
+    {"guest WRMSR(IA32_TSC) of an older value, then host KVM_GET_MSRS(IA32_TSC_ADJUST)", kGuestTscWrite, tsc_adjust_after_guest_write},
+    {"host KVM_SET_MSRS(IA32_TSC_ADJUST = 2^40), then KVM_GET_MSRS(IA32_TSC)", kGuestRdtsc, tsc_after_host_tsc_adjust},
+    {"guest WRMSR(IA32_TSC) of an older value, then the guest's RDTSC", kGuestTscWriteRdtsc, guest_tsc_after_guest_write},
     {"INIT from the BSP's guest code to an AP with a SIPI pending, then KVM_RUN", kSipiThenInit,
      [](model::KvmVm& vm) { return sipi_after_put(vm, [](model::KvmVm&) { return std::string(); }); }},
 };

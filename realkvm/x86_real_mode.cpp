@@ -61,7 +61,7 @@ Encoded encode_real_mode(const std::vector<fakekvm::GuestStep>& steps, int& slot
                     o.u8(0x0f), o.u8(0x22), o.u8(0xd8);  // mov cr3, eax
                     break;
                 }
-                if (d.access == model::Access::Msrs && !d.time_varying) {
+                if (d.access == model::Access::Msrs) {  // IA32_TSC too: a guest WRMSR
                     o.mov_r32(1, static_cast<std::uint32_t>(d.id));  // ecx = the MSR
                     o.mov_r32(0, s.value & 0xffffffffULL);
                     o.mov_r32(2, s.value >> 32);

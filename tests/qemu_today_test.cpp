@@ -149,6 +149,31 @@ TEST(QemuToday, TheTscDeadlineHasItsOwnSetMsrsAfterTheEvents) {
     ASSERT_EQ(order, want);
     EXPECT_EQ(calls.back().msrs, std::vector<__u32>{x86::MSR_IA32_TSCDEADLINE});
     for (auto m : calls[2].msrs) EXPECT_NE(m, x86::MSR_IA32_TSCDEADLINE);
+    // Point 6: IA32_TSC_ADJUST in the main batch at every level (the TSC itself only at RESET and FULL).
+    EXPECT_NE(std::find(calls[2].msrs.begin(), calls[2].msrs.end(), x86::MSR_IA32_TSC_ADJUST), calls[2].msrs.end());
+    EXPECT_EQ(std::find(calls[2].msrs.begin(), calls[2].msrs.end(), x86::MSR_IA32_TSC), calls[2].msrs.end());
+}
+
+// Point 6, the kernel side: a guest WRMSR(IA32_TSC) adds its jump to
+// IA32_TSC_ADJUST (kvm_set_msr_common), on PVM too; the RUNTIME put of the
+// monitor's synchronize writes TSC_ADJUST back, stored on VMX/SVM kernels
+// and dropped by kvm_pvm. The writeback is never stale: only the vCPU's own
+// WRMSR changes TSC_ADJUST, inside KVM_RUN, and QEMU's get and put both run
+// on the vCPU's thread outside it (so tsc-adjust-monitor-read holds).
+TEST(QemuToday, GuestTscWritesMoveTscAdjustAndTheWritebackIsNeverStale) {
+    const auto s = harness::load_scenario("tsc-adjust-monitor-read", scenario_dir());
+    harness::Engine engine;
+    const auto adjust = static_cast<std::int16_t>(reg("IA32_TSC_ADJUST"));
+    for (const char* k : {"debian-6.1", "pvm-6.18"}) {
+        sched::LenientReplayDecisions d({});
+        const auto r = engine.run(s, "qemu-today", harness::resolve_kernel(k).config, d);
+        int by_guest = 0, by_host = 0;
+        for (const auto& e : r.events)
+            if (e.kind == sim::EventKind::KernelWrite && e.reg == adjust) (e.writer == sim::Writer::Guest ? by_guest : by_host)++;
+        EXPECT_EQ(by_guest, 1) << k;
+        EXPECT_EQ(by_host, 0) << k;  // the put writes back what the kernel holds
+        EXPECT_TRUE(r.verdict.ok()) << k;
+    }
 }
 
 // Point 3: load_snapshot() runs qemu_system_reset() first: reset intents
