@@ -61,48 +61,54 @@ std::uint64_t FakeVcpu::get(RegIndex r) {
 void FakeVcpu::set(RegIndex r, std::uint64_t v, Writer who) {
     const auto& d = cat()[r];
     v &= d.mask();
-    vm_.world().write(obj(r));
-    std::uint64_t old;
-    if (d.time_varying) {
-        vm_.world().read(Obj::kClock);
-        old = tsc();
-        if (who == Writer::Guest) {
-            // kvm_set_msr_common(), a guest WRMSR: adjust_tsc_offset_guest()
-            // by the difference, which ia32_tsc_adjust_msr records too (on
-            // PVM as well, which cannot move the TSC: probed).
-            const auto adj = static_cast<std::int64_t>(v - old);
-            if (vm_.config().tsc_offsetting) tsc_offset_ += adj;
-            if (const auto a = cat().find("IA32_TSC_ADJUST"); a && adj != 0) {
-                auto& slot = regs_[static_cast<std::size_t>(*a)];
-                const std::uint64_t was = slot;
-                slot += static_cast<std::uint64_t>(adj);
-                vm_.world().write(obj(*a));
-                vm_.world().emit({.kind = EventKind::KernelWrite, .writer = who, .vcpu = static_cast<std::int16_t>(index_),
-                                  .reg = *a, .old = was, .value = slot, .mask = was ^ slot});
-            }
-            if (!vm_.config().tsc_offsetting) return;
-        } else {
-            if (!vm_.config().tsc_offsetting) return;  // accepted, changes nothing
-            tsc_offset_ = vm_.synchronize_tsc(v);  // host-initiated: kvm_synchronize_tsc()
+    if (d.time_varying) return set_tsc(r, v, who);
+    if (r == cat().tsc_adjust) {
+        if (who == Writer::Userspace && !vm_.config().host_tsc_adjust_stored) {
+            vm_.world().write(obj(r));
+            return;  // accepted, stores nothing
         }
-        v = tsc();  // what the guest reads now: v, unless the write was taken as a sync
-    } else if (who == Writer::Userspace && d.name == "IA32_TSC_ADJUST" && !vm_.config().host_tsc_adjust_stored) {
-        return;  // accepted, stores nothing
-    } else if (who == Writer::Guest && d.name == "IA32_TSC_ADJUST") {
         // A guest WRMSR(IA32_TSC_ADJUST) moves the TSC by the change; a host
         // write (KVM_SET_MSRS) only stores the value.
-        old = regs_[static_cast<std::size_t>(r)];
-        if (old == v) return;
-        vm_.world().read(Obj::kClock);
-        tsc_offset_ += static_cast<std::int64_t>(v - old);
-        regs_[static_cast<std::size_t>(r)] = v;
-    } else {
-        old = regs_[static_cast<std::size_t>(r)];
-        if (old == v) return;
-        regs_[static_cast<std::size_t>(r)] = v;
+        if (const auto old = regs_[static_cast<std::size_t>(r)]; who == Writer::Guest && old != v) {
+            vm_.world().read(Obj::kClock);
+            tsc_offset_ += static_cast<std::int64_t>(v - old);
+        }
     }
+    write_reg_value(r, v, who);
+}
+
+void FakeVcpu::write_reg_value(RegIndex r, std::uint64_t v, Writer who) {
+    vm_.world().write(obj(r));
+    auto& slot = regs_[static_cast<std::size_t>(r)];
+    const std::uint64_t old = slot;
+    if (old == v) return;
+    slot = v;
     vm_.world().emit({.kind = EventKind::KernelWrite, .writer = who, .vcpu = static_cast<std::int16_t>(index_),
-                      .reg = r, .old = old, .value = v, .mask = (old ^ v) | (d.time_varying ? d.mask() : 0)});
+                      .reg = r, .old = old, .value = v, .mask = old ^ v});
+}
+
+// Writing IA32_TSC sets the offset so that the guest reads v now.
+void FakeVcpu::set_tsc(RegIndex r, std::uint64_t v, Writer who) {
+    vm_.world().write(obj(r));
+    const bool offsetting = vm_.config().tsc_offsetting;
+    if (who != Writer::Guest && !offsetting) return;  // accepted, changes nothing
+    vm_.world().read(Obj::kClock);
+    const std::uint64_t old = tsc();
+    if (who == Writer::Guest) {
+        // kvm_set_msr_common(), a guest WRMSR: adjust_tsc_offset_guest()
+        // by the difference, which ia32_tsc_adjust_msr records too (on PVM
+        // as well, which cannot move the TSC: probed).
+        const auto adj = static_cast<std::int64_t>(v - old);
+        if (const auto a = cat().tsc_adjust; a >= 0 && adj != 0)
+            write_reg_value(a, regs_[static_cast<std::size_t>(a)] + static_cast<std::uint64_t>(adj), who);
+        if (!offsetting) return;
+        tsc_offset_ += adj;
+    } else {
+        tsc_offset_ = vm_.synchronize_tsc(v);  // host-initiated: kvm_synchronize_tsc()
+    }
+    v = tsc();  // what the guest reads now: v, unless the write was taken as a sync
+    vm_.world().emit({.kind = EventKind::KernelWrite, .writer = who, .vcpu = static_cast<std::int16_t>(index_),
+                      .reg = r, .old = old, .value = v, .mask = (old ^ v) | cat()[r].mask()});
 }
 
 // apic_timer_expired() (hrtimer callback): in TSC-deadline mode it only

@@ -52,6 +52,9 @@ public:
     std::uint64_t state_hash() const;
 
 private:
+    // The register's new value and its KernelWrite event, when it changes.
+    void write_reg_value(model::RegIndex r, std::uint64_t v, sim::Writer who);
+    void set_tsc(model::RegIndex r, std::uint64_t v, sim::Writer who);
     friend class Lapic;
     int kvm_run_ioctl();
     int kvm_run_inner();

@@ -48,6 +48,7 @@ Catalogue make_x86() {
     c.mp_state = *c.find("mp_state");
     c.tsc = *c.find("IA32_TSC");
     c.tsc_deadline = *c.find("IA32_TSCDEADLINE");
+    c.tsc_adjust = *c.find("IA32_TSC_ADJUST");
     c.ret = *c.find("rax");
     c.rdx = *c.find("rdx");
     c.exception_injected = *c.find("exception.injected");

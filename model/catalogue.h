@@ -32,6 +32,7 @@ struct Catalogue {
     RegIndex exception_injected = -1;  // x86 kvm_vcpu_events
     RegIndex nmi_pending = -1;
     RegIndex tcr = -1, dec = -1;       // Book-E timer control and decrementer
+    RegIndex tsc_adjust = -1;          // x86 IA32_TSC_ADJUST
 
     std::optional<RegIndex> find(std::string_view name) const;
     const RegisterDesc& operator[](RegIndex i) const { return regs[static_cast<std::size_t>(i)]; }
