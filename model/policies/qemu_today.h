@@ -43,6 +43,9 @@ namespace regsync::model {
 // kvm_arch_reset_vcpu() makes an AP UNINITIALIZED and kvm_arch_do_init_vcpu()
 // then INIT_RECEIVED, a BSP RUNNABLE.
 void do_cpu_init(CPUState& cpu, const Catalogue& cat);
+// x86_cpu_reset_hold() under KVM since 5286c36622 (2022): "KVM handles TSC
+// = 0 specially ... use 1 instead", for a TSC that is not 0 already.
+inline std::uint64_t kvm_tsc_after_reset(std::uint64_t current, std::uint64_t reset) { return current != 0 ? 1 : reset; }
 
 class QemuToday : public QemuLevels {
 public:
@@ -55,7 +58,7 @@ public:
     bool reads_runstate() const override { return true; }
     bool kvmclock_reads_tsc() const override { return true; }
     void kvm_get_tsc(CPUState& cpu, const ArchSync& arch) override;
-    std::uint64_t tsc_after_reset(std::uint64_t current, std::uint64_t reset) const override { return current != 0 ? 1 : reset; }
+    std::uint64_t tsc_after_reset(std::uint64_t current, std::uint64_t reset) const override { return kvm_tsc_after_reset(current, reset); }
     bool process_async_events(CPUState& cpu, const ArchSync& arch) override;
 
 protected:
