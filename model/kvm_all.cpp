@@ -154,11 +154,14 @@ void Vmm::resume_all_vcpus() {
 void Vmm::cpu_synchronize_state(CPUState& cpu) {
     if (policy_->needs_synchronize(cpu))
         run_on_cpu(cpu, [this](CPUState& c) {
-            read_runstate();
             policy_->synchronize_state(c, arch_);
+            read_runstate();
         });
 }
 
+// Recorded in the scheduler step where a policy's get reads
+// runstate_is_running(): after its last ioctl (tsc_valid is set then), or
+// before its only one (kvm_get_tsc).
 void Vmm::read_runstate() {
     if (policy_->reads_runstate()) world_.read(Obj::kRunState);
 }
@@ -210,8 +213,8 @@ void Vmm::vm_stop() {
 // rax, ppc r3): the device model reads the GPRs through the hot path and
 // writes the result through the register cache, as s390's DIAG handlers do.
 void Vmm::handle_hypercall(CPUState& cpu, std::uint64_t nr) {
-    read_runstate();
     policy_->synchronize_partial(cpu, arch_);
+    read_runstate();
     const auto& cat = arch_.cat();
     const RegIndex ret = cat.ret;
     const std::uint64_t result = nr + 1;
@@ -221,9 +224,10 @@ void Vmm::handle_hypercall(CPUState& cpu, std::uint64_t nr) {
 }
 
 int Vmm::kvm_cpu_exec(CPUState& cpu) {
-    if (cpu.latched_init) read_runstate();  // process_async_events may synchronize
-    if (policy_->process_async_events(cpu, arch_))
+    if (policy_->process_async_events(cpu, arch_)) {  // it synchronized, then ran do_cpu_init
+        read_runstate();
         world_.emit({.kind = sim::EventKind::VmmCpuInit, .vcpu = static_cast<std::int16_t>(cpu.cpu_index)});
+    }
     const bool outside = policy_->puts_outside_bql();
     for (;;) {
         if (!outside) policy_->pre_run(cpu, arch_);
