@@ -80,7 +80,7 @@ TEST(QemuToday, DoCpuInitResetsTheCacheAndDropsTheLatchedInit) {
     ap.cpu_index = 1;
     ap.env = x86().reset_values(false);
     ap.env[reg("cs.base")] = 0x10000, ap.env[reg("rip")] = 0x20, ap.env[reg("rax")] = 6;
-    ap.env[reg("IA32_SYSENTER_CS")] = 0x10, ap.env[reg("IA32_TSC")] = 12345;
+    ap.env[reg("IA32_SYSENTER_CS")] = 0x10, ap.env[reg("IA32_TSC")] = 12345, ap.env[reg("IA32_TSC_ADJUST")] = 0x99;
     ap.env[reg("mp_state")] = KVM_MP_STATE_RUNNABLE;
     ap.latched_init = true;
     model::do_cpu_init(ap, x86());
@@ -88,6 +88,7 @@ TEST(QemuToday, DoCpuInitResetsTheCacheAndDropsTheLatchedInit) {
     EXPECT_EQ(ap.env[reg("rip")], 0xfff0u);
     EXPECT_EQ(ap.env[reg("rax")], 0u);
     EXPECT_EQ(ap.env[reg("IA32_SYSENTER_CS")], 0x10u);  // start_init_save..end_init_save
+    EXPECT_EQ(ap.env[reg("IA32_TSC_ADJUST")], 0x99u);
     EXPECT_EQ(ap.env[reg("IA32_TSC")], 1u);            // x86_cpu_reset_hold under KVM
     EXPECT_EQ(ap.env[reg("mp_state")], KVM_MP_STATE_INIT_RECEIVED);
     EXPECT_FALSE(ap.latched_init);

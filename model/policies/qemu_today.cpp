@@ -24,7 +24,9 @@ void do_cpu_init(CPUState& cpu, const Catalogue& cat) {
     const auto reset = cat.reset_values(bsp);
     for (std::size_t i = 0; i < cat.size(); ++i) {
         const auto& d = cat.regs[i];
-        if (d.name == "IA32_SYSENTER_CS" || d.name == "STAR" || d.name == "IA32_TSCDEADLINE" || d.name == "apic_base") continue;
+        if (d.name == "IA32_SYSENTER_CS" || d.name == "STAR" || d.name == "IA32_TSC_ADJUST" || d.name == "IA32_TSCDEADLINE" ||
+            d.name == "apic_base")
+            continue;
         cpu.env[i] = static_cast<RegIndex>(i) == cat.tsc ? kvm_tsc_after_reset(cpu.env[i], reset[i]) : reset[i];
     }
     cpu.env[static_cast<std::size_t>(cat.mp_state)] = bsp ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED;

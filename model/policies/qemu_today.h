@@ -37,7 +37,7 @@ namespace regsync::model {
 
 // do_cpu_init() on x86 (target/i386/helper.c): cpu_reset(), keeping the
 // start_init_save..end_init_save fields (here SYSENTER_CS, STAR,
-// IA32_TSCDEADLINE) and the APIC base (the APIC device's, which INIT leaves);
+// IA32_TSC_ADJUST, IA32_TSCDEADLINE: target/i386/cpu.h) and the APIC base (the APIC device's, which INIT leaves);
 // x86_cpu_reset_hold() makes a non-zero TSC 1 under KVM ("KVM handles TSC =
 // 0 specially"); interrupt_request keeps only SIPI (latched_init cleared);
 // kvm_arch_reset_vcpu() makes an AP UNINITIALIZED and kvm_arch_do_init_vcpu()
