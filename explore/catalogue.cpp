@@ -6,6 +6,7 @@
 #include "fakekvm/kernel_axes.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
+#include "harness/toml_input.h"
 #include "harness/kernel_profile.h"
 #include "harness/scenario.h"
 #include "model/policy_registry.h"
@@ -61,12 +62,7 @@ std::vector<const BugEntry*> Catalogue::expected(const std::string& s, const std
 }
 
 Catalogue load_catalogue(const std::string& path, const std::string& scenario_dir) {
-    toml::table root;
-    try {
-        root = toml::parse_file(path);
-    } catch (const toml::parse_error& e) {
-        throw harness::InputError::at(path, static_cast<long>(e.source().begin.line), std::string(e.description()));
-    }
+    const toml::table root = harness::parse_toml_file(path);
     Catalogue cat;
     cat.file = path;
     const auto scenarios = harness::bundled_scenarios(scenario_dir);

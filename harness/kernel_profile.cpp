@@ -8,6 +8,7 @@
 
 #include "fakekvm/kernel_axes.h"
 #include "harness/input_error.h"
+#include "harness/toml_input.h"
 #include "harness/scenario.h"
 
 namespace regsync::harness {
@@ -23,12 +24,7 @@ std::vector<std::pair<std::string, std::string>> axes_of(const fakekvm::KernelCo
 }  // namespace
 
 KernelProfile parse_kernel_profile(const std::string& text, const std::string& file) {
-    toml::table root;
-    try {
-        root = toml::parse(text, file);
-    } catch (const toml::parse_error& e) {
-        throw InputError::at(file, static_cast<long>(e.source().begin.line), std::string(e.description()));
-    }
+    const toml::table root = parse_toml(text, file);
     KernelProfile p;
     p.file = file;
     p.name = std::filesystem::path(file).stem().string();

@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include "harness/input_error.h"
+#include "harness/toml_input.h"
 #include "sim/rng.h"
 
 namespace regsync::harness {
@@ -271,12 +272,7 @@ std::string hex64(std::uint64_t v) {
 }
 
 Scenario parse_scenario(const std::string& text, const std::string& file) {
-    toml::table root;
-    try {
-        root = toml::parse(text, file);
-    } catch (const toml::parse_error& e) {
-        throw InputError::at(file, static_cast<long>(e.source().begin.line), std::string(e.description()));
-    }
+    const toml::table root = parse_toml(text, file);
     Scenario s;
     s.file = file;
     s.content_hash = sim::fnv1a(text);
