@@ -106,23 +106,26 @@ std::string events_round_trip(model::KvmVm& vm) {
     return diff.empty() ? "round-trips" : "differs:" + diff;
 }
 
-int set_tsc(model::KvmVcpu& v, std::uint64_t tsc) {
+// KVM_SET_MSRS / KVM_GET_MSRS of one MSR; the ioctl's result (1: done).
+int set_msr(model::KvmVcpu& vcpu, __u32 index, std::uint64_t v) {
     x86::kvm_msrs_buf b;
     b.nmsrs = 1;
-    b.entries[0].index = x86::MSR_IA32_TSC;
-    b.entries[0].data = tsc;
-    return v.ioctl(x86::kvm_set_msrs, b.arg());
+    b.entries[0].index = index;
+    b.entries[0].data = v;
+    return vcpu.ioctl(x86::kvm_set_msrs, b.arg());
 }
 
-// KVM_GET_MSRS of IA32_TSC into `tsc`; the ioctl's result (1: read).
-int get_tsc(model::KvmVcpu& v, std::uint64_t& tsc) {
+int get_msr(model::KvmVcpu& vcpu, __u32 index, std::uint64_t& v) {
     x86::kvm_msrs_buf b;
     b.nmsrs = 1;
-    b.entries[0].index = x86::MSR_IA32_TSC;
-    const int r = v.ioctl(x86::kvm_get_msrs, b.arg());
-    tsc = b.entries[0].data;
+    b.entries[0].index = index;
+    const int r = vcpu.ioctl(x86::kvm_get_msrs, b.arg());
+    v = b.entries[0].data;
     return r;
 }
+
+int set_tsc(model::KvmVcpu& v, std::uint64_t tsc) { return set_msr(v, x86::MSR_IA32_TSC, tsc); }
+int get_tsc(model::KvmVcpu& v, std::uint64_t& tsc) { return get_msr(v, x86::MSR_IA32_TSC, tsc); }
 
 // Sets IA32_TSC to 10^12, reads it back into `before`, then writes one
 // `behind` cycles older. Empty, or what failed.
@@ -489,16 +492,6 @@ std::string latched_init_after_start(model::KvmVm& vm) {
                                                      : "no new INIT (" + mp_state_name(m.mp_state) + ")";
 }
 
-// KVM_GET_MSRS of one MSR of vCPU 0 into `v`; the ioctl's result (1: read).
-int get_msr(model::KvmVcpu& vcpu, __u32 index, std::uint64_t& v) {
-    x86::kvm_msrs_buf b;
-    b.nmsrs = 1;
-    b.entries[0].index = index;
-    const int r = vcpu.ioctl(x86::kvm_get_msrs, b.arg());
-    v = b.entries[0].data;
-    return r;
-}
-
 // The guest writes IA32_TSC (WRMSR) with a value far older than its TSC:
 // does the kernel record the jump in IA32_TSC_ADJUST (kvm_set_msr_common)?
 const std::string kGuestTscWrite = probe_toml("probe-guest-tsc-write", R"("write IA32_TSC 0x1000", "io 0x80 1")", R"("hlt")");
@@ -539,11 +532,7 @@ std::string tsc_after_host_tsc_adjust(model::KvmVm& vm) {
     auto& v = vm.vcpu(0);
     std::uint64_t before = 0, after = 0, adj = 0;
     if (int r = get_tsc(v, before); r != 1) return err("KVM_GET_MSRS", r);
-    x86::kvm_msrs_buf b;
-    b.nmsrs = 1;
-    b.entries[0].index = x86::MSR_IA32_TSC_ADJUST;
-    b.entries[0].data = 1ULL << 40;
-    if (int r = v.ioctl(x86::kvm_set_msrs, b.arg()); r != 1) return err("KVM_SET_MSRS(IA32_TSC_ADJUST)", r);
+    if (int r = set_msr(v, x86::MSR_IA32_TSC_ADJUST, 1ULL << 40); r != 1) return err("KVM_SET_MSRS(IA32_TSC_ADJUST)", r);
     get_tsc(v, after);
     get_msr(v, x86::MSR_IA32_TSC_ADJUST, adj);
     const std::string stored = adj == (1ULL << 40) ? "stored" : "not stored";
