@@ -1,5 +1,6 @@
 // regsync: the command-line front end. Exit codes: 0 all properties held,
-// 1 a property was violated, 2 usage or input error, 3 replay diverged.
+// 1 a property was violated, 2 usage or input error, 3 replay diverged,
+// 4 a sync layer loaded as a plugin crashed, hung or failed in a hook.
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "cli/bench_cmd.h"
 #include "cli/host_kernel.h"
 #include "cli/mutants_cmd.h"
+#include "cli/supervisor.h"
 #include "explore/explore.h"
 #include "fakekvm/kernel_axes.h"
 #include "harness/kernel_profile.h"
@@ -26,6 +28,7 @@
 #include "explore/replay.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
+#include "harness/plugin_loader.h"
 #include "harness/trace_file.h"
 #include "model/policy_registry.h"
 #include "realkvm/kvm_device.h"
@@ -73,6 +76,8 @@ struct Options {
     std::uint64_t matrix_budget = 5000;
     bool json = false;
     bool markdown = false;
+    std::vector<std::string> matrix_policies;
+    std::vector<std::string> plugins;  // --policy-plugin, on every command
 };
 
 int cmd_list(const Options& o) {
@@ -239,7 +244,10 @@ int cmd_explore(Options o) {
     }
     if (o.cfg.strategy != "random" && o.cfg.strategy != "pct" && o.cfg.strategy != "dfs")
         throw harness::InputError("unknown strategy '" + o.cfg.strategy + "' (this build offers: random, pct, dfs)");
-    if (!model::make_policy(o.cfg.policy)) throw harness::InputError("unknown policy '" + o.cfg.policy + "' (see 'regsync list')");
+    const auto* policy_info = model::find_policy(o.cfg.policy);
+    if (!policy_info) throw harness::InputError("unknown policy '" + o.cfg.policy + "' (see 'regsync list')");
+    if (o.cfg.state_cache && !policy_info->plugin.empty())
+        throw harness::InputError("--state-cache: policy '" + o.cfg.policy + "' keeps its registers in its own CPU struct, which the state hash cannot see");
     o.cfg.kernel = cli::resolve_host_kernel(o.cfg.kernel);
     const auto kernel_profile = harness::resolve_kernel(o.cfg.kernel);
     if (o.cfg.executions == 0) throw harness::InputError("--executions must be at least 1");
@@ -282,7 +290,9 @@ int cmd_explore(Options o) {
     harness::write_trace(path, t);
     if (sharded) write_shard(o, s, rep, t);
     print_violations(t);
-    std::printf("trace written to %s\nreplay with: regsync replay %s\n", path.c_str(), path.c_str());
+    std::string plugins;
+    for (const auto& p : o.plugins) plugins += " --policy-plugin " + p;
+    std::printf("trace written to %s\nreplay with: regsync replay %s%s\n", path.c_str(), path.c_str(), plugins.c_str());
     return kExitViolation;
 }
 
@@ -297,6 +307,10 @@ int cmd_replay(const Options& o) {
     if (rep.diverged) {
         std::printf("DIVERGED: %s\n", rep.divergence.c_str());
         return kExitDiverged;
+    }
+    if (!rep.fault.empty()) {
+        std::printf("reproduced the sync layer's fault in %s: %s\n", t.fault_hook.c_str(), rep.fault.c_str());
+        return cli::kExitPluginFault;
     }
     if (rep.replayed.violations.empty() && rep.replayed.outcome == "quiescent") {
         std::printf("reproduced exactly: no violation\n");
@@ -425,6 +439,7 @@ int cmd_matrix(const Options& o) {
     cfg.scenario_dir = o.scenario_dir;
     cfg.trace_dir = o.matrix_traces;
     cfg.only_scenarios = o.matrix_scenarios;
+    cfg.only_policies = o.matrix_policies;
     for (const auto& k : o.matrix_kernels) cfg.kernels.push_back(cli::resolve_host_kernel(k));
     // By default: the named real-kernel profiles, and the kernel this runs
     // on where /dev/kvm works.
@@ -513,6 +528,7 @@ int main(int argc, char** argv) {
     mx->add_option("--executions", o.matrix_executions, "Random executions per cell (strategy random, or after an unfinished dfs)")->capture_default_str();
     mx->add_option("--trace-dir", o.matrix_traces, "Where the shortest violating trace of each cell goes")->capture_default_str();
     mx->add_option("--scenario", o.matrix_scenarios, "Only these bundled scenarios (repeatable)");
+    mx->add_option("--policy", o.matrix_policies, "Only these policies (repeatable; default every built-in and every loaded plugin policy)");
     mx->add_option("--kernel", o.matrix_kernels, "The columns: kernel variants or profiles, by NAME or FILE, or host (repeatable; default every profile in kernels/, and host where /dev/kvm works)");
     mx->add_option("-j,--jobs", o.matrix_jobs, "Threads (cells run in parallel; same output)")->capture_default_str();
     mx->add_flag("--json", o.json, "JSON output");
@@ -537,6 +553,10 @@ int main(int argc, char** argv) {
     mu->add_option("-j,--jobs", mo.jobs, "Threads (same output)")->capture_default_str();
     mu->add_flag("--markdown", mo.markdown, "Markdown table");
 
+    // A sync layer of the user's, loaded as a plugin: the same option on every command.
+    app.add_option("--policy-plugin", o.plugins, "Load sync layers from this shared object (repeatable; include/regsync/regsync.h)");
+    for (auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
+        sub->add_option("--policy-plugin", o.plugins, "Load sync layers from this shared object (repeatable; include/regsync/regsync.h)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -547,7 +567,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "regsync: %s (see --help)\n", e.what());
         return kExitUsage;
     }
+    const auto dispatch = [&]() -> int {
     try {
+        for (const auto& p : o.plugins) harness::load_plugin(p);
         if (list->parsed()) return cmd_list(o);
         if (ex->parsed()) return cmd_explore(o);
         if (rp->parsed()) return cmd_replay(o);
@@ -571,4 +593,10 @@ int main(int argc, char** argv) {
         return kExitUsage;
     }
     return kExitUsage;
+    };
+    // The code under test runs in a supervised child (cli/supervisor.h).
+    if (o.plugins.empty()) return dispatch();
+    cli::SupervisorOptions sup;
+    sup.plugins = o.plugins;
+    return cli::run_supervised(sup, dispatch);
 }

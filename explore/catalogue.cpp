@@ -40,7 +40,12 @@ std::string BugEntry::representative_kernel() const {
 }
 
 bool BugEntry::covers(const std::string& s, const std::string& policy, const harness::KernelProfile& kernel) const {
-    if (std::find(scenarios.begin(), scenarios.end(), s) == scenarios.end() || !names(policies, policy) || !names(kernels, kernel.name)) return false;
+    if (std::find(scenarios.begin(), scenarios.end(), s) == scenarios.end() || !names(kernels, kernel.name)) return false;
+    const auto* info = model::find_policy(policy);
+    const bool named = (!policies.empty() && names(policies, policy)) ||
+                       std::find(plugin_policies.begin(), plugin_policies.end(), policy) != plugin_policies.end() ||
+                       (info && !info->follows.empty() && !policies.empty() && names(policies, info->follows));
+    if (!named) return false;
     return has_behaviours(*this, kernel);
 }
 
@@ -57,6 +62,8 @@ std::vector<const BugEntry*> Catalogue::expected(const std::string& s, const std
 std::vector<const BugEntry*> Catalogue::expected(const std::string& s, const std::string& policy, const harness::KernelProfile& kernel) const {
     std::vector<const BugEntry*> out;
     for (const auto& b : bugs)
+        if (b.covers(s, policy, kernel)) out.push_back(&b);
+    for (const auto& b : plugin_bugs)
         if (b.covers(s, policy, kernel)) out.push_back(&b);
     return out;
 }
@@ -109,8 +116,12 @@ Catalogue load_catalogue(const std::string& path, const std::string& scenario_di
                 throw harness::InputError::at(path, line, "bug '" + b.name + "': 'also' names '" + a +
                                                               "', neither a property nor step-limit or deadlock");
         b.policies = list("policies");
+        b.plugin_policies = list("plugin_policies");
         b.kernels = list("kernels");
-        if (b.policies.empty()) throw harness::InputError::at(path, line, "bug '" + b.name + "' needs 'policies' (\"*\" for all)");
+        if (b.policies.empty() && b.plugin_policies.empty())
+            throw harness::InputError::at(path, line, "bug '" + b.name + "' needs 'policies' (\"*\" for all) or 'plugin_policies'");
+        if (!b.policies.empty() && !b.plugin_policies.empty())
+            throw harness::InputError::at(path, line, "bug '" + b.name + "' has both 'policies' and 'plugin_policies'; give plugin policies an entry of their own");
         for (const auto& p : b.policies)
             if (p != "*" && !model::make_policy(p)) throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown policy '" + p + "'");
         for (const auto& k : b.kernels)
@@ -143,7 +154,7 @@ Catalogue load_catalogue(const std::string& path, const std::string& scenario_di
             throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown fix_kernel '" + b.fix_kernel + "'");
         if (b.fix_policy.empty() && b.fix_kernel.empty())
             throw harness::InputError::at(path, line, "bug '" + b.name + "' needs fix_policy or fix_kernel");
-        cat.bugs.push_back(std::move(b));
+        (b.policies.empty() ? cat.plugin_bugs : cat.bugs).push_back(std::move(b));
     }
     return cat;
 }

@@ -23,6 +23,10 @@ struct BugEntry {
     // set is the union over the entries naming it; the matrix wants it exactly.
     std::vector<std::string> also;
     std::vector<std::string> policies;  // "*" = all
+    // Plugin policies (harness/plugin_loader.h), unchecked when the catalogue
+    // is read. A plugin policy is also named by every entry that names the
+    // built-in it `follows`.
+    std::vector<std::string> plugin_policies;
     std::vector<std::string> kernels;   // empty or "*" = all
     // The kernel behaviours the bug needs: axis -> the alternatives it shows
     // under (fakekvm/kernel_axes.h), so that it is expected under every
@@ -42,6 +46,10 @@ struct BugEntry {
 struct Catalogue {
     std::string file;
     std::vector<BugEntry> bugs;
+    // Entries naming only policies of plugins (`plugin_policies`), which may
+    // not be loaded: they join `expected` for a loaded one, and stay out of
+    // `bugs`, whose entries all name built-ins.
+    std::vector<BugEntry> plugin_bugs;
     const BugEntry* find(const std::string& name) const;
     std::vector<const BugEntry*> expected(const std::string& scenario, const std::string& policy, const harness::KernelProfile& kernel) const;
     // By kernel variant or profile name.

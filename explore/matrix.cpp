@@ -10,6 +10,7 @@
 #include "explore/cell_search.h"
 #include "explore/parallel.h"
 #include "fakekvm/kernel_config.h"
+#include "harness/input_error.h"
 #include "harness/kernel_profile.h"
 #include "harness/trace_file.h"
 #include "model/policy_registry.h"
@@ -33,6 +34,10 @@ Cell make_cell(const MatrixConfig& cfg, const Catalogue& cat, const harness::Sce
     c.scenario = s.name;
     c.policy = policy;
     c.kernel = kp.name;
+    if (!model::policy_supports(policy, s.arch)) {
+        c.applicable = false;
+        return c;
+    }
     const std::string kernel_name = kp.file.empty() ? kp.name : kp.file;  // what a trace names, to replay it
     c.executions = r.executions;
     c.dfs_schedules = r.dfs_schedules;
@@ -76,6 +81,7 @@ const char* abbrev(const std::string& p) {
 }
 
 std::string cell_text(const Cell& c) {
+    if (!c.applicable) return "n/a";
     std::string t = c.agrees ? "" : "!! ";
     if (c.violating == 0) {
         t += "held";
@@ -130,7 +136,13 @@ std::size_t MatrixReport::disagreements() const {
 MatrixReport run_matrix(const MatrixConfig& cfg, const Catalogue& cat, harness::Engine& engine) {
     MatrixReport rep;
     rep.scenarios = cfg.only_scenarios.empty() ? harness::bundled_scenarios(cfg.scenario_dir) : cfg.only_scenarios;
-    for (const auto& p : model::policies()) rep.policies.emplace_back(p.name);
+    if (cfg.only_policies.empty())
+        for (const auto& p : model::policies()) rep.policies.emplace_back(p.name);
+    else
+        for (const auto& p : cfg.only_policies) {
+            if (!model::find_policy(p)) throw harness::InputError("unknown policy '" + p + "' (see 'regsync list')");
+            rep.policies.push_back(p);
+        }
     std::vector<harness::KernelProfile> kernels;
     if (cfg.kernels.empty())
         for (const auto& k : harness::bundled_kernels(cfg.kernel_dir)) kernels.push_back(harness::resolve_kernel(k, cfg.kernel_dir));
@@ -159,6 +171,7 @@ MatrixReport run_matrix(const MatrixConfig& cfg, const Catalogue& cat, harness::
         const std::size_t i = searched[t];
         const auto& s = scenarios[i / per_scenario];
         const std::size_t j = i % per_scenario;
+        if (!model::policy_supports(rep.policies[j / rep.kernels.size()], s.arch)) return;
         results[t] = search_cell(s, rep.policies[j / rep.kernels.size()], kernels[j % rep.kernels.size()].config, cfg.search(), eng);
     };
     parallel_for(searched.size(), cfg.jobs, engine, search);
@@ -281,6 +294,7 @@ std::string matrix_json(const MatrixReport& r, const MatrixConfig& cfg) {
         e["expected"] = c.expected;
         e["catalogue_entries"] = c.bugs;
         e["agrees"] = c.agrees;
+        if (!c.applicable) e["applicable"] = false;
         if (!c.trace.empty()) e["trace"] = c.trace;
         cells.push_back(e);
     }

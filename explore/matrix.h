@@ -25,6 +25,7 @@ struct MatrixConfig {
     std::string scenario_dir;
     std::string trace_dir;            // shortest violating trace of each cell goes here ("" = none)
     std::vector<std::string> only_scenarios;  // empty = every bundled scenario
+    std::vector<std::string> only_policies;   // empty = every policy (built-ins and loaded plugins)
     // The columns: kernel variant or profile names or files; empty = every
     // profile in kernel_dir (the named real kernels). The CLI adds "host"
     // where /dev/kvm works.
@@ -50,6 +51,9 @@ struct Cell {
     std::vector<std::string> expected;           // catalogued properties (empty = must hold)
     std::vector<std::string> bugs;               // catalogue entries naming the cell
     bool agrees = true;
+    // False where the policy cannot run the scenario's architecture (a
+    // plugin layer syncs one): nothing searched, shown as n/a.
+    bool applicable = true;
     std::string trace;                           // path of the written trace
 };
 

@@ -19,10 +19,20 @@ ReplayReport replay_trace(const harness::Trace& t, const std::string& bundled_di
     auto r = engine.run(s, t.policy, *kernel, d);
     ReplayReport rep;
     rep.replayed = harness::make_trace(s, t.policy, t.kernel, t.strategy, t.seed, t.execution, r);
-    if (d.diverged() || !d.exhausted()) {
+    if (d.diverged() || (!d.exhausted() && t.outcome != "plugin-fault")) {
         rep.diverged = true;
         rep.divergence = "decision " + std::to_string(d.position()) + " of " + std::to_string(t.decisions.size()) +
                          (d.diverged() ? ": recorded actor not enabled" : ": recorded decisions not all used");
+        return rep;
+    }
+    if (t.outcome == "plugin-fault") {
+        const std::string hook = "hook " + t.fault_hook.substr(0, t.fault_hook.find(' '));
+        if (r.end == sched::RunEnd::ActorError && r.error.find(hook) != std::string::npos) {
+            rep.fault = r.error;
+        } else {
+            rep.diverged = true;
+            rep.divergence = "the trace ends in a fault of the sync layer in " + t.fault_hook + "; the replay ended " + rep.replayed.outcome;
+        }
         return rep;
     }
     const auto& a = t.events;

@@ -12,6 +12,11 @@ struct ReplayReport {
     harness::Trace replayed;
     bool diverged = false;
     std::string divergence;  // first difference, when diverged
+    // A trace the supervisor wrote for a sync layer's fault, replayed without
+    // a supervisor (REGSYNC_SUPERVISE=0): the layer's error, when the same
+    // hook failed again at the end of the recorded decisions. (A crash ends
+    // the process; under the supervisor it is reported as it was first.)
+    std::string fault;
 };
 
 // Throws InputError when the scenario is missing or was edited since.

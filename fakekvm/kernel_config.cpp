@@ -27,7 +27,11 @@ const std::vector<KernelVariant>& kernel_variants() {
 
 std::optional<KernelConfig> kernel_variant(std::string_view name) {
     for (const auto& k : kernel_variants())
-        if (k.name == name) return k.config;
+        if (k.name == name) {
+            KernelConfig c = k.config;
+            c.name = std::string(name);
+            return c;
+        }
     return std::nullopt;
 }
 

@@ -1,6 +1,7 @@
 // Kernel variants the fake can model, selected by name.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,9 @@ enum class InitSipi {
 };
 
 struct KernelConfig {
+    // What the user named it by (a variant or profile name, or a file), as a
+    // trace records it; not a behaviour.
+    std::string name;
     InitSipi init_sipi = InitSipi::ApicEvents;
     std::uint64_t tsc_per_tick = 1000;  // guest TSC cycles per virtual-clock tick
     // Book-E KVM_REG_PPC_OR_TSR / KVM_REG_PPC_CLEAR_TSR exist (Linux >= 3.9).

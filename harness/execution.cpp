@@ -10,6 +10,7 @@
 #include "model/machine.h"
 #include "model/policy_registry.h"
 #include "properties/oracle.h"
+#include "sim/flight_recorder.h"
 #include "sim/rng.h"
 #include "sim/world.h"
 
@@ -21,6 +22,30 @@ constexpr std::size_t kStackSize = 256 * 1024;
 #else
 constexpr std::size_t kStackSize = 64 * 1024;
 #endif
+
+// Forwards every choice and copies it into this thread's flight-recorder
+// slot, so that a supervisor can write the trace of an execution whose sync
+// layer crashed (sim/flight_recorder.h).
+class RecordedDecisions final : public sched::DecisionSource {
+public:
+    explicit RecordedDecisions(sched::DecisionSource& in) : in_(in) {}
+    sim::ActorId choose(const std::vector<sim::ActorId>& enabled, sim::ActorId current) override {
+        const sim::ActorId a = in_.choose(enabled, current);
+        if (enabled.size() > 1 && a != sim::kNoActor) sim::flight::record_decision(a);  // what the trail keeps
+        return a;
+    }
+    void attach(const sim::World& w) override { in_.attach(w); }
+    void attach_state(std::function<std::uint64_t()> f) override { in_.attach_state(std::move(f)); }
+    bool observes_every_point() const override { return in_.observes_every_point(); }
+
+private:
+    sched::DecisionSource& in_;
+};
+
+// Ends the flight-recorder record of an execution, however it ends.
+struct FlightScope {
+    ~FlightScope() { sim::flight::end_execution(); }
+};
 
 void run_main_op(const MainOp& op, model::Machine& m) {
     switch (op.kind) {
@@ -37,12 +62,25 @@ Engine::Engine() : stacks_(kStackSize) {}
 
 ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, const fakekvm::KernelConfig& kernel_in,
                             sched::DecisionSource& decisions, const ExecutionOptions& opt) {
-    auto policy = model::make_policy(policy_name);
-    if (!policy) throw InputError("unknown policy '" + std::string(policy_name) + "' (see 'regsync list')");
+    const auto* info = model::find_policy(policy_name);
+    if (!info) throw InputError("unknown policy '" + std::string(policy_name) + "' (see 'regsync list')");
+    if (!model::policy_supports(policy_name, s.arch))
+        throw InputError("policy '" + std::string(policy_name) + "' (plugin " + info->plugin + ") syncs " +
+                         std::string(model::to_string(*info->arch)) + " vCPUs; scenario '" + s.name + "' is " + std::string(model::to_string(s.arch)));
     fakekvm::KernelConfig kernel = kernel_in;
     kernel.tsc_per_tick = s.tsc_per_tick;
 
-    sched::FiberScheduler sched(decisions, s.max_steps, stacks_);
+    // Only a supervised run (plugins) records each execution for the supervisor.
+    std::optional<RecordedDecisions> recorded;
+    FlightScope flight_scope;
+    if (sim::flight::installed()) {
+        recorded.emplace(decisions);
+        sim::flight::begin_execution(s.name, s.source.empty() ? s.file : s.source, s.content_hash, policy_name, info->plugin, kernel.name);
+    }
+    sched::DecisionSource& source = recorded ? static_cast<sched::DecisionSource&>(*recorded) : decisions;
+    auto policy = info->make();
+
+    sched::FiberScheduler sched(source, s.max_steps, stacks_);
     sim::World world(sched);
     world.set_record_footprints(opt.record_footprints);
     sched.attach(world);
@@ -94,7 +132,7 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
     std::size_t fed = 0;
     if (opt.state_hash) {
         monitor.emplace(properties::OracleInput{&model::catalogue(s.arch), initial, s.bsp_flags(), s.properties});
-        decisions.attach_state([&] {
+        source.attach_state([&] {
             for (const auto& ev = world.events(); fed < ev.size(); ++fed) monitor->feed(ev[fed]);
             std::uint64_t h = sim::hash_combine(vm.state_hash(), vmm.state_hash());
             h = sim::hash_combine(h, machine.state_hash());
@@ -104,7 +142,7 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
         });
     }
     auto run = sched.run();
-    if (opt.state_hash) decisions.attach_state({});
+    if (opt.state_hash) source.attach_state({});
 
     ExecutionResult r;
     r.end = run.end;
@@ -119,8 +157,12 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
     std::uint64_t h = 0;
     for (int v = 0; v < vm.vcpu_count(); ++v) {
         for (auto x : vm.vcpu(v).raw_regs()) h = sim::hash_combine(h, x);
-        const auto& c = vmm.cpu(v);
-        for (auto x : c.env) h = sim::hash_combine(h, x);
+        auto& c = vmm.cpu(v);
+        // A plugin keeps its registers in its own CPU struct: ask it.
+        if (!info->plugin.empty() && !policy->reads_on_vcpu_thread())
+            for (std::size_t i = 0; i < vmm.arch().cat().size(); ++i) h = sim::hash_combine(h, policy->read_reg(c, vmm.arch(), static_cast<model::RegIndex>(i)));
+        else
+            for (auto x : c.env) h = sim::hash_combine(h, x);
         h = sim::hash_combine(h, c.kvm_vcpu_dirty);
         for (const auto& io : vmm.io_log())
             if (io.cpu == v) h = sim::hash_combine(sim::hash_combine(h, io.port), io.value);

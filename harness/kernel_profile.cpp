@@ -67,7 +67,15 @@ KernelProfile parse_kernel_profile(const std::string& text, const std::string& f
     return p;
 }
 
+static std::optional<KernelProfile> find_kernel_unnamed(const std::string& name_or_path, const std::string& dir);
+
 std::optional<KernelProfile> find_kernel(const std::string& name_or_path, const std::string& dir) {
+    auto named = find_kernel_unnamed(name_or_path, dir);
+    if (named) named->config.name = name_or_path;  // what a trace will name to find it again
+    return named;
+}
+
+static std::optional<KernelProfile> find_kernel_unnamed(const std::string& name_or_path, const std::string& dir) {
     // The built-in variants first: their names stay valid as aliases.
     for (const auto& v : fakekvm::kernel_variants())
         if (v.name == name_or_path) return KernelProfile{std::string(v.name), std::string(v.description), "built-in variant", "", v.config, axes_of(v.config)};

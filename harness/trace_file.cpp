@@ -8,6 +8,7 @@
 #include "harness/event_format.h"
 #include "harness/input_error.h"
 #include "model/catalogue.h"
+#include "model/policy_registry.h"
 
 namespace regsync::harness {
 
@@ -34,6 +35,10 @@ Trace make_trace(const Scenario& s, const std::string& policy, const std::string
     t.scenario_source = s.source.empty() ? s.file : s.source;
     t.scenario_hash = s.content_hash;
     t.policy = policy;
+    if (const auto* p = model::find_policy(policy); p && !p->plugin.empty()) {
+        t.plugin = p->plugin;
+        t.plugin_hash = p->plugin_hash;
+    }
     t.kernel = kernel;
     t.strategy = strategy;
     t.seed = seed;
@@ -56,6 +61,7 @@ std::string trace_to_json(const Trace& t) {
     j["tool_version"] = t.tool_version;
     j["scenario"] = {{"name", t.scenario_name}, {"source", t.scenario_source}, {"content_hash", hex64(t.scenario_hash)}};
     j["policy"] = t.policy;
+    if (!t.plugin.empty()) j["plugin"] = {{"path", t.plugin}, {"content_hash", hex64(t.plugin_hash)}};
     j["kernel"] = t.kernel;
     j["strategy"] = t.strategy;
     j["seed"] = t.seed;
@@ -66,6 +72,7 @@ std::string trace_to_json(const Trace& t) {
     for (const auto& v : t.violations)
         vs.push_back({{"property", v.property}, {"vcpu", v.vcpu}, {"reg", v.reg}, {"bits", v.bits},
                       {"origin_step", v.origin}, {"step", v.step}, {"message", v.message}});
+    if (!t.fault.empty()) j["fault"] = {{"what", t.fault}, {"hook", t.fault_hook}};
     j["events"] = t.events;
     return j.dump(1) + "\n";
 }
@@ -94,6 +101,14 @@ Trace trace_from_json(const std::string& text, const std::string& file) {
         t.scenario_source = j.at("scenario").at("source").get<std::string>();
         t.scenario_hash = std::stoull(j.at("scenario").at("content_hash").get<std::string>(), nullptr, 16);
         t.policy = j.at("policy").get<std::string>();
+        if (j.contains("plugin")) {
+            t.plugin = j["plugin"].at("path").get<std::string>();
+            t.plugin_hash = std::stoull(j["plugin"].at("content_hash").get<std::string>(), nullptr, 16);
+        }
+        if (j.contains("fault")) {
+            t.fault = j["fault"].at("what").get<std::string>();
+            t.fault_hook = j["fault"].at("hook").get<std::string>();
+        }
         t.kernel = j.at("kernel").get<std::string>();
         t.strategy = j.at("strategy").get<std::string>();
         t.seed = j.at("seed").get<std::uint64_t>();
@@ -108,7 +123,7 @@ Trace trace_from_json(const std::string& text, const std::string& file) {
     } catch (const nlohmann::json::exception& e) {
         fail(std::string("malformed trace field: ") + e.what());
     } catch (const std::exception&) {
-        fail("malformed trace field: scenario.content_hash");
+        fail("malformed trace field: a content_hash");
     }
     if (t.tool_version != REGSYNC_VERSION)
         fail("trace written by regsync " + t.tool_version + ", this is " + REGSYNC_VERSION + ": replay would not be bit-exact");
@@ -120,7 +135,20 @@ Trace read_trace(const std::string& path) {
     if (!in) throw InputError(path + ": cannot open trace file");
     std::stringstream ss;
     ss << in.rdbuf();
-    return trace_from_json(ss.str(), path);
+    Trace t = trace_from_json(ss.str(), path);
+    check_trace_policy(t, path);
+    return t;
+}
+
+void check_trace_policy(const Trace& t, const std::string& file) {
+    if (t.plugin.empty()) return;
+    const auto* p = model::find_policy(t.policy);
+    if (!p || p->plugin.empty())
+        throw InputError(file + ": policy '" + t.policy + "' came from plugin " + t.plugin + " (content hash " + hex64(t.plugin_hash) +
+                         "); load it with --policy-plugin " + t.plugin);
+    if (p->plugin_hash != t.plugin_hash)
+        throw InputError(file + ": policy '" + t.policy + "' came from a build of " + t.plugin + " with content hash " + hex64(t.plugin_hash) +
+                         "; the loaded " + p->plugin + " has " + hex64(p->plugin_hash) + ": a different build, so replay would not be bit-exact");
 }
 
 void write_trace(const std::string& path, const Trace& t) {

@@ -31,6 +31,10 @@ struct Trace {
     std::string scenario_source;
     std::uint64_t scenario_hash = 0;
     std::string policy;
+    // A policy from a plugin: the shared object and its content hash
+    // (replay refuses another build). Empty for built-ins.
+    std::string plugin;
+    std::uint64_t plugin_hash = 0;
     std::string kernel;
     std::string strategy;
     std::uint64_t seed = 0;
@@ -39,6 +43,10 @@ struct Trace {
     std::string outcome;
     std::vector<std::string> events;
     std::vector<TraceViolation> violations;
+    // Outcome "plugin-fault": what the supervisor saw the sync layer do
+    // (cli/supervisor.h), e.g. "SIGSEGV", in which hook.
+    std::string fault;
+    std::string fault_hook;
 };
 
 std::string outcome_string(const ExecutionResult& r);
@@ -48,6 +56,9 @@ std::string trace_to_json(const Trace& t);
 // Throws InputError naming the file and what is wrong.
 Trace trace_from_json(const std::string& text, const std::string& file);
 Trace read_trace(const std::string& path);
+// For a trace of a plugin policy: the plugin must be loaded, and be the same
+// build (content hash). Throws InputError naming the trace file.
+void check_trace_policy(const Trace& t, const std::string& file);
 void write_trace(const std::string& path, const Trace& t);
 
 }  // namespace regsync::harness

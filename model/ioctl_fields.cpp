@@ -85,4 +85,18 @@ void set_ioctl_register(const Catalogue& c, unsigned long request, void* arg, Re
     }
 }
 
+const char* ioctl_name(unsigned long r) {
+    if (r == KVM_GET_REGS) return "KVM_GET_REGS";
+    if (r == KVM_SET_REGS) return "KVM_SET_REGS";
+    if (r == KVM_GET_SREGS) return "KVM_GET_SREGS";
+    if (r == KVM_SET_SREGS) return "KVM_SET_SREGS";
+    if (r == x86::kvm_get_msrs) return "KVM_GET_MSRS";
+    if (r == x86::kvm_set_msrs) return "KVM_SET_MSRS";
+    if (r == KVM_GET_MP_STATE) return "KVM_GET_MP_STATE";
+    if (r == KVM_SET_MP_STATE) return "KVM_SET_MP_STATE";
+    if (r == KVM_GET_VCPU_EVENTS) return "KVM_GET_VCPU_EVENTS";
+    if (r == KVM_SET_VCPU_EVENTS) return "KVM_SET_VCPU_EVENTS";
+    return "ioctl";
+}
+
 }  // namespace regsync::model

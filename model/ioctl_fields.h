@@ -16,6 +16,8 @@ using RegValue = std::pair<RegIndex, std::uint64_t>;
 // True for the x86 GET/SET ioctls whose structs hold catalogue registers.
 bool is_state_get(unsigned long request);
 bool is_state_set(unsigned long request);
+// The kernel's name of an x86 state ioctl ("KVM_GET_SREGS"), else "ioctl".
+const char* ioctl_name(unsigned long request);
 // The GET that reads back what `set_request` writes.
 unsigned long get_for_set(unsigned long set_request);
 

@@ -27,6 +27,7 @@ Vmm::Vmm(sim::World& world, KvmVm& vm, SyncPolicy& policy, const std::vector<Reg
         c.cached = arch_.all();
         c.kernel_view = c.env;
     }
+    policy_->attach(world_, cpus_);
 }
 
 std::uint64_t Vmm::state_hash() const {

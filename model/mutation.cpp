@@ -90,6 +90,7 @@ class MutantPolicy final : public SyncPolicy {
 public:
     MutantPolicy(SyncPolicy& inner, MutationProbe& p) : in_(inner), p_(p) {}
     std::string_view name() const override { return in_.name(); }
+    void attach(sim::World& w, std::vector<CPUState>& cpus) override { in_.attach(w, cpus); }
     bool needs_synchronize(const CPUState& cpu) const override { return in_.needs_synchronize(cpu); }
     void synchronize_state(CPUState& cpu, const ArchSync& arch) override { in_.synchronize_state(cpu, arch); }
     void synchronize_partial(CPUState& cpu, const ArchSync& arch) override { in_.synchronize_partial(cpu, arch); }

@@ -1,9 +1,14 @@
 // Sync policies selectable by name. Adding one: a new file under
 // model/policies/ and one line in policy_registry.cpp.
 #pragma once
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
+
+#include "model/arch.h"
 
 #include "model/sync_policy.h"
 
@@ -12,10 +17,23 @@ namespace regsync::model {
 struct PolicyInfo {
     std::string_view name;
     std::string_view description;
-    std::unique_ptr<SyncPolicy> (*make)();
+    std::function<std::unique_ptr<SyncPolicy>()> make;
+    // Policies from a plugin (harness/plugin_loader.h): the shared object,
+    // its content hash, the one architecture it syncs, and the built-in whose
+    // catalogue verdicts it expects (its `follows`, "" for none).
+    std::string plugin;
+    std::uint64_t plugin_hash = 0;
+    std::optional<Arch> arch;
+    std::string follows;
 };
 
+// Built-ins first, then plugin policies in the order they were registered.
 const std::vector<PolicyInfo>& policies();
+const PolicyInfo* find_policy(std::string_view name);
 std::unique_ptr<SyncPolicy> make_policy(std::string_view name);  // nullptr if unknown
+// Adds a policy; before any execution runs (not thread-safe). False if the name is taken.
+bool register_policy(PolicyInfo p);
+// Whether the policy can run a machine of this architecture.
+bool policy_supports(std::string_view name, Arch a);
 
 }  // namespace regsync::model

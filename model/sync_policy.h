@@ -6,9 +6,14 @@
 #pragma once
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "model/arch_sync.h"
 #include "model/cpu_state.h"
+
+namespace regsync::sim {
+class World;
+}
 
 namespace regsync::model {
 
@@ -16,6 +21,10 @@ class SyncPolicy {
 public:
     virtual ~SyncPolicy() = default;
     virtual std::string_view name() const = 0;
+    // Once per execution, after the Vmm has built its CPUStates (their env
+    // holds the machine's initial registers): kvm_init_vcpu() for policies
+    // that keep their own per-vCPU state (plugins, model/plugin_policy.h).
+    virtual void attach(sim::World&, std::vector<CPUState>&) {}
 
     // kvm_cpu_synchronize_state(): false when the cache is already
     // authoritative, so no run_on_cpu round trip is needed.

@@ -58,19 +58,6 @@ Buf copy_struct(unsigned long request, const void* arg, bool whole) {
     return b;
 }
 
-const char* ioctl_name(unsigned long r) {
-    if (r == KVM_GET_REGS) return "KVM_GET_REGS";
-    if (r == KVM_SET_REGS) return "KVM_SET_REGS";
-    if (r == KVM_GET_SREGS) return "KVM_GET_SREGS";
-    if (r == KVM_SET_SREGS) return "KVM_SET_SREGS";
-    if (r == x86::kvm_get_msrs) return "KVM_GET_MSRS";
-    if (r == x86::kvm_set_msrs) return "KVM_SET_MSRS";
-    if (r == KVM_GET_MP_STATE) return "KVM_GET_MP_STATE";
-    if (r == KVM_SET_MP_STATE) return "KVM_SET_MP_STATE";
-    if (r == KVM_GET_VCPU_EVENTS) return "KVM_GET_VCPU_EVENTS";
-    if (r == KVM_SET_VCPU_EVENTS) return "KVM_SET_VCPU_EVENTS";
-    return "ioctl";
-}
 
 // How a KVM_RUN ended, in terms both sides share: the real code reports a
 // hypercall as a port write to kHypercallPort.
@@ -249,8 +236,8 @@ private:
     int get(unsigned long request, void* arg) {
         const int r = fake().ioctl(request, arg);
         Buf real = copy_struct(request, arg, false);
-        if (real_.ioctl(request, real.data()) < 0) vm_.out_.notes.push_back(std::string("real ") + ioctl_name(request) + " failed");
-        Observation o = observation(ioctl_name(request));
+        if (real_.ioctl(request, real.data()) < 0) vm_.out_.notes.push_back(std::string("real ") + model::ioctl_name(request) + " failed");
+        Observation o = observation(model::ioctl_name(request));
         const auto f = model::ioctl_registers(cat(), request, arg);
         const auto x = model::ioctl_registers(cat(), request, real.data());
         const std::string fake_at = vm_.fake_progress(index_), real_at = vm_.real_progress(index_, real_regs());
@@ -289,7 +276,7 @@ private:
         Buf put = request == KVM_SET_SREGS ? before : copy_struct(request, arg, true);
         for (const auto& [reg, v] : model::ioctl_registers(cat(), request, arg))
             model::set_ioctl_register(cat(), request, put.data(), reg, vm_.to_real(index_, reg, v));
-        if (real_.ioctl(request, put.data()) < 0) vm_.out_.notes.push_back(std::string("real ") + ioctl_name(request) + " failed");
+        if (real_.ioctl(request, put.data()) < 0) vm_.out_.notes.push_back(std::string("real ") + model::ioctl_name(request) + " failed");
         for (auto [reg, v] : model::ioctl_registers(cat(), request, put.data())) {
             const auto i = static_cast<std::size_t>(reg);
             const bool tv = cat()[reg].time_varying;

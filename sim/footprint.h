@@ -23,6 +23,8 @@ struct Obj {
     static constexpr std::uint32_t kBql = 2;          // qemu_global_mutex
     static constexpr std::uint32_t kMainLoop = 3;     // pause/resume/run_on_cpu queues
     static constexpr std::uint32_t kRunState = 4;     // runstate_is_running()
+    // regsync_lock() of a plugin sync layer (include/regsync/regsync.h), ids 0..15.
+    static constexpr std::uint32_t plugin_lock(unsigned id) { return 16 + id; }
     // The wait predicate of a blocked actor: written by the step that made
     // it true (or false again), read by the actor's blocking and waking
     // steps, so that enabling an actor is a dependency like any other.

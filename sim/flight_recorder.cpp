@@ -1,0 +1,103 @@
+#include "sim/flight_recorder.h"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+namespace regsync::sim::flight {
+
+namespace {
+std::atomic<Region*> g_region{nullptr};
+thread_local Slot* t_slot = nullptr;
+}  // namespace
+
+void install(Region* r) { g_region.store(r); }
+bool installed() { return g_region.load() != nullptr; }
+
+Slot* slot() {
+    if (t_slot) return t_slot;
+    Region* r = g_region.load();
+    if (!r) return nullptr;
+    const std::uint32_t i = r->claimed.fetch_add(1);
+    if (i >= kSlots) return nullptr;  // more threads than slots: those run unrecorded
+    t_slot = &r->slots[i];
+    t_slot->tid = static_cast<std::int32_t>(::syscall(SYS_gettid));
+    return t_slot;
+}
+
+void copy_str(char* dst, std::size_t cap, std::string_view s) {
+    const std::size_t n = std::min(cap - 1, s.size());
+    std::memcpy(dst, s.data(), n);
+    dst[n] = '\0';
+}
+
+void begin_execution(std::string_view scenario_name, std::string_view scenario_source, std::uint64_t scenario_hash,
+                     std::string_view policy, std::string_view plugin, std::string_view kernel) {
+    Slot* s = slot();
+    if (!s) return;
+    copy_str(s->scenario_name, sizeof s->scenario_name, scenario_name);
+    copy_str(s->scenario_source, sizeof s->scenario_source, scenario_source);
+    copy_str(s->policy, sizeof s->policy, policy);
+    copy_str(s->plugin, sizeof s->plugin, plugin);
+    copy_str(s->kernel, sizeof s->kernel, kernel);
+    s->scenario_hash = scenario_hash;
+    s->n_decisions = 0;
+    s->truncated = 0;
+    s->hook[0] = '\0';
+    s->fault[0] = '\0';
+    s->in_hook.store(0);
+    s->state.store(static_cast<std::uint32_t>(SlotState::Running));
+}
+
+void end_execution() {
+    if (Slot* s = t_slot) s->state.store(static_cast<std::uint32_t>(SlotState::Idle));
+}
+
+void record_decision(std::uint16_t actor) {
+    Slot* s = t_slot;
+    if (!s) return;
+    if (s->n_decisions < kMaxDecisions)
+        s->decisions[s->n_decisions++] = actor;
+    else
+        s->truncated = 1;
+    s->heartbeat.fetch_add(1, std::memory_order_relaxed);
+}
+
+void heartbeat() {
+    if (Slot* s = t_slot) s->heartbeat.fetch_add(1, std::memory_order_relaxed);
+}
+
+void enter_hook(std::string_view hook, int vcpu) {
+    Slot* s = t_slot;
+    if (!s) return;
+    char buf[64];
+    const std::string_view suffix = " (vcpu";
+    std::size_t n = std::min(hook.size(), sizeof buf - 16);
+    std::memcpy(buf, hook.data(), n);
+    std::memcpy(buf + n, suffix.data(), suffix.size());
+    n += suffix.size();
+    n += static_cast<std::size_t>(std::max(0, std::snprintf(buf + n, sizeof buf - n, "%d)", vcpu)));
+    copy_str(s->hook, sizeof s->hook, std::string_view(buf, std::min(n, sizeof buf - 1)));
+    s->in_hook.store(1);
+    s->heartbeat.fetch_add(1, std::memory_order_relaxed);
+}
+
+void mark_crashed() {
+    if (Slot* s = t_slot) s->crashed.store(1);
+}
+
+void leave_hook() {
+    if (Slot* s = t_slot) s->in_hook.store(0);
+}
+
+void record_fault(std::string_view message) {
+    Slot* s = t_slot;
+    if (!s) return;
+    copy_str(s->fault, sizeof s->fault, message);
+    s->state.store(static_cast<std::uint32_t>(SlotState::Faulted));
+}
+
+}  // namespace regsync::sim::flight
