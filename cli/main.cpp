@@ -27,6 +27,7 @@
 #include "explore/shrink_scenario.h"
 #include "explore/replay.h"
 #include "fakekvm/kernel_config.h"
+#include "harness/data_dirs.h"
 #include "harness/input_error.h"
 #include "harness/plugin_loader.h"
 #include "harness/trace_file.h"
@@ -46,7 +47,7 @@ constexpr int kExitUsage = 2;
 constexpr int kExitDiverged = 3;
 
 struct Options {
-    std::string scenario_dir = REGSYNC_SCENARIO_DIR;
+    std::string scenario_dir = harness::data_scenario_dir();
     // explore
     std::string scenario;
     explore::ExploreConfig cfg;
@@ -63,7 +64,7 @@ struct Options {
     bool quiet = false;
     bool keep_scenario = false;
     // matrix
-    std::string catalogue = REGSYNC_CATALOGUE;
+    std::string catalogue = harness::data_catalogue_file();
     std::uint64_t matrix_seed = 1;
     std::uint64_t matrix_executions = 2000;
     std::string matrix_traces = "traces/generated/matrix";
@@ -96,7 +97,7 @@ int cmd_list(const Options& o) {
     for (const auto& k : fakekvm::kernel_variants())
         std::printf("  %-22s %s\n", std::string(k.name).c_str(), std::string(k.description).c_str());
     // Profiles of real kernels: one alternative per axis (kernels/*.toml).
-    std::printf("kernel profiles (%s; --kernel NAME or a FILE):\n", REGSYNC_KERNEL_DIR);
+    std::printf("kernel profiles (%s; --kernel NAME or a FILE):\n", harness::data_kernel_dir().c_str());
     for (const auto& n : harness::bundled_kernels()) {
         try {
             const auto p = harness::resolve_kernel(n);

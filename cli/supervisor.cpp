@@ -180,7 +180,17 @@ int run_supervised(const SupervisorOptions& opt, const std::function<int()>& bod
         if (w == pid) {
             if (WIFSIGNALED(status)) {
                 const int sig = WTERMSIG(status);
-                return report(opt, faulting_slot(*region, true), std::string("crashed with ") + signal_name(sig));
+                Slot* s = faulting_slot(*region, true);
+                // A signal from outside (SIGPIPE of a closed pipe, SIGINT, SIGTERM)
+                // while no hook ran is not the layer's: end the same way.
+                const bool fatal = sig == SIGSEGV || sig == SIGABRT || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP;
+                if (!fatal && !(s && s->in_hook.load())) {
+                    std::fflush(stdout);
+                    ::signal(sig, SIG_DFL);
+                    ::raise(sig);
+                    return 128 + sig;
+                }
+                return report(opt, s, std::string("crashed with ") + signal_name(sig));
             }
             const int code = WEXITSTATUS(status);
             Slot* s = faulting_slot(*region, false);

@@ -7,6 +7,7 @@
 
 #include "explore/catalogue.h"
 #include "explore/cell_search.h"
+#include "harness/data_dirs.h"
 #include "harness/execution.h"
 
 namespace regsync::explore {
@@ -30,7 +31,7 @@ struct MatrixConfig {
     // profile in kernel_dir (the named real kernels). The CLI adds "host"
     // where /dev/kvm works.
     std::vector<std::string> kernels;
-    std::string kernel_dir = REGSYNC_KERNEL_DIR;
+    std::string kernel_dir = harness::data_kernel_dir();
     int jobs = 1;                             // cells run in parallel, reported in order
     CellSearchConfig search() const { return {strategy, bound, budget, executions, seed}; }
 };

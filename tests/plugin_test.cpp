@@ -1,14 +1,229 @@
 // Users' sync layers through the C ABI (include/regsync/regsync.h): the
-// example layer in C against today's QEMU, its copy with one bug, and layers
-// that crash, hang or fail under the supervisor.
+// example layer in C against today's QEMU and its copy with one bug, judged
+// as built-ins are; layers that crash, hang or fail, under the supervisor.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "explore/catalogue.h"
+#include "explore/matrix.h"
+#include "harness/event_format.h"
+#include "harness/input_error.h"
+#include "harness/plugin_loader.h"
+#include "harness/trace_file.h"
+#include "model/policy_registry.h"
+#include "sched/decision_source.h"
 #include "test_paths.h"
 
 namespace regsync::testing {
 namespace {
 
-TEST(Plugin, Placeholder) { SUCCEED(); }
+const std::string kLayer = REGSYNC_C_SYNC_LAYER;
+const std::string kBuggy = REGSYNC_C_SYNC_LAYER_BUGGY;
+std::string faulty(const std::string& f) { return std::string(REGSYNC_FAULTY_DIR) + "/faulty_" + f + ".so"; }
+
+void load_examples() {
+    harness::load_plugin(kLayer);
+    harness::load_plugin(kBuggy);
+}
+
+std::vector<std::string> x86_scenarios() {
+    std::vector<std::string> out;
+    for (const auto& n : harness::bundled_scenarios(scenario_dir()))
+        if (harness::load_scenario(n, scenario_dir()).arch == model::Arch::X86) out.push_back(n);
+    return out;
+}
+
+TEST(Plugin, TheExampleRegistersAsAPolicyThatFollowsQemuToday) {
+    load_examples();
+    const auto* p = model::find_policy("c-qemu-today");
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->plugin, kLayer);
+    EXPECT_EQ(p->follows, "qemu-today");
+    EXPECT_EQ(p->plugin_hash, harness::file_hash(kLayer));
+    EXPECT_TRUE(model::policy_supports("c-qemu-today", model::Arch::X86));
+    EXPECT_FALSE(model::policy_supports("c-qemu-today", model::Arch::PpcBookE));
+    // Loading the same file again is a no-op, not a name clash.
+    EXPECT_NO_THROW(harness::load_plugin(kLayer));
+    auto r = run_cli("list --policy-plugin " + kLayer);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("c-qemu-today "), std::string::npos) << r.output;
+}
+
+// The same decisions give the same execution, event for event: the C layer
+// issues today's QEMU's ioctls in its order with its payloads.
+TEST(Plugin, TheExampleRunsEventForEventLikeQemuToday) {
+    load_examples();
+    harness::Engine engine;
+    int compared = 0;
+    for (const auto& name : x86_scenarios()) {
+        const auto s = harness::load_scenario(name, scenario_dir());
+        for (const char* k : {"debian-6.1", "init-apic-events", "pvm-6.18"}) {
+            const auto kernel = harness::resolve_kernel(k).config;
+            for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+                sched::RandomDecisions a(seed), b(seed);
+                const auto ra = engine.run(s, "qemu-today", kernel, a);
+                const auto rb = engine.run(s, "c-qemu-today", kernel, b);
+                ASSERT_EQ(harness::format_events(s.arch, ra.actors, ra.events), harness::format_events(s.arch, rb.actors, rb.events))
+                    << name << " / " << k << " / seed " << seed;
+                EXPECT_EQ(ra.verdict.violations.size(), rb.verdict.violations.size());
+                ++compared;
+            }
+        }
+    }
+    EXPECT_GT(compared, 200);
+}
+
+// The differential test: in every x86 cell of the matrix (every kernel
+// profile, and the two built-in variants whose TSC writes are not matched)
+// the example gets qemu-today's verdict, and the buggy copy agrees with the
+// catalogue, which names its bug.
+TEST(Plugin, TheExampleGetsQemuTodaysVerdictInEveryX86CellAndTheBuggyCopyIsCaught) {
+#ifdef REGSYNC_SANITIZE
+    GTEST_SKIP() << "a matrix over 3 policies is a release-build budget; the sanitizer build runs the event-for-event test";
+#endif
+    load_examples();
+    explore::MatrixConfig cfg;
+    cfg.scenario_dir = scenario_dir();
+    cfg.only_scenarios = x86_scenarios();
+    cfg.only_policies = {"qemu-today", "c-qemu-today", "c-qemu-today-tsc-runtime"};
+    for (const auto& k : harness::bundled_kernels()) cfg.kernels.push_back(k);
+    cfg.kernels.push_back("init-apic-events");
+    cfg.kernels.push_back("init-mp-state");
+    cfg.jobs = 1;
+    const auto cat = explore::load_catalogue(REGSYNC_CATALOGUE, scenario_dir());
+    harness::Engine engine;
+    const auto rep = explore::run_matrix(cfg, cat, engine);
+    const std::size_t nk = rep.kernels.size();
+    std::size_t caught = 0, compared = 0;
+    for (std::size_t i = 0; i < rep.cells.size(); ++i) {
+        const auto& c = rep.cells[i];
+        EXPECT_TRUE(c.agrees) << c.scenario << " / " << c.policy << " / " << c.kernel;
+        if (c.policy == "c-qemu-today") {
+            const auto& builtin = rep.cells[i - nk];  // the row above: qemu-today
+            ASSERT_EQ(builtin.policy, "qemu-today");
+            EXPECT_EQ(c.found, builtin.found) << c.scenario << " / " << c.kernel;
+            ++compared;
+        }
+        if (c.policy == "c-qemu-today-tsc-runtime" && std::find(c.found.begin(), c.found.end(), "tsc-jump-back") != c.found.end()) {
+            EXPECT_NE(std::find(c.bugs.begin(), c.bugs.end(), "c-sync-layer-tsc-at-runtime"), c.bugs.end());
+            ++caught;
+        }
+    }
+    EXPECT_EQ(compared, cfg.only_scenarios.size() * nk);
+    EXPECT_GE(caught, 2u);
+}
+
+TEST(Plugin, ATraceRecordsItsPluginAndReplayRefusesAnotherBuild) {
+    const auto trace = temp_path("buggy.json");
+    auto r = run_cli("explore --scenario tsc-runtime-writeback --policy c-qemu-today-tsc-runtime --kernel init-apic-events --strategy dfs "
+                     "--executions 3000 --policy-plugin " + kBuggy + " --trace-out " + trace);
+    ASSERT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("tsc-jump-back"), std::string::npos);
+    EXPECT_NE(r.output.find("replay with: regsync replay " + trace + " --policy-plugin " + kBuggy), std::string::npos) << r.output;
+    auto j = nlohmann::json::parse(read_file(trace));
+    EXPECT_EQ(j["plugin"]["path"], kBuggy);
+    EXPECT_EQ(j["plugin"]["content_hash"], harness::hex64(harness::file_hash(kBuggy)));
+    r = run_cli("replay -q " + trace + " --policy-plugin " + kBuggy);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("reproduced exactly: VIOLATION"), std::string::npos) << r.output;
+    // Without the plugin, or with another build of it: input errors.
+    r = run_cli("replay -q " + trace);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.output.find("came from plugin " + kBuggy), std::string::npos) << r.output;
+    j["plugin"]["content_hash"] = "0123456789abcdef";
+    write_file(trace, j.dump(1));
+    r = run_cli("replay -q " + trace + " --policy-plugin " + kBuggy);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.output.find("a different build"), std::string::npos) << r.output;
+}
+
+// Exit 2 and one line naming the file, before anything of a bad file runs.
+TEST(Plugin, WrongAbiMissingEntryPointAndUnreadableFilesAreInputErrors) {
+    auto one_line = [](const std::string& out) { return std::count(out.begin(), out.end(), '\n') == 1; };
+    auto r = run_cli("list --policy-plugin " + faulty("abi"));
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_TRUE(one_line(r.output)) << r.output;
+    EXPECT_EQ(r.output, "regsync: " + faulty("abi") + ": plugin built for regsync ABI version 2, this regsync has ABI version 1; rebuild it against this regsync's regsync.h\n");
+    const std::string libm = "/lib/x86_64-linux-gnu/libm.so.6";
+    r = run_cli("explore --scenario init-sipi-halt --policy-plugin " + libm);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_TRUE(one_line(r.output)) << r.output;
+    EXPECT_NE(r.output.find(libm + ": not a regsync plugin: no symbol regsync_plugin_abi_version"), std::string::npos) << r.output;
+    const auto bogus = temp_path("bogus.so");
+    write_file(bogus, "not an ELF file\n");
+    r = run_cli("matrix --policy-plugin " + bogus);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_TRUE(one_line(r.output)) << r.output;
+    EXPECT_NE(r.output.find(bogus + ": cannot load plugin:"), std::string::npos) << r.output;
+    r = run_cli("list --policy-plugin " + temp_path("missing.so"));
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.output, "regsync: " + temp_path("missing.so") + ": cannot open plugin\n");
+}
+
+// The supervisor's report: what the layer did, in which hook, the trace of
+// the execution so far and the command that replays it; exit 4.
+struct FaultReport {
+    int exit_code;
+    std::string what, hook, trace, replay;
+};
+
+FaultReport run_fault(const std::string& args, const std::string& env = "") {
+    const auto r = run_cli(args, env);
+    FaultReport f{r.exit_code, "", "", "", ""};
+    auto field = [&](const std::string& key) {
+        const auto at = r.output.find(key);
+        if (at == std::string::npos) return std::string();
+        const auto end = r.output.find('\n', at);
+        return r.output.substr(at + key.size(), end - at - key.size());
+    };
+    f.what = field("PLUGIN FAULT: ");
+    f.hook = field(" in hook ");
+    f.trace = field("  trace: ");
+    f.replay = field("  replay with: ");
+    return f;
+}
+
+TEST(Plugin, ASegfaultInAHookIsReportedAndItsTraceReplaysToTheSameCrash) {
+    const std::string plugin = faulty("segv");
+    const auto f = run_fault("explore --scenario init-sipi-halt --policy faulty-segv --executions 10 --policy-plugin " + plugin);
+    ASSERT_EQ(f.exit_code, 4) << f.what;
+    EXPECT_NE(f.what.find("policy 'faulty-segv' of " + plugin + " crashed with SIGSEGV"), std::string::npos) << f.what;
+    EXPECT_EQ(f.hook, "pre_run (vcpu1)");
+    ASSERT_FALSE(f.trace.empty());
+    harness::load_plugin(plugin);  // read_trace checks the plugin's build
+    const auto t = harness::read_trace(f.trace);
+    EXPECT_EQ(t.outcome, "plugin-fault");
+    EXPECT_EQ(t.fault_hook, "pre_run (vcpu1)");
+    EXPECT_FALSE(t.decisions.empty());
+    EXPECT_EQ(f.replay, "regsync replay " + f.trace + " --policy-plugin " + plugin);
+    // Replaying it reaches the same crash, reported the same way.
+    const auto again = run_fault(f.replay.substr(std::string("regsync ").size()));
+    EXPECT_EQ(again.exit_code, 4);
+    EXPECT_EQ(again.what, f.what);
+    EXPECT_EQ(again.hook, f.hook);
+    EXPECT_EQ(again.trace, f.trace);
+}
+
+TEST(Plugin, AHookErrorTheLayerDidNotHandleIsReportedWithTheIoctl) {
+    const auto f = run_fault("explore --scenario init-sipi-halt --policy faulty-error --executions 10 --policy-plugin " + faulty("error"));
+    ASSERT_EQ(f.exit_code, 4);
+    EXPECT_NE(f.what.find("hook pre_run on vcpu1 returned -7 (Argument list too long); the last ioctl that failed: KVM_SET_MSRS on vcpu1 -> -7"),
+              std::string::npos) << f.what;
+    // Unsupervised (in one process), the replay ends in the same hook's error.
+    const auto r = run_cli("replay -q " + f.trace + " --policy-plugin " + faulty("error"), "REGSYNC_SUPERVISE=0");
+    EXPECT_EQ(r.exit_code, 4) << r.output;
+    EXPECT_NE(r.output.find("reproduced the sync layer's fault in pre_run (vcpu1)"), std::string::npos) << r.output;
+}
+
+TEST(Plugin, AHookThatBlocksInTheOsIsNamedWithItsSystemCall) {
+    const auto f = run_fault("explore --scenario init-sipi-halt --policy faulty-sleep --executions 10 --policy-plugin " + faulty("sleep"),
+                             "REGSYNC_HOOK_TIMEOUT_MS=400");
+    ASSERT_EQ(f.exit_code, 4);
+    EXPECT_NE(f.what.find("did not return within 400 ms, blocked in the OS: system call clock_nanosleep"), std::string::npos) << f.what;
+    EXPECT_EQ(f.hook, "pre_run (vcpu1)");
+}
 
 }  // namespace
 }  // namespace regsync::testing

@@ -16,9 +16,10 @@ struct CommandResult {
     std::string output;  // stdout and stderr
 };
 
-// Runs the regsync CLI with `args` (a shell-quoted string).
-inline CommandResult run_cli(const std::string& args) {
-    const std::string cmd = std::string(REGSYNC_BIN) + " " + args + " 2>&1";
+// Runs the regsync CLI with `args` (a shell-quoted string), with `env`
+// (VAR=value ...) in its environment.
+inline CommandResult run_cli(const std::string& args, const std::string& env = "") {
+    const std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(REGSYNC_BIN) + " " + args + " 2>&1";
     FILE* p = popen(cmd.c_str(), "r");
     std::string out;
     char buf[4096];
