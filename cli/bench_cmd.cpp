@@ -16,6 +16,8 @@
 #include "explore/explore.h"
 #include "harness/input_error.h"
 #include "harness/scenario.h"
+#include "model/policy_registry.h"
+#include "sim/flight_recorder.h"
 
 namespace regsync::cli {
 
@@ -78,6 +80,50 @@ void throughput(const BenchOptions& o) {
                     static_cast<double>(one.rep.decisions) / one.seconds, e2, e2 / e1, bytes);
     }
     std::printf("\npeak resident set of this process so far: %ld KiB\n\n", peak_rss_kib());
+}
+
+// A sync layer loaded as a plugin against the built-in it follows, on the
+// same executions; with the supervisor's flight recorder (how the CLI runs
+// plugins) and without it (REGSYNC_SUPERVISE=0, in one process).
+void plugin_throughput(const BenchOptions& o) {
+    std::printf("## Sync layers loaded as plugins (random strategy, %llu executions, -j1, init-apic-events; best of 3 runs)\n\n",
+                static_cast<unsigned long long>(o.executions));
+    std::vector<const model::PolicyInfo*> layers;
+    for (const auto& p : model::policies())
+        if (!p.plugin.empty() && !p.follows.empty()) layers.push_back(&p);
+    if (layers.empty()) {
+        std::printf("(none loaded: regsync bench --policy-plugin build/release/tests/c_sync_layer.so)\n\n");
+        return;
+    }
+    sim::flight::Region* const region = sim::flight::installed_region();
+    std::printf("| scenario | plugin policy | built-in it follows | recorder | exec/s plugin | exec/s built-in | plugin / built-in |\n");
+    std::printf("|---|---|---|---|---|---|---|\n");
+    for (const auto* layer : layers)
+        for (const char* name : {"init-sipi-halt", "tsc-runtime-writeback", "savevm-loadvm"}) {
+            const auto s = harness::load_scenario(name, o.scenario_dir);
+            if (!model::policy_supports(layer->name, s.arch)) continue;
+            for (const bool recorder : {true, false}) {
+                if (recorder && !region) continue;
+                sim::flight::install(recorder ? region : nullptr);
+                auto rate = [&](const std::string& policy) {
+                    explore::ExploreConfig cfg;
+                    cfg.executions = o.executions;
+                    cfg.policy = policy;
+                    cfg.kernel = "init-apic-events";
+                    double best = 0;
+                    for (int k = 0; k < 3; ++k) {
+                        const auto t = timed_explore(s, cfg);
+                        best = std::max(best, static_cast<double>(t.rep.executions) / t.seconds);
+                    }
+                    return best;
+                };
+                const double a = rate(std::string(layer->name)), b = rate(layer->follows);
+                std::printf("| %s | %s | %s | %s | %.0f | %.0f | %.2f |\n", name, std::string(layer->name).c_str(), layer->follows.c_str(),
+                            recorder ? "on (supervised)" : "off", a, b, a / b);
+            }
+            sim::flight::install(region);
+        }
+    std::printf("\n");
 }
 
 void time_to_violation(const BenchOptions& o) {
@@ -217,6 +263,7 @@ int cmd_bench(const BenchOptions& o) {
     BenchOptions q = o;
     if (o.quick) q.executions = std::min<std::uint64_t>(o.executions, 2000);
     throughput(q);
+    plugin_throughput(q);
     time_to_violation(q);
     const auto bystanders = std::filesystem::path(o.spin_dir).parent_path().parent_path() / "tests/data/init-sipi-halt-bystanders.toml";
     reduction(q, std::filesystem::exists(bystanders) ? bystanders.string() : std::string{});

@@ -17,6 +17,13 @@
 #include "harness/trace_file.h"
 #include "sim/flight_recorder.h"
 
+#ifdef REGSYNC_SANITIZE
+// ASan's own SIGSEGV handler would print and exit(1) without letting the
+// worker mark its flight-recorder slot: let ours run (it ends the worker by
+// the same signal).
+extern "C" const char* __asan_default_options() { return "allow_user_segv_handler=1"; }
+#endif
+
 namespace regsync::cli {
 
 namespace {
@@ -195,7 +202,7 @@ int run_supervised(const SupervisorOptions& opt, const std::function<int()>& bod
             const int code = WEXITSTATUS(status);
             Slot* s = faulting_slot(*region, false);
             if (s && s->state.load() == static_cast<std::uint32_t>(SlotState::Faulted)) return report(opt, s, std::string("failed: ") + s->fault);
-            if (s) return report(opt, s, "called exit(" + std::to_string(code) + ")");
+            if (s) return report(opt, s, "exited with status " + std::to_string(code) + " inside the hook (exit(), or a sanitizer's report above)");
             return code;
         }
         if (w < 0) return kExitPluginFault;

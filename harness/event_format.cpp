@@ -4,29 +4,10 @@
 #include <cstdio>
 
 #include "model/catalogue.h"
+#include "model/ioctl_fields.h"
 #include "model/kvm_abi.h"
 
 namespace regsync::harness {
-
-std::string ioctl_name(model::Arch arch, unsigned long req) {
-    const bool x86 = arch == model::Arch::X86;
-    if (req == KVM_RUN) return "KVM_RUN";
-    if (req == (x86 ? KVM_GET_REGS : ppc::KVM_PPC_GET_REGS)) return "KVM_GET_REGS";
-    if (req == (x86 ? KVM_SET_REGS : ppc::KVM_PPC_SET_REGS)) return "KVM_SET_REGS";
-    if (req == (x86 ? KVM_GET_SREGS : ppc::KVM_PPC_GET_SREGS)) return "KVM_GET_SREGS";
-    if (req == (x86 ? KVM_SET_SREGS : ppc::KVM_PPC_SET_SREGS)) return "KVM_SET_SREGS";
-    if (req == x86::kvm_get_msrs) return "KVM_GET_MSRS";
-    if (req == x86::kvm_set_msrs) return "KVM_SET_MSRS";
-    if (req == KVM_GET_ONE_REG) return "KVM_GET_ONE_REG";
-    if (req == KVM_SET_ONE_REG) return "KVM_SET_ONE_REG";
-    if (req == KVM_GET_MP_STATE) return "KVM_GET_MP_STATE";
-    if (req == KVM_SET_MP_STATE) return "KVM_SET_MP_STATE";
-    if (req == KVM_GET_VCPU_EVENTS) return "KVM_GET_VCPU_EVENTS";
-    if (req == KVM_SET_VCPU_EVENTS) return "KVM_SET_VCPU_EVENTS";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "ioctl-0x%lx", req);
-    return buf;
-}
 
 namespace {
 const char* exit_name(std::uint32_t r) {
@@ -49,7 +30,7 @@ std::string format_event(model::Arch arch, const std::vector<std::string>& actor
         case K::KernelWrite:
             std::snprintf(buf, sizeof buf, "vcpu%d %s 0x%" PRIx64 " -> 0x%" PRIx64 " by %s", e.vcpu, reg.c_str(), e.old, e.value, sim::to_string(e.writer));
             break;
-        case K::Ioctl: std::snprintf(buf, sizeof buf, "%s vcpu%d", ioctl_name(arch, e.aux).c_str(), e.vcpu); break;
+        case K::Ioctl: std::snprintf(buf, sizeof buf, "%s vcpu%d", model::ioctl_name(arch, e.aux).c_str(), e.vcpu); break;
         case K::Intent:
             std::snprintf(buf, sizeof buf, "vcpu%d %s := 0x%" PRIx64 " (%s)", e.vcpu, reg.c_str(), e.value, sim::to_string(static_cast<sim::IntentCause>(e.aux)));
             break;

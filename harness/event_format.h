@@ -8,7 +8,6 @@
 
 namespace regsync::harness {
 
-std::string ioctl_name(model::Arch arch, unsigned long request);
 std::string format_event(model::Arch arch, const std::vector<std::string>& actors, const sim::Event& e);
 std::vector<std::string> format_events(model::Arch arch, const std::vector<std::string>& actors, const std::vector<sim::Event>& events);
 

@@ -1,5 +1,7 @@
 #include "model/ioctl_fields.h"
 
+#include <cstdio>
+
 #include "model/kvm_abi.h"
 
 namespace regsync::model {
@@ -85,18 +87,24 @@ void set_ioctl_register(const Catalogue& c, unsigned long request, void* arg, Re
     }
 }
 
-const char* ioctl_name(unsigned long r) {
-    if (r == KVM_GET_REGS) return "KVM_GET_REGS";
-    if (r == KVM_SET_REGS) return "KVM_SET_REGS";
-    if (r == KVM_GET_SREGS) return "KVM_GET_SREGS";
-    if (r == KVM_SET_SREGS) return "KVM_SET_SREGS";
-    if (r == x86::kvm_get_msrs) return "KVM_GET_MSRS";
-    if (r == x86::kvm_set_msrs) return "KVM_SET_MSRS";
-    if (r == KVM_GET_MP_STATE) return "KVM_GET_MP_STATE";
-    if (r == KVM_SET_MP_STATE) return "KVM_SET_MP_STATE";
-    if (r == KVM_GET_VCPU_EVENTS) return "KVM_GET_VCPU_EVENTS";
-    if (r == KVM_SET_VCPU_EVENTS) return "KVM_SET_VCPU_EVENTS";
-    return "ioctl";
+std::string ioctl_name(Arch arch, unsigned long req) {
+    const bool x86 = arch == Arch::X86;
+    if (req == KVM_RUN) return "KVM_RUN";
+    if (req == (x86 ? KVM_GET_REGS : ppc::KVM_PPC_GET_REGS)) return "KVM_GET_REGS";
+    if (req == (x86 ? KVM_SET_REGS : ppc::KVM_PPC_SET_REGS)) return "KVM_SET_REGS";
+    if (req == (x86 ? KVM_GET_SREGS : ppc::KVM_PPC_GET_SREGS)) return "KVM_GET_SREGS";
+    if (req == (x86 ? KVM_SET_SREGS : ppc::KVM_PPC_SET_SREGS)) return "KVM_SET_SREGS";
+    if (req == x86::kvm_get_msrs) return "KVM_GET_MSRS";
+    if (req == x86::kvm_set_msrs) return "KVM_SET_MSRS";
+    if (req == KVM_GET_ONE_REG) return "KVM_GET_ONE_REG";
+    if (req == KVM_SET_ONE_REG) return "KVM_SET_ONE_REG";
+    if (req == KVM_GET_MP_STATE) return "KVM_GET_MP_STATE";
+    if (req == KVM_SET_MP_STATE) return "KVM_SET_MP_STATE";
+    if (req == KVM_GET_VCPU_EVENTS) return "KVM_GET_VCPU_EVENTS";
+    if (req == KVM_SET_VCPU_EVENTS) return "KVM_SET_VCPU_EVENTS";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "ioctl-0x%lx", req);
+    return buf;
 }
 
 }  // namespace regsync::model

@@ -4,6 +4,7 @@
 // and rewrites a put's arguments).
 #pragma once
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -16,8 +17,9 @@ using RegValue = std::pair<RegIndex, std::uint64_t>;
 // True for the x86 GET/SET ioctls whose structs hold catalogue registers.
 bool is_state_get(unsigned long request);
 bool is_state_set(unsigned long request);
-// The kernel's name of an x86 state ioctl ("KVM_GET_SREGS"), else "ioctl".
-const char* ioctl_name(unsigned long request);
+// The kernel's name of a vCPU ioctl ("KVM_GET_SREGS"; Book-E's under the
+// same names), else "ioctl-0x...".
+std::string ioctl_name(Arch arch, unsigned long request);
 // The GET that reads back what `set_request` writes.
 unsigned long get_for_set(unsigned long set_request);
 

@@ -54,7 +54,7 @@ struct PluginServices {
             return -ESHUTDOWN;
         }
         sim::flight::heartbeat();
-        if (r < 0) p.last_ioctl_error_ = std::string(ioctl_name(request)) + " on vcpu" + std::to_string(hd.cpu->cpu_index) + " -> " + errno_text(r);
+        if (r < 0) p.last_ioctl_error_ = ioctl_name(hd.owner->cat_->arch, request) + " on vcpu" + std::to_string(hd.cpu->cpu_index) + " -> " + errno_text(r);
         return r;
     }
 

@@ -236,8 +236,8 @@ private:
     int get(unsigned long request, void* arg) {
         const int r = fake().ioctl(request, arg);
         Buf real = copy_struct(request, arg, false);
-        if (real_.ioctl(request, real.data()) < 0) vm_.out_.notes.push_back(std::string("real ") + model::ioctl_name(request) + " failed");
-        Observation o = observation(model::ioctl_name(request));
+        if (real_.ioctl(request, real.data()) < 0) vm_.out_.notes.push_back("real " + model::ioctl_name(model::Arch::X86, request) + " failed");
+        Observation o = observation(model::ioctl_name(model::Arch::X86, request).c_str());
         const auto f = model::ioctl_registers(cat(), request, arg);
         const auto x = model::ioctl_registers(cat(), request, real.data());
         const std::string fake_at = vm_.fake_progress(index_), real_at = vm_.real_progress(index_, real_regs());
@@ -276,7 +276,7 @@ private:
         Buf put = request == KVM_SET_SREGS ? before : copy_struct(request, arg, true);
         for (const auto& [reg, v] : model::ioctl_registers(cat(), request, arg))
             model::set_ioctl_register(cat(), request, put.data(), reg, vm_.to_real(index_, reg, v));
-        if (real_.ioctl(request, put.data()) < 0) vm_.out_.notes.push_back(std::string("real ") + model::ioctl_name(request) + " failed");
+        if (real_.ioctl(request, put.data()) < 0) vm_.out_.notes.push_back("real " + model::ioctl_name(model::Arch::X86, request) + " failed");
         for (auto [reg, v] : model::ioctl_registers(cat(), request, put.data())) {
             const auto i = static_cast<std::size_t>(reg);
             const bool tv = cat()[reg].time_varying;

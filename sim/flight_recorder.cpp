@@ -16,6 +16,7 @@ thread_local Slot* t_slot = nullptr;
 
 void install(Region* r) { g_region.store(r); }
 bool installed() { return g_region.load() != nullptr; }
+Region* installed_region() { return g_region.load(); }
 
 Slot* slot() {
     if (t_slot) return t_slot;

@@ -47,6 +47,7 @@ struct Region {
 // Installs the process's region (nullptr: none). Before any thread runs executions.
 void install(Region* r);
 bool installed();
+Region* installed_region();
 // This thread's slot, claimed on first use; nullptr without a region.
 Slot* slot();
 
