@@ -2,6 +2,7 @@
 // under random scheduling, single-threaded. Figures go in the README.
 #include <benchmark/benchmark.h>
 
+#include "harness/kernel_profile.h"
 #include "explore/explore.h"
 #include "harness/execution.h"
 #include "harness/scenario.h"
@@ -12,7 +13,7 @@ using namespace regsync;
 
 void random_executions(benchmark::State& state, const harness::Scenario& s, const std::string& kernel_name) {
     harness::Engine engine;
-    const auto kernel = *fakekvm::kernel_variant(kernel_name);
+    const auto kernel = harness::resolve_kernel(kernel_name).config;
     std::uint64_t i = 0, decisions = 0, steps = 0;
     for (auto _ : state) {
         sched::RandomDecisions d(explore::execution_seed(1, i++));

@@ -18,6 +18,7 @@
 #include "harness/scenario.h"
 #include "model/policy_registry.h"
 #include "sim/flight_recorder.h"
+#include "harness/kernel_profile.h"
 
 namespace regsync::cli {
 
@@ -72,7 +73,7 @@ void throughput(const BenchOptions& o) {
         // (the fiber stacks are pooled and reused across executions).
         harness::Engine engine;
         sched::RandomDecisions d(1);
-        const auto r = engine.run(s, cfg.policy, *fakekvm::kernel_variant(cfg.kernel), d);
+        const auto r = engine.run(s, cfg.policy, harness::resolve_kernel(cfg.kernel).config, d);
         const std::size_t bytes = r.events.size() * sizeof(sim::Event) + r.decisions.size() * sizeof(sim::ActorId);
         const double e1 = static_cast<double>(one.rep.executions) / one.seconds;
         const double e2 = static_cast<double>(two.rep.executions) / two.seconds;

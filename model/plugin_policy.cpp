@@ -21,6 +21,10 @@ struct PluginPolicy::Handle {
 namespace {
 constexpr unsigned kLocks = 16;
 
+// Catalogue names are string literals (model/catalogue.cpp), so their
+// data() is NUL-terminated: no copy per call.
+const char* reg_name(const Catalogue& c, RegIndex r) { return c[r].name.data(); }
+
 std::string errno_text(int neg) { return std::to_string(neg) + " (" + std::strerror(-neg) + ")"; }
 
 // Marks the hook in the flight recorder for as long as it runs.
@@ -182,10 +186,8 @@ void PluginPolicy::attach(sim::World& world, std::vector<CPUState>& cpus) {
         handles_.push_back(std::move(h));
         states_.push_back(st);
         // The board's initial registers, as QEMU's machine code sets env.
-        for (std::size_t i = 0; i < cat_->size(); ++i) {
-            const std::string name(cat_->regs[i].name);
-            call("set_register", c, [&] { return layer_.set_register(st, name.c_str(), c.env[i]); });
-        }
+        for (std::size_t i = 0; i < cat_->size(); ++i)
+            call("set_register", c, [&] { return layer_.set_register(st, reg_name(*cat_, static_cast<RegIndex>(i)), c.env[i]); });
     }
 }
 
@@ -229,14 +231,12 @@ std::uint64_t PluginPolicy::tsc_after_reset(std::uint64_t current, std::uint64_t
 
 std::uint64_t PluginPolicy::read_reg(CPUState& cpu, const ArchSync& arch, RegIndex r) {
     std::uint64_t v = 0;
-    const std::string name(arch.cat()[r].name);
-    call("get_register", cpu, [&] { return layer_.get_register(state(cpu), name.c_str(), &v); });
+    call("get_register", cpu, [&] { return layer_.get_register(state(cpu), reg_name(arch.cat(), r), &v); });
     return v & arch.cat()[r].mask();
 }
 
 void PluginPolicy::write_reg(CPUState& cpu, const ArchSync& arch, RegIndex r, std::uint64_t v) {
-    const std::string name(arch.cat()[r].name);
-    call("set_register", cpu, [&] { return layer_.set_register(state(cpu), name.c_str(), v); });
+    call("set_register", cpu, [&] { return layer_.set_register(state(cpu), reg_name(arch.cat(), r), v); });
 }
 
 }  // namespace regsync::model

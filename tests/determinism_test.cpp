@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "harness/kernel_profile.h"
 #include "explore/explore.h"
 #include "explore/replay.h"
 #include "harness/trace_file.h"
@@ -17,7 +18,7 @@ const char* const kKernels[] = {"init-apic-events", "init-mp-state"};
 
 harness::Trace run_one(harness::Engine& engine, const harness::Scenario& s, const char* kernel, std::uint64_t i) {
     sched::RandomDecisions d(explore::execution_seed(1, i));
-    auto r = engine.run(s, "qemu-levels", *fakekvm::kernel_variant(kernel), d);
+    auto r = engine.run(s, "qemu-levels", harness::resolve_kernel(kernel).config, d);
     return harness::make_trace(s, "qemu-levels", kernel, "random", 1, i, r);
 }
 
@@ -82,7 +83,7 @@ TEST(Determinism, AThousandRandomExecutionsOfEachBundledScenarioComplete) {
         for (const char* kernel : kKernels)
             for (std::uint64_t i = 0; i < 1000; ++i) {
                 sched::RandomDecisions d(explore::execution_seed(7, i));
-                const auto r = engine.run(s, "qemu-levels", *fakekvm::kernel_variant(kernel), d);
+                const auto r = engine.run(s, "qemu-levels", harness::resolve_kernel(kernel).config, d);
                 ASSERT_EQ(r.end, sched::RunEnd::Quiescent) << name << " #" << i << " " << r.error;
                 ASSERT_TRUE(r.main_loop_finished) << name << " #" << i;
             }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "harness/kernel_profile.h"
 #include "explore/explore.h"
 #include "explore/replay.h"
 #include "explore/shard.h"
@@ -465,7 +466,7 @@ TEST(ShrinkScenario, TurnsUnneededGuestStepsIntoNopsAndStillFails) {
     std::stringstream text;
     text << in.rdbuf();
     harness::Engine engine;
-    const auto kernel = *fakekvm::kernel_variant(t.kernel);
+    const auto kernel = harness::resolve_kernel(t.kernel).config;
     const auto red = explore::shrink_scenario(text.str(), s.file, t.policy, kernel,
                                               std::vector<sim::ActorId>(t.decisions.begin(), t.decisions.end()),
                                               properties::Property::LostInit, engine);

@@ -188,7 +188,7 @@ TEST(Regressions, EveryCataloguedBugHasAShrunkTraceThatStillFailsAndHoldsUnderIt
         const std::string policy = b.fix_policy.empty() ? t.policy : b.fix_policy;
         const std::string kernel = b.fix_kernel.empty() ? t.kernel : b.fix_kernel;
         sched::ReplayDecisions d(std::vector<sim::ActorId>(t.decisions.begin(), t.decisions.end()));
-        const auto fixed = engine.run(s, policy, *fakekvm::kernel_variant(kernel), d);
+        const auto fixed = engine.run(s, policy, harness::resolve_kernel(kernel).config, d);
         EXPECT_TRUE(d.diverged() || !explore::violates(fixed, b.property))
             << prop << " still violated under " << policy << " / " << kernel;
     }

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "harness/kernel_profile.h"
 #include "explore/explore.h"
 #include "explore/replay.h"
 #include "harness/execution.h"
@@ -220,7 +221,7 @@ void init_sipi_property(const std::vector<std::string>& policies, const std::str
     const auto s = harness::parse_scenario(toml, "generated-init-sipi.toml");
     harness::Engine engine;
     sched::LenientReplayDecisions d(schedule);
-    const auto r = engine.run(s, policy, *fakekvm::kernel_variant(kernel), d);
+    const auto r = engine.run(s, policy, harness::resolve_kernel(kernel).config, d);
     if (!holds(r)) RC_FAIL("violated; trace: " + write_failure(toml, policy, kernel, r) + "\n" + toml);
 }
 

@@ -227,7 +227,7 @@ TEST(KvmReplay, TheFixedPolicyHoldsOnTheRealKernel) {
     const auto s = harness::load_scenario(buggy.scenario_source, scenario_dir());
     harness::Engine engine;
     sched::LenientReplayDecisions d(std::vector<sim::ActorId>(buggy.decisions.begin(), buggy.decisions.end()));
-    const auto r = engine.run(s, "regsync-v2-fixed", *fakekvm::kernel_variant(buggy.kernel), d);
+    const auto r = engine.run(s, "regsync-v2-fixed", harness::resolve_kernel(buggy.kernel).config, d);
     ASSERT_TRUE(r.verdict.ok());
     const auto fixed = harness::make_trace(s, "regsync-v2-fixed", buggy.kernel, "lenient", 0, 0, r);
     const auto rep = realkvm::kvm_replay(fixed, "fixed", scenario_dir());
