@@ -18,15 +18,36 @@ void install(Region* r) { g_region.store(r); }
 bool installed() { return g_region.load() != nullptr; }
 Region* installed_region() { return g_region.load(); }
 
+// Gives the slot back when its thread exits, idle.
+struct SlotOwner {
+    Slot* s = nullptr;
+    ~SlotOwner() {
+        if (!s) return;
+        s->state.store(static_cast<std::uint32_t>(SlotState::Idle));
+        s->in_hook.store(0);
+        s->owned.store(0);
+    }
+};
+thread_local SlotOwner t_owner;
+
 Slot* slot() {
     if (t_slot) return t_slot;
     Region* r = g_region.load();
     if (!r) return nullptr;
-    const std::uint32_t i = r->claimed.fetch_add(1);
-    if (i >= kSlots) return nullptr;  // more threads than slots: those run unrecorded
-    t_slot = &r->slots[i];
-    t_slot->tid = static_cast<std::int32_t>(::syscall(SYS_gettid));
-    return t_slot;
+    for (std::size_t i = 0; i < kSlots; ++i) {
+        std::uint32_t free = 0;
+        if (!r->slots[i].owned.compare_exchange_strong(free, 1)) continue;
+        // A slot a finished thread left Faulted stays so: the supervisor reads it.
+        if (r->slots[i].state.load() == static_cast<std::uint32_t>(SlotState::Faulted)) continue;
+        std::uint32_t c = r->claimed.load();
+        while (c < i + 1 && !r->claimed.compare_exchange_weak(c, static_cast<std::uint32_t>(i + 1))) {
+        }
+        t_slot = &r->slots[i];
+        t_slot->tid = static_cast<std::int32_t>(::syscall(SYS_gettid));
+        t_owner.s = t_slot;
+        return t_slot;
+    }
+    return nullptr;  // more threads than slots: those run unrecorded
 }
 
 void copy_str(char* dst, std::size_t cap, std::string_view s) {

@@ -21,6 +21,7 @@ inline constexpr std::size_t kMaxDecisions = std::size_t{1} << 18;
 enum class SlotState : std::uint32_t { Idle, Running, Faulted };
 
 struct Slot {
+    std::atomic<std::uint32_t> owned;      // held by a live thread (released when it exits)
     std::atomic<std::uint32_t> state;      // SlotState
     std::atomic<std::uint64_t> heartbeat;  // bumped at every decision and hook entry
     std::atomic<std::uint32_t> in_hook;    // a plugin hook is running
@@ -40,7 +41,7 @@ struct Slot {
 };
 
 struct Region {
-    std::atomic<std::uint32_t> claimed;  // slots handed out
+    std::atomic<std::uint32_t> claimed;  // slots ever handed out (the highest in use + 1)
     Slot slots[kSlots];
 };
 
@@ -48,7 +49,9 @@ struct Region {
 void install(Region* r);
 bool installed();
 Region* installed_region();
-// This thread's slot, claimed on first use; nullptr without a region.
+// This thread's slot, claimed on first use and given back when the thread
+// exits (explorers start threads per run); nullptr without a region or when
+// kSlots threads hold one.
 Slot* slot();
 
 // Engine::run: a new execution starts on this thread.

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "explore/catalogue.h"
@@ -17,6 +19,7 @@
 #include "harness/trace_file.h"
 #include "model/policy_registry.h"
 #include "sched/decision_source.h"
+#include "sim/flight_recorder.h"
 #include "test_paths.h"
 
 namespace regsync::testing {
@@ -254,6 +257,25 @@ TEST(Plugin, AHookThatBlocksInTheOsIsNamedWithItsSystemCall) {
     ASSERT_EQ(f.exit_code, 4);
     EXPECT_NE(f.what.find("did not return within 400 ms, blocked in the OS: system call clock_nanosleep"), std::string::npos) << f.what;
     EXPECT_EQ(f.hook, "pre_run (vcpu1)");
+}
+
+// Explorers start threads per run (bench runs dozens in one process): a
+// thread's flight-recorder slot is given back when it exits.
+TEST(FlightRecorder, SlotsOfFinishedThreadsAreReused) {
+    auto region = std::make_unique<sim::flight::Region>();
+    sim::flight::install(region.get());
+    for (int i = 0; i < 3 * static_cast<int>(sim::flight::kSlots); ++i) {
+        sim::flight::Slot* got = nullptr;
+        std::thread([&] {
+            got = sim::flight::slot();
+            sim::flight::begin_execution("s", "s", 1, "p", "", "k");
+            sim::flight::record_decision(1);
+        }).join();
+        ASSERT_NE(got, nullptr) << "thread " << i;
+        EXPECT_EQ(got->state.load(), static_cast<std::uint32_t>(sim::flight::SlotState::Idle));
+    }
+    EXPECT_EQ(region->claimed.load(), 1u);
+    sim::flight::install(nullptr);
 }
 
 }  // namespace
