@@ -53,15 +53,17 @@ MutantsReport run_mutants(const MutantsConfig& cfg, harness::Engine& engine) {
     for (std::size_t s = 0; s < scenarios.size(); ++s)
         for (std::size_t k = 0; k < kernels.size(); ++k) cells.push_back({s, k});
     std::vector<std::set<std::string>> baseline(candidates.size() * cells.size());
+    // A plugin layer syncs one architecture: the other's cells are not its.
+    const auto applies = [&](std::size_t p, std::size_t c) { return model::policy_supports(candidates[p], scenarios[cells[c].scenario].arch); };
     parallel_for(baseline.size(), cfg.jobs, engine, [&](std::size_t i, harness::Engine& eng) {
         const auto& c = cells[i % cells.size()];
+        if (!applies(i / cells.size(), i % cells.size())) return;
         baseline[i] = search_cell(scenarios[c.scenario], candidates[i / cells.size()], kernels[c.kernel], cfg.search, eng).found;
     });
     std::vector<std::size_t> policy_rows;  // into candidates
     for (std::size_t p = 0; p < candidates.size(); ++p) {
-        const bool holds_somewhere = std::any_of(baseline.begin() + static_cast<long>(p * cells.size()),
-                                                 baseline.begin() + static_cast<long>((p + 1) * cells.size()),
-                                                 [](const std::set<std::string>& f) { return f.empty(); });
+        bool holds_somewhere = false;
+        for (std::size_t c = 0; c < cells.size(); ++c) holds_somewhere = holds_somewhere || (applies(p, c) && baseline[p * cells.size() + c].empty());
         if (holds_somewhere) {
             policy_rows.push_back(p);
             rep.policies.push_back(candidates[p]);
@@ -98,6 +100,7 @@ MutantsReport run_mutants(const MutantsConfig& cfg, harness::Engine& engine) {
         probe.executions = cfg.probe_executions;
         std::vector<bool> fires(cells.size(), false);
         for (std::size_t c = 0; c < cells.size() && !m.killed; ++c) {
+            if (!applies(p, c)) continue;
             const auto r = search(c, probe);
             fires[c] = r.mutation_fired;
             m.applicable = m.applicable || r.mutation_fired;
@@ -109,7 +112,7 @@ MutantsReport run_mutants(const MutantsConfig& cfg, harness::Engine& engine) {
         for (std::size_t c = 0; c < cells.size(); ++c)
             if (fires[c]) order.push_back(c);
         for (std::size_t c = 0; c < cells.size(); ++c)
-            if (!fires[c]) order.push_back(c);
+            if (!fires[c] && applies(p, c)) order.push_back(c);
         for (std::size_t c : order) {
             const auto r = search(c, cfg.search);
             if (r.stopped || r.found != baseline[p * cells.size() + c]) {

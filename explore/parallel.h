@@ -4,6 +4,8 @@
 #pragma once
 #include <atomic>
 #include <cstddef>
+#include <exception>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -18,13 +20,24 @@ void parallel_for(std::size_t n, int jobs, harness::Engine& engine, F&& f) {
         return;
     }
     std::atomic<std::size_t> next{0};
+    // An exception (an input error, a plugin's fault) stops the others and
+    // is thrown here, as with one thread, instead of ending the process.
+    std::exception_ptr first;
+    std::mutex m;
     std::vector<std::thread> threads;
     for (int t = 0; t < jobs; ++t)
         threads.emplace_back([&] {
             harness::Engine own;
-            for (std::size_t i; (i = next.fetch_add(1)) < n;) f(i, own);
+            try {
+                for (std::size_t i; (i = next.fetch_add(1)) < n;) f(i, own);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(m);
+                if (!first) first = std::current_exception();
+                next.store(n);
+            }
         });
     for (auto& th : threads) th.join();
+    if (first) std::rethrow_exception(first);
 }
 
 }  // namespace regsync::explore

@@ -91,6 +91,7 @@ public:
     MutantPolicy(SyncPolicy& inner, MutationProbe& p) : in_(inner), p_(p) {}
     std::string_view name() const override { return in_.name(); }
     void attach(sim::World& w, std::vector<CPUState>& cpus) override { in_.attach(w, cpus); }
+    bool keeps_own_state() const override { return in_.keeps_own_state(); }
     bool needs_synchronize(const CPUState& cpu) const override { return in_.needs_synchronize(cpu); }
     void synchronize_state(CPUState& cpu, const ArchSync& arch) override { in_.synchronize_state(cpu, arch); }
     void synchronize_partial(CPUState& cpu, const ArchSync& arch) override { in_.synchronize_partial(cpu, arch); }
@@ -137,6 +138,9 @@ private:
     // skipping a hook a policy already leaves empty is no mutant.
     template <typename F>
     void skip(const CPUState& cpu, F&& hook) {
+        // A layer with its own state cannot be run dry on a copy: leaving
+        // its hook out counts as the fault.
+        if (in_.keeps_own_state()) return fire();
         CPUState copy = cpu;
         copy.work_list.clear();  // nobody's run_on_cpu request is the dry run's
         DryRun dry(*cpu.kvm);

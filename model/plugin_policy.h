@@ -29,6 +29,7 @@ public:
 
     std::string_view name() const override { return layer_.name; }
     void attach(sim::World& world, std::vector<CPUState>& cpus) override;
+    bool keeps_own_state() const override { return true; }
     bool needs_synchronize(const CPUState& cpu) const override;
     void synchronize_state(CPUState& cpu, const ArchSync& arch) override;
     void post_reset(CPUState& cpu, const ArchSync& arch) override;

@@ -25,6 +25,10 @@ public:
     // holds the machine's initial registers): kvm_init_vcpu() for policies
     // that keep their own per-vCPU state (plugins, model/plugin_policy.h).
     virtual void attach(sim::World&, std::vector<CPUState>&) {}
+    // True when the policy keeps its registers and dirty state in its own
+    // per-vCPU struct, not in CPUState (a plugin): regsync mutants cannot run
+    // its hooks dry on a copy, nor see its dirty state.
+    virtual bool keeps_own_state() const { return false; }
 
     // kvm_cpu_synchronize_state(): false when the cache is already
     // authoritative, so no run_on_cpu round trip is needed.

@@ -259,6 +259,19 @@ TEST(Plugin, AHookThatBlocksInTheOsIsNamedWithItsSystemCall) {
     EXPECT_EQ(f.hook, "pre_run (vcpu1)");
 }
 
+// regsync mutants on a plugin: the faults planted around the hooks and at
+// the ioctl surface apply (the ones inside regsync's own get/put and dirty
+// state cannot reach a layer that keeps its own), and the corpus kills them.
+TEST(Plugin, MutantsPlantHookAndIoctlFaultsInAPluginLayer) {
+    const auto r = run_cli("mutants --policy c-qemu-today --scenario loadvm-every-family --scenario reset-during-run "
+                           "--scenario init-during-hypercall --policy-plugin " + kLayer);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    for (const char* m : {"c-qemu-today / skip-post-init: loadvm-every-family", "c-qemu-today / skip-post-reset: reset-during-run",
+                          "c-qemu-today / never-reread: init-during-hypercall"})
+        EXPECT_NE(r.output.find(m), std::string::npos) << m << "\n" << r.output;
+    EXPECT_NE(r.output.find("mutation score: 3 killed of 3 mutants"), std::string::npos) << r.output;
+}
+
 // Explorers start threads per run (bench runs dozens in one process): a
 // thread's flight-recorder slot is given back when it exits.
 TEST(FlightRecorder, SlotsOfFinishedThreadsAreReused) {
