@@ -19,6 +19,7 @@
 #include "harness/trace_file.h"
 #include "model/policy_registry.h"
 #include "sched/decision_source.h"
+#include "regsync/check.h"
 #include "sim/flight_recorder.h"
 #include "test_paths.h"
 
@@ -270,6 +271,83 @@ TEST(Plugin, MutantsPlantHookAndIoctlFaultsInAPluginLayer) {
                           "c-qemu-today / never-reread: init-during-hypercall"})
         EXPECT_NE(r.output.find(m), std::string::npos) << m << "\n" << r.output;
     EXPECT_NE(r.output.find("mutation score: 3 killed of 3 mutants"), std::string::npos) << r.output;
+}
+
+// A layer linked into the test program itself, through the C++ entry point
+// (regsync/check.h): one that keeps every register but never talks to the
+// kernel. The check finds that the machine's state never reaches it.
+namespace linked {
+struct Cpu {
+    std::vector<std::pair<std::string, std::uint64_t>> regs;
+};
+void* create(regsync_vcpu*) { return new Cpu; }
+void destroy(void* c) { delete static_cast<Cpu*>(c); }
+int no(void*) { return 0; }
+int get(void* c, const char* n, std::uint64_t* v) {
+    for (const auto& [name, x] : static_cast<Cpu*>(c)->regs)
+        if (name == n) {
+            *v = x;
+            return 0;
+        }
+    *v = 0;
+    return 0;
+}
+int set(void* c, const char* n, std::uint64_t v) {
+    for (auto& [name, x] : static_cast<Cpu*>(c)->regs)
+        if (name == n) {
+            x = v;
+            return 0;
+        }
+    static_cast<Cpu*>(c)->regs.emplace_back(n, v);
+    return 0;
+}
+regsync_sync_layer layer() {
+    regsync_sync_layer l{};
+    l.abi_version = REGSYNC_ABI_VERSION;
+    l.size = sizeof l;
+    l.name = "linked-never-puts";
+    l.description = "a linked layer that never syncs (tests/plugin_test.cpp)";
+    l.arch = REGSYNC_ARCH_X86;
+    l.create_vcpu = create;
+    l.destroy_vcpu = destroy;
+    l.needs_synchronize = no;
+    l.synchronize_state = no;
+    l.post_reset = no;
+    l.post_init = no;
+    l.pre_run = no;
+    l.get_register = get;
+    l.set_register = set;
+    return l;
+}
+}  // namespace linked
+
+TEST(CheckApi, ALinkedLayerIsCheckedAndTheCheckFindsWhatItDropped) {
+    static const regsync_sync_layer l = linked::layer();
+    if (!model::find_policy(l.name)) regsync::register_sync_layer(l);
+    EXPECT_THROW(regsync::register_sync_layer(l), std::runtime_error);  // the name is taken
+    regsync::CheckOptions o;
+    o.scenarios = {"reset-every-family"};
+    o.kernels = {"debian-6.1"};
+    o.budget = 200;
+    o.executions = 50;
+    const auto bad = regsync::check_sync_layer(l.name, o);
+    EXPECT_FALSE(bad.held);
+    ASSERT_EQ(bad.cells.size(), 1u);
+    EXPECT_NE(std::find(bad.cells[0].violated.begin(), bad.cells[0].violated.end(), "lost-userspace-write"), bad.cells[0].violated.end())
+        << bad.report;
+    EXPECT_NE(bad.report.find("reset-every-family / debian-6.1: "), std::string::npos) << bad.report;
+    // The same check of the built-in it imitates badly holds there.
+    EXPECT_TRUE(regsync::check_sync_layer("qemu-today", o).held);
+    EXPECT_THROW(regsync::check_sync_layer("no-such-layer", o), std::runtime_error);
+    regsync_sync_layer broken = l;
+    broken.name = "linked-broken";
+    broken.pre_run = nullptr;
+    try {
+        regsync::register_sync_layer(broken);
+        FAIL() << "took a layer without pre_run";
+    } catch (const std::runtime_error& e) {
+        EXPECT_EQ(std::string(e.what()), "linked layer 'linked-broken': layer 'linked-broken' has no pre_run hook");
+    }
 }
 
 // Explorers start threads per run (bench runs dozens in one process): a
