@@ -17,6 +17,7 @@
 #include "cli/host_kernel.h"
 #include "cli/mutants_cmd.h"
 #include "cli/supervisor.h"
+#include "explore/explain.h"
 #include "explore/explore.h"
 #include "fakekvm/kernel_axes.h"
 #include "harness/kernel_profile.h"
@@ -62,6 +63,7 @@ struct Options {
     std::string trace;
     std::uint64_t tick_us = 0;  // kvm-replay
     bool quiet = false;
+    bool events = false;  // replay, explore, shrink: print the full event log too
     bool keep_scenario = false;
     // matrix
     std::string catalogue = harness::data_catalogue_file();
@@ -146,6 +148,15 @@ void print_violations(const harness::Trace& t) {
         std::printf("  step-limit: the execution reached max_steps without ending (a livelock, LIVE)\n");
     else if (t.outcome != "quiescent")
         std::printf("  %s\n", t.outcome.c_str());
+}
+
+// After a violation: its causal slice (explore/explain.h), and with
+// --events the whole event log.
+void print_explanation(const Options& o, const harness::Trace& t, harness::Engine& engine) {
+    if (o.events)
+        for (const auto& line : t.events) std::printf("%s\n", line.c_str());
+    if (o.quiet || (t.violations.empty() && t.outcome == "quiescent")) return;
+    std::fputs(explore::explain_text(explore::explain_trace(t, o.scenario_dir, engine)).c_str(), stdout);
 }
 
 // The report of an explore run, as explore and merge print it.
@@ -291,17 +302,26 @@ int cmd_explore(Options o) {
     harness::write_trace(path, t);
     if (sharded) write_shard(o, s, rep, t);
     print_violations(t);
+    print_explanation(o, t, engine);
     std::string plugins;
     for (const auto& p : o.plugins) plugins += " --policy-plugin " + p;
     std::printf("trace written to %s\nreplay with: regsync replay %s%s\n", path.c_str(), path.c_str(), plugins.c_str());
     return kExitViolation;
 }
 
+int cmd_explain(const Options& o) {
+    const auto t = harness::read_trace(o.trace);
+    harness::Engine engine;
+    const auto rep = explore::explain_trace(t, o.scenario_dir, engine);
+    std::fputs((o.json ? explore::explain_json(rep) : explore::explain_text(rep)).c_str(), stdout);
+    return rep.shown.empty() && rep.outcome == "quiescent" ? kExitOk : kExitViolation;
+}
+
 int cmd_replay(const Options& o) {
     const auto t = harness::read_trace(o.trace);
     harness::Engine engine;
     const auto rep = explore::replay_trace(t, o.scenario_dir, engine);
-    if (!o.quiet)
+    if (o.events)
         for (const auto& line : rep.replayed.events) std::printf("%s\n", line.c_str());
     std::printf("replayed %s: scenario %s, policy %s, kernel %s, %zu decisions, outcome %s\n", o.trace.c_str(),
                 t.scenario_name.c_str(), t.policy.c_str(), t.kernel.c_str(), t.decisions.size(), rep.replayed.outcome.c_str());
@@ -319,6 +339,9 @@ int cmd_replay(const Options& o) {
     }
     std::printf("reproduced exactly: VIOLATION\n");
     print_violations(rep.replayed);
+    Options quiet_events = o;
+    quiet_events.events = false;  // printed above
+    print_explanation(quiet_events, t, engine);
     return kExitViolation;
 }
 
@@ -361,6 +384,7 @@ int cmd_shrink(const Options& o) {
     std::printf("shrunk %s (%s) in %d executions: %zu -> %zu decisions, %u -> %u preemptions\nwritten to %s\n", o.trace.c_str(),
                 t.violations.front().property.c_str(), runs, decisions_before, sh.decisions_after, preemptions_before,
                 sh.preemptions_after, o.shrink_out.c_str());
+    print_explanation(o, out, engine);
     return kExitViolation;
 }
 
@@ -493,6 +517,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     ex->add_option("--trace-out", o.trace_out, "Where to write the trace of a violation");
     ex->add_flag("--no-shrink", o.no_shrink, "Write the violating trace as found, without minimising it");
+    ex->add_flag("--events", o.events, "After a violation, print the full event log before its explanation");
     ex->add_option("--shard", o.shard, "random/pct: run only the executions i with i % N == I (I/N)");
     ex->add_option("--report-out", o.report_out, "With --shard: where to write this shard's report");
 
@@ -507,12 +532,17 @@ int main(int argc, char** argv) {
     kr->add_option("--tick-us", o.tick_us, "Real microseconds per tick of the virtual clock (0: run as fast as it goes)")->capture_default_str();
     auto* rp = app.add_subcommand("replay", "Replay a trace bit-exactly (exit 3 if it diverges)");
     rp->add_option("trace", o.trace, "Trace file")->required();
-    rp->add_flag("-q,--quiet", o.quiet, "Do not print the event log");
+    rp->add_flag("-q,--quiet", o.quiet, "Print neither the explanation nor the event log");
+    rp->add_flag("--events", o.events, "Print the full event log");
+    auto* xp = app.add_subcommand("explain", "Explain a trace's violation: the steps that make it, with their ioctls, values and hooks (at most 25 lines)");
+    xp->add_option("trace", o.trace, "Trace file")->required();
+    xp->add_flag("--json", o.json, "The same as data");
 
     auto* sk = app.add_subcommand("shrink", "Minimise a violating trace while it violates the same property (exit 1)");
     sk->add_option("trace", o.trace, "Trace file")->required();
     sk->add_option("-o,--out", o.shrink_out, "Where to write the shrunk trace (a reduced scenario goes next to it, .toml)")->required();
     sk->add_flag("--keep-scenario", o.keep_scenario, "Shrink the decision list only, not the scenario");
+    sk->add_flag("--events", o.events, "Print the shrunk trace's full event log before its explanation");
 
     auto* rg = app.add_subcommand("regressions", "Write one shrunk trace per catalogued bug (traces/regressions/)");
     rg->add_option("--catalogue", o.catalogue, "Catalogue of bugs")->capture_default_str();
@@ -574,6 +604,7 @@ int main(int argc, char** argv) {
         if (list->parsed()) return cmd_list(o);
         if (ex->parsed()) return cmd_explore(o);
         if (rp->parsed()) return cmd_replay(o);
+        if (xp->parsed()) return cmd_explain(o);
         if (mx->parsed()) return cmd_matrix(o);
         if (sk->parsed()) return cmd_shrink(o);
         if (rg->parsed()) return cmd_regressions(o);

@@ -170,7 +170,10 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
     r.final_state = h;
     r.mutation_fired = probe.fired;
     r.events = world.take_events();  // the world ends with this execution
-    if (opt.record_footprints) r.steps = world.take_steps();
+    if (opt.record_footprints) {
+        r.steps = world.take_steps();
+        r.hooks = world.take_hooks();
+    }
     if (r.end == sched::RunEnd::Pruned) return r;  // redundant and unfinished: nothing to judge
     properties::OracleInput in{&model::catalogue(s.arch), initial, s.bsp_flags(), s.properties};
     r.verdict = properties::check(in, r.events);

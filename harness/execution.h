@@ -29,6 +29,7 @@ struct ExecutionResult {
     std::uint32_t preemptions = 0;
     std::vector<sim::Event> events;
     std::vector<sim::StepRecord> steps;  // footprints, when recorded
+    std::vector<sim::HookSpan> hooks;    // sync-policy hooks as they ran, when footprints are recorded
     std::vector<std::string> actors;
     std::vector<std::string> blocked;
     std::string error;

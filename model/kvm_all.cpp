@@ -155,6 +155,7 @@ void Vmm::resume_all_vcpus() {
 void Vmm::cpu_synchronize_state(CPUState& cpu) {
     if (policy_->needs_synchronize(cpu))
         run_on_cpu(cpu, [this](CPUState& c) {
+            sim::HookNote note(world_, "synchronize_state", c.cpu_index);
             policy_->synchronize_state(c, arch_);
             read_runstate();
         });
@@ -172,20 +173,32 @@ void Vmm::cpu_synchronize_all_states() {
 }
 
 void Vmm::cpu_synchronize_all_post_reset() {
-    for (auto& c : cpus_) policy_->post_reset(c, arch_);
+    for (auto& c : cpus_) {
+        sim::HookNote note(world_, "post_reset", c.cpu_index);
+        policy_->post_reset(c, arch_);
+    }
 }
 
 void Vmm::cpu_synchronize_all_post_init() {
-    for (auto& c : cpus_) policy_->post_init(c, arch_);
+    for (auto& c : cpus_) {
+        sim::HookNote note(world_, "post_init", c.cpu_index);
+        policy_->post_init(c, arch_);
+    }
 }
 
 void Vmm::cpu_synchronize_all_pre_loadvm() {
-    for (auto& c : cpus_) policy_->pre_loadvm(c, arch_);
+    for (auto& c : cpus_) {
+        sim::HookNote note(world_, "pre_loadvm", c.cpu_index);
+        policy_->pre_loadvm(c, arch_);
+    }
 }
 
 void Vmm::vm_start() {
     set_runstate(true);  // vm_prepare_start(): runstate_set, then vm_state_notify(1), then resume
-    for (auto& c : cpus_) policy_->vm_state_change(c, arch_, true);
+    for (auto& c : cpus_) {
+        sim::HookNote note(world_, "vm_state_change", c.cpu_index);
+        policy_->vm_state_change(c, arch_, true);
+    }
     resume_all_vcpus();
 }
 
@@ -202,9 +215,13 @@ void Vmm::vm_stop() {
     if (policy_->runstate_before_pause()) set_runstate(false);
     pause_all_vcpus();
     set_runstate(false);
-    for (auto& c : cpus_) policy_->vm_state_change(c, arch_, false);
+    for (auto& c : cpus_) {
+        sim::HookNote note(world_, "vm_state_change", c.cpu_index);
+        policy_->vm_state_change(c, arch_, false);
+    }
     if (arch_.cat().arch == Arch::X86 && policy_->kvmclock_reads_tsc())
         for (auto& c : cpus_) run_on_cpu(c, [this](CPUState& cc) {
+            sim::HookNote note(world_, "kvm_get_tsc", cc.cpu_index);
             read_runstate();
             policy_->kvm_get_tsc(cc, arch_);
         });
@@ -214,6 +231,7 @@ void Vmm::vm_stop() {
 // rax, ppc r3): the device model reads the GPRs through the hot path and
 // writes the result through the register cache, as s390's DIAG handlers do.
 void Vmm::handle_hypercall(CPUState& cpu, std::uint64_t nr) {
+    sim::HookNote note(world_, "handle_hypercall", cpu.cpu_index);
     policy_->synchronize_partial(cpu, arch_);
     read_runstate();
     const auto& cat = arch_.cat();
@@ -225,22 +243,31 @@ void Vmm::handle_hypercall(CPUState& cpu, std::uint64_t nr) {
 }
 
 int Vmm::kvm_cpu_exec(CPUState& cpu) {
-    if (policy_->process_async_events(cpu, arch_)) {  // it synchronized, then ran do_cpu_init
+    if (sim::HookNote note(world_, "process_async_events", cpu.cpu_index); policy_->process_async_events(cpu, arch_)) {  // it synchronized, then ran do_cpu_init
         read_runstate();
         world_.emit({.kind = sim::EventKind::VmmCpuInit, .vcpu = static_cast<std::int16_t>(cpu.cpu_index)});
     }
     const bool outside = policy_->puts_outside_bql();
     for (;;) {
-        if (!outside) policy_->pre_run(cpu, arch_);
+        if (!outside) {
+            sim::HookNote note(world_, "pre_run", cpu.cpu_index);
+            policy_->pre_run(cpu, arch_);
+        }
         bql_unlock();
         // Today's kvm_cpu_exec(): bql_unlock(), then "if (cpu->vcpu_dirty)
         // { kvm_arch_put_registers(RUNTIME); vcpu_dirty = false; }". A BQL
         // holder may see vcpu_dirty still set in the middle of the put.
-        if (outside) policy_->pre_run(cpu, arch_);
+        if (outside) {
+            sim::HookNote note(world_, "pre_run", cpu.cpu_index);
+            policy_->pre_run(cpu, arch_);
+        }
         const int run_ret = cpu.kvm->ioctl(KVM_RUN, nullptr);
         if (run_ret == kExecutionOver) return run_ret;
         bql_lock();
-        policy_->post_run(cpu, arch_);
+        {
+            sim::HookNote note(world_, "post_run", cpu.cpu_index);
+            policy_->post_run(cpu, arch_);
+        }
         if (run_ret == -EINTR || run_ret == -EAGAIN) return EXCP_INTERRUPT;
         if (run_ret < 0) return run_ret;
         const struct kvm_run& run = cpu.kvm->run();

@@ -30,6 +30,7 @@ std::uint64_t Machine::monitor_read(int cpu, RegIndex r) {
     CPUState& c = vmm_.cpu(cpu);
     vmm_.cpu_synchronize_state(c);
     std::uint64_t v = 0;
+    sim::HookNote note(vmm_.world(), "read_reg (monitor)", cpu);
     if (vmm_.policy().reads_on_vcpu_thread())
         vmm_.run_on_cpu(c, [&](CPUState& cc) { v = vmm_.policy().read_reg(cc, vmm_.arch(), r); });
     else
@@ -45,7 +46,10 @@ void Machine::monitor_write(int cpu, RegIndex r, std::uint64_t v) {
     CPUState& c = vmm_.cpu(cpu);
     vmm_.cpu_synchronize_state(c);
     emit_intent(cpu, r, v, sim::IntentCause::Monitor);
-    vmm_.policy().write_reg(c, vmm_.arch(), r, v);
+    {
+        sim::HookNote note(vmm_.world(), "write_reg (monitor)", cpu);
+        vmm_.policy().write_reg(c, vmm_.arch(), r, v);
+    }
     if (running_) vmm_.vm_start();
     vmm_.bql_unlock();
 }
@@ -73,6 +77,7 @@ void Machine::qemu_system_reset() {
     vmm_.cpu_synchronize_all_states();
     for (int i = 0; i < vmm_.cpu_count(); ++i) {
         cpu_reset(vmm_.cpu(i));
+        sim::HookNote note(vmm_.world(), "reset_handlers", i);
         vmm_.policy().reset_handlers(vmm_.cpu(i), vmm_.arch());
     }
     vmm_.cpu_synchronize_all_post_reset();

@@ -11,6 +11,18 @@
 
 namespace regsync::sim {
 
+// A sync-policy hook as it ran: which actor, for which vCPU, from the step
+// it began in to the step it ended in (it may span scheduling points).
+// Recorded with footprints only, for `regsync explain`; not an event: the
+// oracle never sees it.
+struct HookSpan {
+    ActorId actor = kNoActor;
+    int vcpu = -1;
+    const char* hook = "";  // a SyncPolicy member name, static storage
+    std::uint32_t first = 0, last = 0;              // steps
+    std::uint32_t first_event = 0, end_event = 0;  // the events emitted while it ran: [first_event, end_event)
+};
+
 class World {
 public:
     explicit World(Scheduler& s) : sched_(&s) { events_.reserve(256); }
@@ -48,6 +60,19 @@ public:
     std::vector<StepRecord> take_steps() { return std::move(steps_); }
     void set_record_footprints(bool on) { record_footprints_ = on; }
 
+    std::size_t hook_begin(const char* hook, int vcpu) {
+        if (!record_footprints_ || ended_) return SIZE_MAX;
+        const auto n = static_cast<std::uint32_t>(events_.size());
+        hooks_.push_back({sched_->current(), vcpu, hook, step_, step_, n, n});
+        return hooks_.size() - 1;
+    }
+    void hook_end(std::size_t i) {
+        if (i >= hooks_.size()) return;
+        hooks_[i].last = step_;
+        hooks_[i].end_event = static_cast<std::uint32_t>(events_.size());
+    }
+    std::vector<HookSpan> take_hooks() { return std::move(hooks_); }
+
 private:
     void touch(std::uint32_t obj, bool w) {
         if (record_footprints_ && !ended_ && !steps_.empty()) steps_.back().accesses.push_back({obj, w});
@@ -59,6 +84,20 @@ private:
     bool ended_ = false;
     std::vector<Event> events_;
     std::vector<StepRecord> steps_;
+    std::vector<HookSpan> hooks_;
+};
+
+// Marks a hook's span for as long as it runs (also when it unwinds).
+class HookNote {
+public:
+    HookNote(World& w, const char* hook, int vcpu) : w_(w), i_(w.hook_begin(hook, vcpu)) {}
+    ~HookNote() { w_.hook_end(i_); }
+    HookNote(const HookNote&) = delete;
+    HookNote& operator=(const HookNote&) = delete;
+
+private:
+    World& w_;
+    std::size_t i_;
 };
 
 }  // namespace regsync::sim

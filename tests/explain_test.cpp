@@ -1,0 +1,139 @@
+// regsync explain: the causal slice of every committed regression trace,
+// checked against the trace's own event log.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "explore/explain.h"
+#include "harness/trace_file.h"
+#include "model/catalogue.h"
+#include "test_paths.h"
+
+namespace regsync::testing {
+namespace {
+
+std::string regression(const std::string& name) { return traces_dir() + "/regressions/" + name + ".json"; }
+
+// Every step the explanation names is in the event log: the actor did
+// something at that step, and an ioctl or event it names is there.
+void expect_in_log(const harness::Trace& t, const explore::ExplainReport& rep) {
+    for (const auto& x : rep.shown)
+        for (const auto& s : x.steps) {
+            if (s.actor == "-") continue;
+            const std::string head = "step " + std::to_string(s.step) + " " + s.actor + ": ";
+            const std::string first = s.what.substr(0, s.what.find(':'));
+            const bool found = std::any_of(t.events.begin(), t.events.end(), [&](const std::string& e) { return e.rfind(head + first, 0) == 0; });
+            EXPECT_TRUE(found) << t.scenario_name << ": '" << head << first << "' is not in the event log";
+        }
+}
+
+TEST(Explain, EveryRegressionTraceIsExplainedInAtMost25LinesWithItsStepsInOrder) {
+    harness::Engine engine;
+    int traces = 0;
+    for (const auto& f : std::filesystem::directory_iterator(traces_dir() + "/regressions")) {
+        if (f.path().extension() != ".json") continue;
+        SCOPED_TRACE(f.path().filename().string());
+        const auto t = harness::read_trace(f.path().string());
+        const auto rep = explore::explain_trace(t, scenario_dir(), engine);
+        const auto text = explore::explain_text(rep);
+        EXPECT_LE(std::count(text.begin(), text.end(), '\n'), 25) << text;
+        ASSERT_FALSE(rep.shown.empty()) << text;  // every regression trace violates something
+        EXPECT_EQ(rep.shown.front().message.empty(), false);
+        for (const auto& x : rep.shown) {
+            EXPECT_FALSE(x.steps.empty()) << x.property;
+            EXPECT_TRUE(std::is_sorted(x.steps.begin(), x.steps.end(), [](const auto& a, const auto& b) { return a.step < b.step; })) << text;
+            for (const auto& s : x.steps) EXPECT_FALSE(s.role.empty()) << text;
+        }
+        expect_in_log(t, rep);
+        ++traces;
+    }
+    EXPECT_GE(traces, 40);
+}
+
+// The Book-E timer bug: the get of TSR, the timer setting DIS, the put that cleared it.
+TEST(Explain, TsrBlindWritebackIsTheGetTheTimerAndThePut) {
+    harness::Engine engine;
+    const auto t = harness::read_trace(regression("tsr-blind-writeback"));
+    const auto rep = explore::explain_trace(t, scenario_dir(), engine);
+    ASSERT_FALSE(rep.shown.empty());
+    const auto& x = rep.shown.front();
+    ASSERT_EQ(x.property, "lost-kernel-write");
+    const auto& v = t.violations.front();
+    ASSERT_EQ(x.steps.size(), 3u);
+    EXPECT_LT(x.steps[0].step, v.origin);
+    EXPECT_NE(x.steps[0].what.find("KVM_GET_ONE_REG vcpu0: TSR = 0x0"), std::string::npos) << x.steps[0].what;
+    EXPECT_NE(x.steps[0].where.find("synchronize_state"), std::string::npos);
+    EXPECT_EQ(x.steps[1].step, v.origin);
+    EXPECT_EQ(x.steps[1].actor, "booke-timer0");
+    char dis[32];
+    std::snprintf(dis, sizeof dis, "0x%llx", static_cast<unsigned long long>(model::tsr::DIS));
+    EXPECT_NE(x.steps[1].what.find(std::string("TSR 0x0 -> ") + dis + " by timer"), std::string::npos) << x.steps[1].what;
+    EXPECT_EQ(x.steps[2].step, v.step);
+    EXPECT_NE(x.steps[2].what.find(std::string("KVM_SET_ONE_REG vcpu0: TSR ") + dis + " -> 0x0"), std::string::npos) << x.steps[2].what;
+    EXPECT_NE(x.steps[2].where.find("KVM_PUT_RUNTIME_STATE"), std::string::npos);
+}
+
+// Today's QEMU's latched INIT: the INIT, the GET that cached latched_init,
+// the kernel starting the AP, the VMM's own INIT and the puts that undo it.
+TEST(Explain, LatchedInitClearedIsTheInitTheCachedGetAndThePutsThatUndoIt) {
+    harness::Engine engine;
+    const auto t = harness::read_trace(regression("latched-init-cleared"));
+    const auto rep = explore::explain_trace(t, scenario_dir(), engine);
+    ASSERT_FALSE(rep.shown.empty());
+    const auto& x = rep.shown.front();
+    ASSERT_EQ(x.property, "lost-init");
+    const auto lost = std::find_if(t.violations.begin(), t.violations.end(), [](const auto& v) { return v.property == "lost-init"; });
+    ASSERT_NE(lost, t.violations.end());
+    ASSERT_GE(x.steps.size(), 4u);
+    EXPECT_EQ(x.steps[0].step, lost->origin);
+    EXPECT_NE(x.steps[0].what.find("init-sent vcpu0 -> vcpu1"), std::string::npos);
+    const auto has = [&](const std::string& what, const std::string& where) {
+        return std::any_of(x.steps.begin(), x.steps.end(), [&](const auto& s) { return s.what.find(what) != std::string::npos && s.where.find(where) != std::string::npos; });
+    };
+    EXPECT_TRUE(has("KVM_GET_VCPU_EVENTS vcpu1: the INIT of step " + std::to_string(lost->origin) + " still pending, smi.latched_init = 1", "synchronize_state"));
+    EXPECT_TRUE(has("vmm-do-cpu-init vcpu1", "process_async_events"));
+    EXPECT_TRUE(has("KVM_SET_REGS vcpu1: rip", "KVM_PUT_RUNTIME_STATE"));
+    EXPECT_EQ(x.steps.back().step, lost->step);
+    EXPECT_NE(x.steps.back().what.find("guest-entry vcpu1"), std::string::npos);
+}
+
+// The TSC: the get, the write-back between the two reads, and the reads.
+TEST(Explain, TscRuntimeWritebackIsTheTwoReadsAndTheWriteBetween) {
+    harness::Engine engine;
+    const auto t = harness::read_trace(regression("tsc-runtime-writeback"));
+    const auto rep = explore::explain_trace(t, scenario_dir(), engine);
+    ASSERT_FALSE(rep.shown.empty());
+    const auto& x = rep.shown.front();
+    ASSERT_EQ(x.property, "tsc-jump-back");
+    const auto& v = t.violations.front();
+    ASSERT_EQ(x.steps.size(), 4u);
+    EXPECT_NE(x.steps[0].what.find("KVM_GET_MSRS vcpu1"), std::string::npos);
+    EXPECT_EQ(x.steps[1].step, v.origin);
+    EXPECT_NE(x.steps[1].what.find("KVM_SET_MSRS vcpu1: IA32_TSC"), std::string::npos);
+    EXPECT_NE(x.steps[2].what.find("guest-rdtsc vcpu0"), std::string::npos);
+    EXPECT_EQ(x.steps[3].step, v.step);
+    EXPECT_NE(x.steps[3].what.find("guest-rdtsc vcpu1"), std::string::npos);
+    EXPECT_LT(x.steps[1].step, x.steps[2].step);  // the write lies between the two reads
+}
+
+TEST(Explain, TheCliExplainsByDefaultAndPrintsTheLogWithEvents) {
+    const auto trace = regression("tsr-blind-writeback");
+    auto r = run_cli("explain " + trace);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("step 27   booke-timer0"), std::string::npos) << r.output;
+    r = run_cli("explain --json " + trace);
+    EXPECT_EQ(r.exit_code, 1);
+    const auto j = nlohmann::json::parse(r.output);
+    EXPECT_EQ(j["explanations"][0]["property"], "lost-kernel-write");
+    EXPECT_EQ(j["explanations"][0]["steps"].size(), 3u);
+    r = run_cli("replay " + trace);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("-- the put of the stale copy over it"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("step 8 main-loop: intent"), std::string::npos) << "the event log without --events";
+    r = run_cli("replay --events " + trace);
+    EXPECT_NE(r.output.find("step 8 main-loop: intent"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace regsync::testing
