@@ -19,6 +19,7 @@
 #include "cli/supervisor.h"
 #include "explore/explain.h"
 #include "explore/explore.h"
+#include "explore/trace_diff.h"
 #include "fakekvm/kernel_axes.h"
 #include "harness/kernel_profile.h"
 #include "sched/dpor.h"
@@ -57,6 +58,7 @@ struct Options {
     std::string shard;       // "I/N"
     std::string report_out;  // shard report
     std::vector<std::string> merge_files;
+    std::vector<std::string> diff_files;
     bool no_shrink = false;
     // replay / shrink
     std::string shrink_out;
@@ -317,6 +319,15 @@ int cmd_explain(const Options& o) {
     return rep.shown.empty() && rep.outcome == "quiescent" ? kExitOk : kExitViolation;
 }
 
+// Exit 0: the same events and verdict; 1: they differ.
+int cmd_diff(const Options& o) {
+    const auto a = harness::read_trace(o.diff_files.at(0));
+    const auto b = harness::read_trace(o.diff_files.at(1));
+    const auto d = explore::diff_traces(a, b);
+    std::fputs(explore::diff_text(d, a, b).c_str(), stdout);
+    return d.same ? kExitOk : kExitViolation;
+}
+
 int cmd_replay(const Options& o) {
     const auto t = harness::read_trace(o.trace);
     harness::Engine engine;
@@ -534,6 +545,8 @@ int main(int argc, char** argv) {
     rp->add_option("trace", o.trace, "Trace file")->required();
     rp->add_flag("-q,--quiet", o.quiet, "Print neither the explanation nor the event log");
     rp->add_flag("--events", o.events, "Print the full event log");
+    auto* df = app.add_subcommand("diff", "Where two traces of one scenario diverge, and what differs from there on (exit 1 if they differ)");
+    df->add_option("traces", o.diff_files, "Trace A and trace B")->required()->expected(2);
     auto* xp = app.add_subcommand("explain", "Explain a trace's violation: the steps that make it, with their ioctls, values and hooks (at most 25 lines)");
     xp->add_option("trace", o.trace, "Trace file")->required();
     xp->add_flag("--json", o.json, "The same as data");
@@ -605,6 +618,7 @@ int main(int argc, char** argv) {
         if (ex->parsed()) return cmd_explore(o);
         if (rp->parsed()) return cmd_replay(o);
         if (xp->parsed()) return cmd_explain(o);
+        if (df->parsed()) return cmd_diff(o);
         if (mx->parsed()) return cmd_matrix(o);
         if (sk->parsed()) return cmd_shrink(o);
         if (rg->parsed()) return cmd_regressions(o);

@@ -5,7 +5,11 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "explore/catalogue.h"
 #include "explore/explain.h"
+#include "explore/trace_diff.h"
+#include "harness/kernel_profile.h"
+#include "sched/decision_source.h"
 #include "harness/trace_file.h"
 #include "model/catalogue.h"
 #include "test_paths.h"
@@ -133,6 +137,53 @@ TEST(Explain, TheCliExplainsByDefaultAndPrintsTheLogWithEvents) {
     EXPECT_EQ(r.output.find("step 8 main-loop: intent"), std::string::npos) << "the event log without --events";
     r = run_cli("replay --events " + trace);
     EXPECT_NE(r.output.find("step 8 main-loop: intent"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace regsync::testing
+
+namespace regsync::testing {
+namespace {
+
+// A regression trace against its replay under the catalogue's fix policy on
+// the same decisions: diff names the first step where they part.
+TEST(Diff, ARegressionTraceAgainstItsFixNamesTheFirstDifferingStep) {
+    const auto cat = explore::load_catalogue(REGSYNC_CATALOGUE, scenario_dir());
+    harness::Engine engine;
+    int compared = 0;
+    for (const auto& b : cat.bugs) {
+        const auto path = regression(b.name);
+        if (b.fix_policy.empty() || !std::filesystem::exists(path)) continue;
+        SCOPED_TRACE(b.name);
+        const auto bug = harness::read_trace(path);
+        const auto s = harness::load_scenario(bug.scenario_source, scenario_dir());
+        sched::LenientReplayDecisions d(std::vector<sim::ActorId>(bug.decisions.begin(), bug.decisions.end()));
+        const auto r = engine.run(s, b.fix_policy, harness::resolve_kernel(bug.kernel).config, d);
+        const auto fix = harness::make_trace(s, b.fix_policy, bug.kernel, "lenient", 0, 0, r);
+        const auto diff = explore::diff_traces(bug, fix);
+        ASSERT_FALSE(diff.same);
+        std::size_t i = 0;  // the first differing event, found here independently
+        while (i < bug.events.size() && i < fix.events.size() && bug.events[i] == fix.events[i]) ++i;
+        EXPECT_EQ(diff.common, i);
+        const auto& line = i < bug.events.size() ? bug.events[i] : fix.events[i];
+        const auto step = static_cast<std::uint32_t>(std::stoul(line.substr(5)));
+        EXPECT_LE(diff.first_step, step);
+        const auto path_a = temp_path(b.name + ".bug.json"), path_b = temp_path(b.name + ".fix.json");
+        harness::write_trace(path_a, bug);
+        harness::write_trace(path_b, fix);
+        const auto cli = run_cli("diff " + path_a + " " + path_b);
+        EXPECT_EQ(cli.exit_code, 1) << cli.output;
+        EXPECT_NE(cli.output.find("first difference at step " + std::to_string(diff.first_step) + ":"), std::string::npos) << cli.output;
+        EXPECT_NE(cli.output.find("  A: " + (i < bug.events.size() ? bug.events[i] : std::string("(the trace ends)"))), std::string::npos) << cli.output;
+        ++compared;
+    }
+    EXPECT_GE(compared, 10);
+    // A trace against itself: identical, exit 0.
+    const auto same = run_cli("diff " + regression("tsr-blind-writeback") + " " + regression("tsr-blind-writeback"));
+    EXPECT_EQ(same.exit_code, 0);
+    EXPECT_NE(same.output.find("identical event logs and verdicts"), std::string::npos);
+    // Two scenarios: an input error.
+    EXPECT_EQ(run_cli("diff " + regression("tsr-blind-writeback") + " " + regression("tsc-runtime-writeback")).exit_code, 2);
 }
 
 }  // namespace
