@@ -20,6 +20,7 @@
 #include "explore/explain.h"
 #include "explore/explore.h"
 #include "explore/trace_diff.h"
+#include "explore/view.h"
 #include "fakekvm/kernel_axes.h"
 #include "harness/kernel_profile.h"
 #include "sched/dpor.h"
@@ -59,6 +60,7 @@ struct Options {
     std::string report_out;  // shard report
     std::vector<std::string> merge_files;
     std::vector<std::string> diff_files;
+    std::string view_out;
     bool no_shrink = false;
     // replay / shrink
     std::string shrink_out;
@@ -319,6 +321,17 @@ int cmd_explain(const Options& o) {
     return rep.shown.empty() && rep.outcome == "quiescent" ? kExitOk : kExitViolation;
 }
 
+int cmd_view(const Options& o) {
+    const auto t = harness::read_trace(o.trace);
+    harness::Engine engine;
+    const auto html = explore::view_html(t, o.scenario_dir, engine);
+    std::ofstream out(o.view_out, std::ios::binary);
+    out << html;
+    if (!out) throw harness::InputError(o.view_out + ": cannot write the page");
+    std::printf("wrote %s (%zu bytes)\n", o.view_out.c_str(), html.size());
+    return kExitOk;
+}
+
 // Exit 0: the same events and verdict; 1: they differ.
 int cmd_diff(const Options& o) {
     const auto a = harness::read_trace(o.diff_files.at(0));
@@ -545,6 +558,9 @@ int main(int argc, char** argv) {
     rp->add_option("trace", o.trace, "Trace file")->required();
     rp->add_flag("-q,--quiet", o.quiet, "Print neither the explanation nor the event log");
     rp->add_flag("--events", o.events, "Print the full event log");
+    auto* vw = app.add_subcommand("view", "Draw a trace as one self-contained HTML page: a lane per actor, the violation's registers, INIT/SIPI arrows, the causal slice");
+    vw->add_option("trace", o.trace, "Trace file")->required();
+    vw->add_option("-o,--out", o.view_out, "The HTML file to write")->required();
     auto* df = app.add_subcommand("diff", "Where two traces of one scenario diverge, and what differs from there on (exit 1 if they differ)");
     df->add_option("traces", o.diff_files, "Trace A and trace B")->required()->expected(2);
     auto* xp = app.add_subcommand("explain", "Explain a trace's violation: the steps that make it, with their ioctls, values and hooks (at most 25 lines)");
@@ -619,6 +635,7 @@ int main(int argc, char** argv) {
         if (rp->parsed()) return cmd_replay(o);
         if (xp->parsed()) return cmd_explain(o);
         if (df->parsed()) return cmd_diff(o);
+        if (vw->parsed()) return cmd_view(o);
         if (mx->parsed()) return cmd_matrix(o);
         if (sk->parsed()) return cmd_shrink(o);
         if (rg->parsed()) return cmd_regressions(o);

@@ -302,12 +302,20 @@ int priority(Property p) {
 
 }  // namespace
 
-ExplainReport explain(const harness::Scenario& s, const std::string& policy, const std::string& kernel,
-                      const std::vector<sim::ActorId>& decisions, harness::Engine& engine) {
+harness::ExecutionResult rerun_with_footprints(const harness::Scenario& s, const std::string& policy, const std::string& kernel,
+                                               const std::vector<sim::ActorId>& decisions, harness::Engine& engine) {
     sched::LenientReplayDecisions d(decisions);
     harness::ExecutionOptions opt;
     opt.record_footprints = true;
-    const auto r = engine.run(s, policy, harness::resolve_kernel(kernel).config, d, opt);
+    return engine.run(s, policy, harness::resolve_kernel(kernel).config, d, opt);
+}
+
+ExplainReport explain(const harness::Scenario& s, const std::string& policy, const std::string& kernel,
+                      const std::vector<sim::ActorId>& decisions, harness::Engine& engine) {
+    return explain_result(s, policy, kernel, rerun_with_footprints(s, policy, kernel, decisions, engine));
+}
+
+ExplainReport explain_result(const harness::Scenario& s, const std::string& policy, const std::string& kernel, const harness::ExecutionResult& r) {
     ExplainReport rep{s.name, policy, kernel, harness::outcome_string(r), {}, 0};
     const auto initial = s.initial_registers();
     const Ctx c{model::catalogue(s.arch), s.arch, r, initial};
@@ -317,7 +325,7 @@ ExplainReport explain(const harness::Scenario& s, const std::string& policy, con
     std::stable_sort(firsts.begin(), firsts.end(), [](const auto* a, const auto* b) { return priority(a->property) < priority(b->property); });
     for (const auto* v : firsts) {
         if (rep.shown.size() == kMaxShown) break;
-        Explanation x{std::string(properties::to_string(v->property)), v->message, {}};
+        Explanation x{std::string(properties::to_string(v->property)), v->vcpu, v->reg, v->message, {}};
         switch (v->property) {
             case Property::LostKernelWrite: lost_kernel_write(c, *v, x); break;
             case Property::LostUserspaceWrite: lost_userspace_write(c, *v, x); break;

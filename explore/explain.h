@@ -27,6 +27,8 @@ struct ExplainStep {
 
 struct Explanation {
     std::string property;
+    int vcpu = -1;    // the vCPU and register it is about (lost-init: the target's mp_state)
+    int reg = -1;
     std::string message;  // the oracle's
     std::vector<ExplainStep> steps;
 };
@@ -40,6 +42,10 @@ struct ExplainReport {
 // Re-runs the execution with footprints and explains its verdict.
 ExplainReport explain(const harness::Scenario& s, const std::string& policy, const std::string& kernel,
                       const std::vector<sim::ActorId>& decisions, harness::Engine& engine);
+// The same for an execution already run with footprints.
+ExplainReport explain_result(const harness::Scenario& s, const std::string& policy, const std::string& kernel, const harness::ExecutionResult& r);
+harness::ExecutionResult rerun_with_footprints(const harness::Scenario& s, const std::string& policy, const std::string& kernel,
+                                               const std::vector<sim::ActorId>& decisions, harness::Engine& engine);
 ExplainReport explain_trace(const harness::Trace& t, const std::string& scenario_dir, harness::Engine& engine);
 
 // At most 25 lines.

@@ -8,6 +8,7 @@ PACKAGES=(
   librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
   spin binutils
+  chromium
 )
 
 missing=()

@@ -8,6 +8,7 @@
 #include "explore/catalogue.h"
 #include "explore/explain.h"
 #include "explore/trace_diff.h"
+#include "explore/view.h"
 #include "harness/kernel_profile.h"
 #include "sched/decision_source.h"
 #include "harness/trace_file.h"
@@ -184,6 +185,78 @@ TEST(Diff, ARegressionTraceAgainstItsFixNamesTheFirstDifferingStep) {
     EXPECT_NE(same.output.find("identical event logs and verdicts"), std::string::npos);
     // Two scenarios: an input error.
     EXPECT_EQ(run_cli("diff " + regression("tsr-blind-writeback") + " " + regression("tsc-runtime-writeback")).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace regsync::testing
+
+namespace regsync::testing {
+namespace {
+
+// Runs a shell command, returning its stdout.
+std::string shell(const std::string& cmd) {
+    std::string out;
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[4096];
+    while (p && std::fgets(buf, sizeof buf, p)) out += buf;
+    if (p) pclose(p);
+    return out;
+}
+
+std::size_t count(const std::string& s, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+    return n;
+}
+
+TEST(View, TheSameTraceGivesTheSameBytes) {
+    harness::Engine engine;
+    const auto t = harness::read_trace(regression("latched-init-cleared"));
+    const auto a = explore::view_html(t, scenario_dir(), engine);
+    const auto b = explore::view_html(t, scenario_dir(), engine);
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(a.find("http://"), a.find("http://www.w3.org/2000/svg"));  // no network: the SVG namespace is the only URL
+    EXPECT_EQ(a.find("https://"), std::string::npos);
+    const auto path = temp_path("view.html");
+    EXPECT_EQ(run_cli("view " + regression("latched-init-cleared") + " -o " + path).exit_code, 0);
+    EXPECT_EQ(read_file(path), a);
+}
+
+// The page as a real headless browser renders it: a lane per actor, the
+// causal slice highlighted, and a screenshot that is not blank.
+TEST(View, ChromiumRendersALanePerActorAndTheHighlightedSlice) {
+    const std::string chromium = shell("command -v chromium");
+    if (chromium.empty()) GTEST_SKIP() << "no chromium here (scripts/setup.sh installs Debian's)";
+    const std::string flags = " --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,720 ";
+    harness::Engine engine;
+    for (const char* name : {"latched-init-cleared", "tsr-blind-writeback", "tsc-runtime-writeback"}) {
+        SCOPED_TRACE(name);
+        const auto t = harness::read_trace(regression(name));
+        const auto html = temp_path(std::string(name) + ".html");
+        write_file(html, explore::view_html(t, scenario_dir(), engine));
+        const auto dom = shell("chromium" + flags + "--dump-dom file://" + html + " 2>/dev/null");
+        const auto s = harness::load_scenario(t.scenario_source, scenario_dir());
+        const auto r = explore::rerun_with_footprints(s, t.policy, t.kernel, {t.decisions.begin(), t.decisions.end()}, engine);
+        const auto rep = explore::explain_result(s, t.policy, t.kernel, r);
+        EXPECT_EQ(count(dom, "<g class=\"lane\""), r.actors.size()) << dom.substr(0, 400);
+        for (const auto& a : r.actors) EXPECT_NE(dom.find("data-actor=\"" + a + "\""), std::string::npos) << a;
+        for (const auto& x : rep.shown)
+            for (const auto& st : x.steps) {
+                if (st.actor == "-") continue;
+                EXPECT_NE(dom.find(" slice\" data-step=\"" + std::to_string(st.step) + "\""), std::string::npos) << "slice step " << st.step;
+            }
+        EXPECT_EQ(count(dom, "<polyline class=\"lost-path\""), rep.shown.size());
+        EXPECT_GE(count(dom, "<li class=\"slice-step\""), rep.shown.front().steps.size());
+        // A screenshot, against one of an empty page made the same way.
+        const auto png = temp_path(std::string(name) + ".png"), blank_html = temp_path("blank.html"), blank = temp_path("blank.png");
+        write_file(blank_html, "<!DOCTYPE html><html><body></body></html>\n");
+        shell("chromium" + flags + "--screenshot=" + png + " file://" + html + " >/dev/null 2>&1");
+        shell("chromium" + flags + "--screenshot=" + blank + " file://" + blank_html + " >/dev/null 2>&1");
+        const auto shot = read_file(png), empty = read_file(blank);
+        ASSERT_GT(shot.size(), 8u);
+        EXPECT_EQ(shot.substr(1, 3), "PNG");
+        EXPECT_GT(shot.size(), 5 * empty.size()) << "the screenshot is as small as a blank page's";
+    }
 }
 
 }  // namespace
