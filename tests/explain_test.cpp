@@ -56,13 +56,24 @@ TEST(Explain, EveryRegressionTraceIsExplainedInAtMost25LinesWithItsStepsInOrder)
     EXPECT_GE(traces, 40);
 }
 
+// A regression trace and the first explanation of it, which must be of `property`.
+struct Explained {
+    harness::Trace trace;
+    explore::Explanation first;
+};
+Explained explained(const std::string& name, const std::string& property) {
+    harness::Engine engine;
+    Explained e{harness::read_trace(regression(name)), {}};
+    const auto rep = explore::explain_trace(e.trace, scenario_dir(), engine);
+    if (rep.shown.empty()) ADD_FAILURE() << name << ": nothing explained";
+    else e.first = rep.shown.front();
+    EXPECT_EQ(e.first.property, property) << name;
+    return e;
+}
+
 // The Book-E timer bug: the get of TSR, the timer setting DIS, the put that cleared it.
 TEST(Explain, TsrBlindWritebackIsTheGetTheTimerAndThePut) {
-    harness::Engine engine;
-    const auto t = harness::read_trace(regression("tsr-blind-writeback"));
-    const auto rep = explore::explain_trace(t, scenario_dir(), engine);
-    ASSERT_FALSE(rep.shown.empty());
-    const auto& x = rep.shown.front();
+    const auto [t, x] = explained("tsr-blind-writeback", "lost-kernel-write");
     ASSERT_EQ(x.property, "lost-kernel-write");
     const auto& v = t.violations.front();
     ASSERT_EQ(x.steps.size(), 3u);
@@ -82,11 +93,7 @@ TEST(Explain, TsrBlindWritebackIsTheGetTheTimerAndThePut) {
 // Today's QEMU's latched INIT: the INIT, the GET that cached latched_init,
 // the kernel starting the AP, the VMM's own INIT and the puts that undo it.
 TEST(Explain, LatchedInitClearedIsTheInitTheCachedGetAndThePutsThatUndoIt) {
-    harness::Engine engine;
-    const auto t = harness::read_trace(regression("latched-init-cleared"));
-    const auto rep = explore::explain_trace(t, scenario_dir(), engine);
-    ASSERT_FALSE(rep.shown.empty());
-    const auto& x = rep.shown.front();
+    const auto [t, x] = explained("latched-init-cleared", "lost-init");
     ASSERT_EQ(x.property, "lost-init");
     const auto lost = std::find_if(t.violations.begin(), t.violations.end(), [](const auto& v) { return v.property == "lost-init"; });
     ASSERT_NE(lost, t.violations.end());
@@ -105,11 +112,7 @@ TEST(Explain, LatchedInitClearedIsTheInitTheCachedGetAndThePutsThatUndoIt) {
 
 // The TSC: the get, the write-back between the two reads, and the reads.
 TEST(Explain, TscRuntimeWritebackIsTheTwoReadsAndTheWriteBetween) {
-    harness::Engine engine;
-    const auto t = harness::read_trace(regression("tsc-runtime-writeback"));
-    const auto rep = explore::explain_trace(t, scenario_dir(), engine);
-    ASSERT_FALSE(rep.shown.empty());
-    const auto& x = rep.shown.front();
+    const auto [t, x] = explained("tsc-runtime-writeback", "tsc-jump-back");
     ASSERT_EQ(x.property, "tsc-jump-back");
     const auto& v = t.violations.front();
     ASSERT_EQ(x.steps.size(), 4u);
