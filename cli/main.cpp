@@ -232,6 +232,15 @@ int cmd_kvm_replay(const Options& o) {
         return kExitUsage;
     }
     std::fputs(rep.text.c_str(), stdout);
+    if (!o.view_out.empty()) {
+        harness::Engine engine;
+        const auto html = realkvm::kvm_replay_html(rep, "kvm-replay " + t.scenario_name + " / " + t.policy + " / " + t.kernel, explore::view_css(),
+                                                   explore::view_fragment(t, o.scenario_dir, engine));
+        std::ofstream out(o.view_out, std::ios::binary);
+        out << html;
+        if (!out) throw harness::InputError(o.view_out + ": cannot write the page");
+        std::printf("wrote %s: the fake and the real run side by side\n", o.view_out.c_str());
+    }
     return rep.violated ? kExitViolation : kExitOk;
 }
 
@@ -553,6 +562,7 @@ int main(int argc, char** argv) {
 
     auto* kr = app.add_subcommand("kvm-replay", "Replay an x86 trace on the fake with every vCPU ioctl mirrored to /dev/kvm; compare, and judge the real run (exit 2 without /dev/kvm)");
     kr->add_option("trace", o.trace, "Trace file")->required();
+    kr->add_option("--html", o.view_out, "Also draw the fake and the real run side by side in this HTML file");
     kr->add_option("--tick-us", o.tick_us, "Real microseconds per tick of the virtual clock (0: run as fast as it goes)")->capture_default_str();
     auto* rp = app.add_subcommand("replay", "Replay a trace bit-exactly (exit 3 if it diverges)");
     rp->add_option("trace", o.trace, "Trace file")->required();

@@ -14,5 +14,9 @@
 namespace regsync::explore {
 
 std::string view_html(const harness::Trace& t, const std::string& scenario_dir, harness::Engine& engine);
+// The drawing and the slice without the page around them, and the page's
+// style: kvm-replay --html puts the fake's drawing beside the real run.
+std::string view_fragment(const harness::Trace& t, const std::string& scenario_dir, harness::Engine& engine);
+const std::string& view_css();
 
 }  // namespace regsync::explore

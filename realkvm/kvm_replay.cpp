@@ -175,8 +175,19 @@ KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_fil
            "real code's port writes and RDTSC use; DIFFERS: a difference the model does not explain)\n";
     std::size_t unexplained = 0, mismatched_exits = 0;
     for (const auto& o : real.observations) {
-        out += observation_line(o, run.actors, cat, unexplained) + "\n";
-        if (!o.fake_exit.empty() && o.fake_exit != o.real_exit) ++mismatched_exits;
+        const std::size_t before = unexplained;
+        const std::string line = observation_line(o, run.actors, cat, unexplained);
+        out += line + "\n";
+        const bool exit_differs = !o.fake_exit.empty() && o.fake_exit != o.real_exit;
+        if (exit_differs) ++mismatched_exits;
+        KvmReplayReport::Row row;
+        row.step = o.step;
+        row.actor = o.actor < run.actors.size() ? run.actors[o.actor] : "?";
+        row.what = o.what + " vcpu" + std::to_string(o.vcpu);
+        const auto at = line.find(o.what);
+        row.detail = at == std::string::npos ? line : line.substr(std::min(line.size(), at + 20));
+        row.differs = exit_differs || unexplained > before;
+        rep.rows.push_back(std::move(row));
     }
     out += "guest RDTSC on the real vCPUs:";
     for (const auto& r : real.tsc_reads) out += " vcpu" + std::to_string(r.vcpu) + "=" + hex(r.value);
@@ -209,6 +220,7 @@ KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_fil
     out += "\nverdict on the real kernel's observations (not judged: rax, rcx, rdx, the real code's scratch registers): " +
            std::string(lines.empty() ? "every property held\n" : "VIOLATION\n");
     for (const auto& l : lines) out += "  " + l + "\n";
+    rep.real_verdict = lines;
     for (const auto& v : run.verdict.violations)
         if (v.reg >= 0 && is_scratch(cat, static_cast<model::RegIndex>(v.reg))) {
             out += "  (the simulated " + std::string(properties::to_string(v.property)) + " on " + std::string(cat[static_cast<model::RegIndex>(v.reg)].name) +
@@ -234,6 +246,37 @@ KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_fil
                "value it expects as a request to keep the vCPUs in sync (kvm_synchronize_tsc, variant tsc-sync-window). --tick-us makes\n"
                "the replay as slow as the scenario's clock, so that a writeback is as stale on the real kernel as the scenario means.\n";
     return rep;
+}
+
+namespace {
+std::string esc(const std::string& s) {
+    std::string o;
+    for (char ch : s) {
+        if (ch == '&') o += "&amp;";
+        else if (ch == '<') o += "&lt;";
+        else if (ch == '>') o += "&gt;";
+        else if (ch == '"') o += "&quot;";
+        else o += ch;
+    }
+    return o;
+}
+}  // namespace
+
+std::string kvm_replay_html(const KvmReplayReport& r, const std::string& title, const std::string& css, const std::string& fake_fragment) {
+    std::string h = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + esc(title) + "</title>\n<style>\n" + css +
+                    ".side{display:flex;gap:16px;align-items:flex-start}\n.side>div{overflow:auto}\n"
+                    "table.real{border-collapse:collapse;font:12px monospace}\ntable.real td{border-bottom:1px solid #eee;padding:2px 6px}\n"
+                    "tr.differs td{background:#fdd}\n</style></head><body>\n<h2>" + esc(title) + "</h2>\n<div class=\"side\">\n<div class=\"fake\"><h3>fake</h3>\n" +
+                    fake_fragment + "</div>\n<div class=\"real\"><h3>real /dev/kvm</h3>\n<table class=\"real\">\n<tr><td>step</td><td>actor</td><td>ioctl</td><td>fake | real</td></tr>\n";
+    for (const auto& row : r.rows)
+        h += std::string("<tr class=\"") + (row.differs ? "differs" : "agree") + "\" data-step=\"" + std::to_string(row.step) + "\"><td>" + std::to_string(row.step) +
+             "</td><td>" + esc(row.actor) + "</td><td>" + esc(row.what) + "</td><td>" + esc(row.detail) + "</td></tr>\n";
+    h += "</table>\n<p><b>verdict on the real kernel's observations:</b> " + std::string(r.real_verdict.empty() ? "every property held" : "VIOLATION") + "</p>\n<ul>\n";
+    for (const auto& l : r.real_verdict) h += "<li>" + esc(l) + "</li>\n";
+    h += "</ul>\n";
+    for (const auto& n : r.notes) h += "<p class=\"note\">note: " + esc(n) + "</p>\n";
+    h += "</div>\n</div>\n</body></html>\n";
+    return h;
 }
 
 }  // namespace regsync::realkvm

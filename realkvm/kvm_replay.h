@@ -21,7 +21,20 @@ struct KvmReplayReport {
     std::size_t unexplained = 0;         // register differences the model does not explain
     std::size_t exits_differ = 0;        // KVM_RUN exits where fake and real differ
     std::vector<std::string> notes;      // divergences of the real run
+    // Each step that observed state, fake | real, for the side-by-side page.
+    struct Row {
+        std::uint32_t step = 0;
+        std::string actor, what;  // the ioctl, or "KVM_RUN exit"
+        std::string detail;       // "fake X | real Y" per differing register, or the exits
+        bool differs = false;     // a difference the model does not explain
+    };
+    std::vector<Row> rows;
+    std::vector<std::string> real_verdict;  // the lines of the verdict on the real kernel's observations
 };
+
+// kvm-replay --html: the fake's drawing (`fake_fragment`, from
+// explore::view_fragment) beside the real run's observations, in the same style.
+std::string kvm_replay_html(const KvmReplayReport& r, const std::string& title, const std::string& css, const std::string& fake_fragment);
 
 // Throws harness::InputError for a trace that cannot be replayed (scenario
 // missing or changed, unknown kernel variant, not x86, sync-regs policy).

@@ -269,6 +269,26 @@ TEST(KvmReplay, AnExamplePluginTraceDrivesTheRealKernelAsQemuTodaysDoes) {
     }
 }
 
+// kvm-replay --html: the fake's drawing beside the real run's observations.
+TEST(KvmReplay, HtmlDrawsTheFakeAndTheRealRunSideBySide) {
+    if (const auto why = realkvm::kvm_unavailable_reason(); !why.empty()) GTEST_SKIP() << "no real KVM here: " << why;
+    const auto page = temp_path("side.html");
+    const auto r = run_cli("kvm-replay " + regression("latched-init-cleared") + " --html " + page);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    const auto html = read_file(page);
+    const auto rep = kvm_replay(regression("latched-init-cleared"));
+    ASSERT_FALSE(rep.rows.empty());
+    std::size_t rows = 0, lanes = 0;
+    for (auto at = html.find("<tr class=\""); at != std::string::npos; at = html.find("<tr class=\"", at + 1)) ++rows;
+    for (auto at = html.find("<g class=\"lane\""); at != std::string::npos; at = html.find("<g class=\"lane\"", at + 1)) ++lanes;
+    EXPECT_EQ(rows, rep.rows.size());
+    EXPECT_EQ(lanes, 3u);  // vcpu0-thread, vcpu1-thread, main-loop
+    EXPECT_NE(html.find("<div class=\"fake\">"), std::string::npos);
+    EXPECT_NE(html.find("<div class=\"real\">"), std::string::npos);
+    EXPECT_NE(html.find(" slice\" data-step="), std::string::npos);  // the causal slice, as in view
+    EXPECT_NE(html.find("verdict on the real kernel's observations:</b> VIOLATION"), std::string::npos);
+}
+
 // INIT lost to HLT lives inside pre-3.10 kernels: the replay cannot force
 // it, says so, and the real kernel starts the AP as the fixed variant does.
 TEST(KvmReplay, InitLostToHltCannotBeForcedAndTheRealKernelStartsTheAp) {
