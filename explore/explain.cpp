@@ -1,7 +1,6 @@
 #include "explore/explain.h"
 
 #include <algorithm>
-#include <cinttypes>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -51,11 +50,7 @@ std::string kernel_function(sim::Writer w) {
     }
 }
 
-std::string hex(std::uint64_t v) {
-    char b[24];
-    std::snprintf(b, sizeof b, "0x%" PRIx64, v);
-    return b;
-}
+using harness::hex_value;
 
 struct Ctx {
     const model::Catalogue& cat;
@@ -79,7 +74,7 @@ struct Ctx {
     // with virtual time (IA32_TSC) has no value in the event log.
     std::string value_read(int v, int reg_i, std::uint32_t step) const {
         if (cat[static_cast<model::RegIndex>(reg_i)].time_varying) return reg(reg_i) + " copied (it advances with the clock)";
-        return reg(reg_i) + " = " + hex(kernel_value(v, reg_i, step));
+        return reg(reg_i) + " = " + hex_value(kernel_value(v, reg_i, step));
     }
     // Whether the step read (v, reg) in the kernel, by its footprint.
     bool reads(std::uint32_t step, int v, int reg_i) const {
@@ -101,8 +96,7 @@ struct Ctx {
         const sim::HookSpan* h = hook_of(e);
         const std::string during = h ? std::string(" (during ") + h->hook + ")" : "";
         if (e.kind == K::KernelWrite && e.writer != sim::Writer::Userspace) return kernel_function(e.writer) + during;
-        if (e.kind == K::InitAccepted || e.kind == K::SipiAccepted || e.kind == K::InitCleared || e.kind == K::InitLatched ||
-            e.kind == K::SipiDropped)
+        if (sim::is_init_fate(e.kind))
             return "kernel: the LAPIC's INIT/SIPI (kvm_apic_accept_events, kvm_vcpu_ioctl_x86_set_vcpu_events)" + during;
         if (h) return std::string(h->hook) + ": " + qemu_function(h->hook);
         if (e.kind == K::GuestEntry || e.kind == K::InitSent || e.kind == K::SipiSent || e.kind == K::GuestTscRead || e.kind == K::GuestIo)
@@ -132,7 +126,7 @@ struct Ctx {
         for (const auto& e : r.events)
             if (e.step == step && e.kind == K::KernelWrite && e.vcpu == v && e.writer == sim::Writer::Userspace &&
                 std::find(regs.begin(), regs.end(), e.reg) != regs.end())
-                changes += (changes.empty() ? ": " : ", ") + reg(e.reg) + " " + hex(e.old) + " -> " + hex(e.value);
+                changes += (changes.empty() ? ": " : ", ") + reg(e.reg) + " " + hex_value(e.old) + " -> " + hex_value(e.value);
         const sim::Event& anchor = io ? *io : r.events.front();  // an ioctl is where its changes happened
         ExplainStep s = step_of(anchor, w + changes, role);
         s.step = step;
@@ -161,7 +155,7 @@ void lost_userspace_write(const Ctx& c, const properties::Violation& v, Explanat
     if (const auto* w = c.find(v.step, K::KernelWrite, v.vcpu, v.reg))
         x.steps.push_back(c.step_of(*w, c.what(*w), "overwritten before it reached the kernel"));
     else if (const auto* e = c.find(v.step, K::VcpuEnter, v.vcpu))
-        x.steps.push_back(c.step_of(*e, c.what(*e) + ": KVM_RUN entered with " + c.reg(v.reg) + " = " + hex(c.kernel_value(v.vcpu, v.reg, v.step + 1)) +
+        x.steps.push_back(c.step_of(*e, c.what(*e) + ": KVM_RUN entered with " + c.reg(v.reg) + " = " + hex_value(c.kernel_value(v.vcpu, v.reg, v.step + 1)) +
                                             " in the kernel", "the write never made it: no put carried it"));
     else
         x.steps.push_back({v.step, "-", "the execution ended with the write still only in the cache", "", "dropped"});
@@ -263,7 +257,7 @@ void snapshot_fidelity(const Ctx& c, const properties::Violation& v, Explanation
     if (const auto* l = c.find(v.origin, K::SnapshotLoaded, -1)) x.steps.push_back(c.step_of(*l, c.what(*l), "the restore begins"));
     if (v.step != v.origin) {
         const sim::Event* e = c.find(v.step, K::VcpuEnter, -1);
-        const std::string runs = "the first vCPU runs with " + c.reg(v.reg) + " = " + hex(c.kernel_value(v.vcpu, v.reg, v.step + 1)) + " in the kernel";
+        const std::string runs = "the first vCPU runs with " + c.reg(v.reg) + " = " + hex_value(c.kernel_value(v.vcpu, v.reg, v.step + 1)) + " in the kernel";
         ExplainStep st{v.step, "-", runs, "", "the restore did not reach the kernel"};
         if (e) {
             st.actor = c.actor(*e);
@@ -279,7 +273,7 @@ void snapshot_fidelity(const Ctx& c, const properties::Violation& v, Explanation
 void dirty_entry(const Ctx& c, const properties::Violation& v, Explanation& x) {
     if (const auto* i = c.find(v.origin, K::Intent, v.vcpu, v.reg)) x.steps.push_back(c.step_of(*i, c.what(*i), "the intent"));
     if (const auto* e = c.find(v.step, K::VcpuEnter, v.vcpu))
-        x.steps.push_back(c.step_of(*e, c.what(*e) + ": KVM_RUN entered with " + c.reg(v.reg) + " = " + hex(c.kernel_value(v.vcpu, v.reg, v.step + 1)) + " in the kernel",
+        x.steps.push_back(c.step_of(*e, c.what(*e) + ": KVM_RUN entered with " + c.reg(v.reg) + " = " + hex_value(c.kernel_value(v.vcpu, v.reg, v.step + 1)) + " in the kernel",
                                     "the vCPU runs without it"));
 }
 

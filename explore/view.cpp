@@ -1,7 +1,6 @@
 #include "explore/view.h"
 
 #include <algorithm>
-#include <cinttypes>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -17,17 +16,7 @@ namespace {
 
 using K = sim::EventKind;
 
-std::string esc(const std::string& s) {
-    std::string o;
-    for (char c : s) {
-        if (c == '&') o += "&amp;";
-        else if (c == '<') o += "&lt;";
-        else if (c == '>') o += "&gt;";
-        else if (c == '"') o += "&quot;";
-        else o += c;
-    }
-    return o;
-}
+const auto esc = harness::html_escape;
 
 std::string num(long v) { return std::to_string(v); }
 
@@ -132,10 +121,8 @@ std::string view_html(const harness::Trace& t, const std::string& scenario_dir, 
             if (e.kind == K::KernelWrite && e.vcpu == v && e.reg == reg) {
                 same = e.step == last_step ? same + 1 : 0;
                 last_step = e.step;
-                char val[32];
-                std::snprintf(val, sizeof val, "0x%" PRIx64, e.value);
                 h += "<text class=\"value " + std::string(kind_class(e)) + "\" x=\"" + num(x(e.step)) + "\" y=\"" + num(y - 4 + 11 * same) + "\"><title>" +
-                     esc(harness::format_event(s.arch, r.actors, e)) + "</title>" + val + "</text>\n";
+                     esc(harness::format_event(s.arch, r.actors, e)) + "</title>" + harness::hex_value(e.value) + "</text>\n";
             }
         h += "</g>\n";
     }

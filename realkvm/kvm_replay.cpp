@@ -1,12 +1,12 @@
 #include "realkvm/kvm_replay.h"
 
 
-#include <cinttypes>
 #include <cstdio>
 #include <stdexcept>
 
 #include "fakekvm/fake_vm.h"
 #include "fakekvm/kernel_config.h"
+#include "harness/event_format.h"
 #include "harness/execution.h"
 #include "harness/input_error.h"
 #include "harness/kernel_profile.h"
@@ -22,16 +22,7 @@ namespace {
 
 using properties::Property;
 
-std::string hex(std::uint64_t v) {
-    char b[24];
-    std::snprintf(b, sizeof b, "0x%" PRIx64, v);
-    return b;
-}
-
-bool is_init_fate(sim::EventKind k) {
-    using K = sim::EventKind;
-    return k == K::InitAccepted || k == K::InitCleared || k == K::InitLatched || k == K::SipiAccepted || k == K::SipiDropped;
-}
+using harness::hex_value;
 
 // The fake's event log with what the fake kernel did replaced by what the
 // real kernel showed, and the values the VMM means (intents) or captured
@@ -52,7 +43,7 @@ std::vector<sim::Event> real_event_log(const model::Catalogue& cat, const std::v
         if (i == fake.size()) break;
         sim::Event e = fake[i];
         if (e.kind == sim::EventKind::KernelWrite || e.kind == sim::EventKind::GuestTscRead || e.kind == sim::EventKind::GuestEntry) continue;
-        if (is_init_fate(e.kind)) continue;  // what the fake kernel did with INIT/SIPI
+        if (sim::is_init_fate(e.kind)) continue;  // what the fake kernel did with INIT/SIPI
         if (!judged(e)) continue;
         if (e.kind == sim::EventKind::Intent || e.kind == sim::EventKind::SnapshotSaved) e.value = translate(i, e);
         out.push_back(e);
@@ -79,8 +70,8 @@ std::vector<std::string> real_tsc_jump_backs(const std::vector<RealTscRead>& rea
             bool moved = false;
             for (auto m : moves) moved = moved || (m >= x.from && m < y.to);
             if (moved) continue;
-            out.push_back("vcpu" + std::to_string(y.vcpu) + " read TSC " + hex(y.value) + ", " + std::to_string(x.value - y.value) +
-                          " cycles behind vcpu" + std::to_string(x.vcpu) + "'s read " + hex(x.value) + " that happened before it");
+            out.push_back("vcpu" + std::to_string(y.vcpu) + " read TSC " + hex_value(y.value) + ", " + std::to_string(x.value - y.value) +
+                          " cycles behind vcpu" + std::to_string(x.vcpu) + "'s read " + hex_value(x.value) + " that happened before it");
             if (out.size() >= 5) return out;
         }
     return out;
@@ -103,7 +94,7 @@ std::string observation_line(const Observation& o, const std::vector<std::string
             ++agree;
             continue;
         }
-        diff += "; " + std::string(cat[c.reg].name) + " " + hex(c.fake) + " | " + hex(c.real) + " (" + c.why + ")";
+        diff += "; " + std::string(cat[c.reg].name) + " " + hex_value(c.fake) + " | " + hex_value(c.real) + " (" + c.why + ")";
         if (c.why == "DIFFERS") ++unexplained;
     }
     return line + std::to_string(agree) + " agree" + diff + (o.progress.empty() ? "" : "  [" + o.progress + "]");
@@ -190,7 +181,7 @@ KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_fil
         rep.rows.push_back(std::move(row));
     }
     out += "guest RDTSC on the real vCPUs:";
-    for (const auto& r : real.tsc_reads) out += " vcpu" + std::to_string(r.vcpu) + "=" + hex(r.value);
+    for (const auto& r : real.tsc_reads) out += " vcpu" + std::to_string(r.vcpu) + "=" + hex_value(r.value);
     out += real.tsc_reads.empty() ? " none\n" : "\n";
     for (const auto& n : real.notes) out += "note: " + n + "\n";
     rep.notes = real.notes;
@@ -248,21 +239,8 @@ KvmReplayReport kvm_replay(const harness::Trace& t, const std::string& trace_fil
     return rep;
 }
 
-namespace {
-std::string esc(const std::string& s) {
-    std::string o;
-    for (char ch : s) {
-        if (ch == '&') o += "&amp;";
-        else if (ch == '<') o += "&lt;";
-        else if (ch == '>') o += "&gt;";
-        else if (ch == '"') o += "&quot;";
-        else o += ch;
-    }
-    return o;
-}
-}  // namespace
-
 std::string kvm_replay_html(const KvmReplayReport& r, const std::string& title, const std::string& css, const std::string& fake_fragment) {
+    const auto esc = harness::html_escape;
     std::string h = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + esc(title) + "</title>\n<style>\n" + css +
                     ".side{display:flex;gap:16px;align-items:flex-start}\n.side>div{overflow:auto}\n"
                     "table.real{border-collapse:collapse;font:12px monospace}\ntable.real td{border-bottom:1px solid #eee;padding:2px 6px}\n"

@@ -59,6 +59,12 @@ struct Event {
     std::uint64_t mask = 0;
 };
 
+// What the kernel did with an INIT or SIPI (its fate), as opposed to its sending.
+inline bool is_init_fate(EventKind k) {
+    return k == EventKind::InitAccepted || k == EventKind::InitCleared || k == EventKind::InitLatched || k == EventKind::SipiAccepted ||
+           k == EventKind::SipiDropped;
+}
+
 const char* to_string(EventKind k);
 const char* to_string(Writer w);
 const char* to_string(IntentCause c);
