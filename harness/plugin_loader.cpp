@@ -60,7 +60,7 @@ constexpr regsync_services kScratch{sizeof(regsync_services), &no_ioctl, &no_loc
 // Every catalogue register of its arch must be kept by the layer: the
 // monitor, reset, savevm and loadvm reach them by name.
 std::string check_registers(const regsync_sync_layer& l) {
-    const auto& cat = model::catalogue(l.arch == REGSYNC_ARCH_X86 ? model::Arch::X86 : model::Arch::PpcBookE);
+    const auto& cat = model::catalogue(model::arch_of(l));
     regsync_vcpu v{&kScratch};
     void* st = l.create_vcpu(&v);
     if (!st) return std::string("layer '") + l.name + "': create_vcpu returned NULL";
@@ -90,7 +90,7 @@ void add_policy(const regsync_sync_layer& l, const std::string& origin, std::uin
     p.make = [lp] { return std::make_unique<model::PluginPolicy>(*lp); };
     p.plugin = origin;
     p.plugin_hash = hash;
-    p.arch = l.arch == REGSYNC_ARCH_X86 ? model::Arch::X86 : model::Arch::PpcBookE;
+    p.arch = model::arch_of(l);
     p.follows = l.follows ? l.follows : "";
     if (!model::register_policy(std::move(p))) throw InputError(origin + ": policy name '" + l.name + "' is taken");
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "model/ioctl_fields.h"
+#include "model/policies/qemu_today.h"
 #include "sim/flight_recorder.h"
 #include "sim/footprint.h"
 #include "sim/world.h"
@@ -175,7 +176,7 @@ int PluginPolicy::call(const char* hook, const CPUState& cpu, F&& f) const {
 
 void PluginPolicy::attach(sim::World& world, std::vector<CPUState>& cpus) {
     world_ = &world;
-    cat_ = &catalogue(layer_.arch == REGSYNC_ARCH_X86 ? Arch::X86 : Arch::PpcBookE);
+    cat_ = &catalogue(arch_of(layer_));
     for (auto& c : cpus) {
         auto h = std::make_unique<Handle>(Handle{{&PluginServices::table}, this, &c});
         void* st = nullptr;
@@ -226,7 +227,7 @@ void PluginPolicy::kvm_get_tsc(CPUState& cpu, const ArchSync&) {
     if (layer_.kvm_get_tsc) call("kvm_get_tsc", cpu, [&] { return layer_.kvm_get_tsc(state(cpu)); });
 }
 std::uint64_t PluginPolicy::tsc_after_reset(std::uint64_t current, std::uint64_t reset) const {
-    return layer_.tsc_after_reset ? layer_.tsc_after_reset(current, reset) : (current != 0 ? 1 : reset);
+    return layer_.tsc_after_reset ? layer_.tsc_after_reset(current, reset) : kvm_tsc_after_reset(current, reset);
 }
 
 std::uint64_t PluginPolicy::read_reg(CPUState& cpu, const ArchSync& arch, RegIndex r) {

@@ -21,6 +21,8 @@ struct PluginFault : std::runtime_error {
 
 // Checks a layer's table before regsync takes it: "" or what is wrong.
 std::string check_layer(const regsync_sync_layer& l);
+// The architecture a layer that passed check_layer syncs.
+inline Arch arch_of(const regsync_sync_layer& l) { return l.arch == REGSYNC_ARCH_X86 ? Arch::X86 : Arch::PpcBookE; }
 
 class PluginPolicy final : public SyncPolicy {
 public:
