@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +33,10 @@ namespace {
 using sim::flight::Region;
 using sim::flight::Slot;
 using sim::flight::SlotState;
+
+// The signals of a crash in the code under test: the worker marks its slot
+// on them, and the supervisor reports them even between hooks.
+constexpr int kFatalSignals[] = {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL, SIGTRAP};
 
 void on_fatal_signal(int sig) {
     sim::flight::mark_crashed();
@@ -132,7 +138,7 @@ int report(const SupervisorOptions& opt, Slot* s, const std::string& what) {
     t.decisions.assign(s->decisions, s->decisions + s->n_decisions);
     t.outcome = "plugin-fault";
     t.fault = what;
-    t.fault_hook = s->hook;
+    if (*s->hook) t.fault_hook = std::string(s->hook) + " (vcpu" + std::to_string(s->hook_vcpu) + ")";
     const std::string path = opt.fault_dir + "/fault-" + sanitize(t.scenario_name) + "-" + sanitize(t.policy) + "-" + sanitize(t.kernel) + ".json";
     std::string written = path;
     try {
@@ -143,7 +149,7 @@ int report(const SupervisorOptions& opt, Slot* s, const std::string& what) {
     std::string replay = "regsync replay " + path;
     for (const auto& p : opt.plugins) replay += " --policy-plugin " + p;
     std::fprintf(stderr, "regsync: PLUGIN FAULT: policy '%s'%s%s %s in hook %s\n", t.policy.c_str(), t.plugin.empty() ? "" : " of ",
-                 t.plugin.c_str(), what.c_str(), *s->hook ? s->hook : "(none: between hooks)");
+                 t.plugin.c_str(), what.c_str(), t.fault_hook.empty() ? "(none: between hooks)" : t.fault_hook.c_str());
     std::fprintf(stderr, "  execution: scenario %s, kernel %s, %zu decisions so far%s\n", t.scenario_name.c_str(), t.kernel.c_str(),
                  t.decisions.size(), s->truncated ? " (truncated: the trace will not replay)" : "");
     std::fprintf(stderr, "  trace: %s\n  replay with: %s\n", written.c_str(), replay.c_str());
@@ -170,7 +176,7 @@ int run_supervised(const SupervisorOptions& opt, const std::function<int()>& bod
     }
     if (pid == 0) {
         sim::flight::install(region);
-        for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) ::signal(sig, on_fatal_signal);
+        for (int sig : kFatalSignals) ::signal(sig, on_fatal_signal);
         const int code = body();
         std::fflush(stdout);
         std::fflush(stderr);
@@ -190,7 +196,7 @@ int run_supervised(const SupervisorOptions& opt, const std::function<int()>& bod
                 Slot* s = faulting_slot(*region, true);
                 // A signal from outside (SIGPIPE of a closed pipe, SIGINT, SIGTERM)
                 // while no hook ran is not the layer's: end the same way.
-                const bool fatal = sig == SIGSEGV || sig == SIGABRT || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP;
+                const bool fatal = std::find(std::begin(kFatalSignals), std::end(kFatalSignals), sig) != std::end(kFatalSignals);
                 if (!fatal && !(s && s->in_hook.load())) {
                     std::fflush(stdout);
                     ::signal(sig, SIG_DFL);

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 
 namespace regsync::sim::flight {
@@ -92,17 +91,12 @@ void heartbeat() {
     if (Slot* s = t_slot) s->heartbeat.fetch_add(1, std::memory_order_relaxed);
 }
 
+// At every call into a plugin: only copies, the supervisor formats.
 void enter_hook(std::string_view hook, int vcpu) {
     Slot* s = t_slot;
     if (!s) return;
-    char buf[64];
-    const std::string_view suffix = " (vcpu";
-    std::size_t n = std::min(hook.size(), sizeof buf - 16);
-    std::memcpy(buf, hook.data(), n);
-    std::memcpy(buf + n, suffix.data(), suffix.size());
-    n += suffix.size();
-    n += static_cast<std::size_t>(std::max(0, std::snprintf(buf + n, sizeof buf - n, "%d)", vcpu)));
-    copy_str(s->hook, sizeof s->hook, std::string_view(buf, std::min(n, sizeof buf - 1)));
+    copy_str(s->hook, sizeof s->hook, hook);
+    s->hook_vcpu = vcpu;
     s->in_hook.store(1);
     s->heartbeat.fetch_add(1, std::memory_order_relaxed);
 }

@@ -27,7 +27,8 @@ struct Slot {
     std::atomic<std::uint32_t> in_hook;    // a plugin hook is running
     std::atomic<std::uint32_t> crashed;    // a fatal signal arrived on this thread
     std::int32_t tid;                      // the OS thread, for /proc/<pid>/task/<tid>/syscall
-    char hook[64];                         // e.g. "pre_run (vcpu1)"
+    char hook[64];                         // the hook's name, e.g. "pre_run"
+    std::int32_t hook_vcpu;                // and the vCPU it ran for (the supervisor writes "pre_run (vcpu1)")
     char fault[512];                       // a hook's own error, when it returned one
     char scenario_name[256];
     char scenario_source[2048];
