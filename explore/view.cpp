@@ -45,18 +45,19 @@ constexpr int kLeft = 190, kCol = 22, kTop = 50, kLane = 34;
 }  // namespace
 
 const std::string& view_css() {
-    static const std::string css = "body{font:13px sans-serif;margin:12px;color:#222}\n.lane-label{font:12px monospace;fill:#333}\n.lane line{stroke:#ccc}\n"         ".state line{stroke:#e0c070}\ncircle{stroke:#fff;stroke-width:1}\n.ioctl{fill:#4a78c2}\n.put{fill:#c24a4a}\n.kernel{fill:#3a9a4a}\n"         ".intent{fill:#9a5ac2}\n.initsipi{fill:#e08a00}\n.guest{fill:#888}\n.other{fill:#bbb}\n"         ".slice{stroke:#000;stroke-width:3}\n.slice-num{font:bold 11px sans-serif;fill:#000}\n.lost-path{fill:none;stroke:#d00;stroke-width:2;stroke-dasharray:5 3}\n"         ".arrow{stroke:#e08a00;stroke-width:1.5;marker-end:url(#head)}\n.value{font:10px monospace}\n#details{white-space:pre-wrap;border:1px solid #ccc;padding:6px;min-height:2em;font:12px monospace}\n"         "ol li{margin:2px 0}\n";
+    static const std::string css =
+        "body{font:13px sans-serif;margin:12px;color:#222}\n.lane-label{font:12px monospace;fill:#333}\n.lane line{stroke:#ccc}\n"
+        ".state line{stroke:#e0c070}\ncircle{stroke:#fff;stroke-width:1}\n.ioctl{fill:#4a78c2}\n.put{fill:#c24a4a}\n.kernel{fill:#3a9a4a}\n"
+        ".intent{fill:#9a5ac2}\n.initsipi{fill:#e08a00}\n.guest{fill:#888}\n.other{fill:#bbb}\n"
+        ".slice{stroke:#000;stroke-width:3}\n.slice-num{font:bold 11px sans-serif;fill:#000}\n"
+        ".lost-path{fill:none;stroke:#d00;stroke-width:2;stroke-dasharray:5 3}\n"
+        ".arrow{stroke:#e08a00;stroke-width:1.5;marker-end:url(#head)}\n.value{font:10px monospace}\n"
+        "#details{white-space:pre-wrap;border:1px solid #ccc;padding:6px;min-height:2em;font:12px monospace}\n"
+        "ol li{margin:2px 0}\n";
     return css;
 }
 
 std::string view_fragment(const harness::Trace& t, const std::string& scenario_dir, harness::Engine& engine) {
-    const std::string page = view_html(t, scenario_dir, engine);
-    const auto from = page.find("</h2>\n");
-    const auto to = page.rfind("</body>");
-    return page.substr(from + 6, to - from - 6);
-}
-
-std::string view_html(const harness::Trace& t, const std::string& scenario_dir, harness::Engine& engine) {
     const auto s = harness::load_scenario(t.scenario_source, scenario_dir);
     if (s.content_hash != t.scenario_hash)
         throw harness::InputError(s.file + ": scenario '" + t.scenario_name + "' has changed since the trace was recorded");
@@ -98,9 +99,6 @@ std::string view_html(const harness::Trace& t, const std::string& scenario_dir, 
         }
 
     std::string h;
-    h += "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>regsync: " + esc(t.scenario_name) + " / " + esc(t.policy) + " / " + esc(t.kernel) + "</title>\n";
-    h += "<style>\n" + view_css() + "</style></head><body>\n";
-    h += "<h2>" + esc(t.scenario_name) + " — policy " + esc(t.policy) + ", kernel " + esc(t.kernel) + "</h2>\n";
     h += "<p>outcome " + esc(rep.outcome) + "; " + num(static_cast<long>(t.violations.size())) + " violation(s). Highlighted: the causal slice (regsync explain).</p>\n";
     h += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width) + "\" height=\"" + num(height) + "\" viewBox=\"0 0 " + num(width) + " " + num(height) + "\">\n";
     h += "<defs><marker id=\"head\" markerWidth=\"8\" markerHeight=\"8\" refX=\"6\" refY=\"3\" orient=\"auto\"><path d=\"M0,0 L6,3 L0,6 z\" fill=\"#e08a00\"/></marker></defs>\n";
@@ -181,8 +179,13 @@ std::string view_html(const harness::Trace& t, const std::string& scenario_dir, 
     }
     h += "<script>\ndocument.querySelectorAll('circle').forEach(function(c){c.addEventListener('click',function(){"
          "var t=c.querySelector('title');document.getElementById('details').textContent=t?t.textContent:'';});});\n</script>\n";
-    h += "</body></html>\n";
     return h;
+}
+
+std::string view_html(const harness::Trace& t, const std::string& scenario_dir, harness::Engine& engine) {
+    return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>regsync: " + esc(t.scenario_name) + " / " + esc(t.policy) + " / " +
+           esc(t.kernel) + "</title>\n<style>\n" + view_css() + "</style></head><body>\n<h2>" + esc(t.scenario_name) + " — policy " + esc(t.policy) +
+           ", kernel " + esc(t.kernel) + "</h2>\n" + view_fragment(t, scenario_dir, engine) + "</body></html>\n";
 }
 
 }  // namespace regsync::explore
