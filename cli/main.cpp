@@ -154,11 +154,14 @@ void print_violations(const harness::Trace& t) {
         std::printf("  %s\n", t.outcome.c_str());
 }
 
-// After a violation: its causal slice (explore/explain.h), and with
-// --events the whole event log.
-void print_explanation(const Options& o, const harness::Trace& t, harness::Engine& engine) {
+// With --events, the whole event log.
+void print_events(const Options& o, const harness::Trace& t) {
     if (o.events)
         for (const auto& line : t.events) std::printf("%s\n", line.c_str());
+}
+
+// After a violation: its causal slice (explore/explain.h).
+void print_explanation(const Options& o, const harness::Trace& t, harness::Engine& engine) {
     if (o.quiet || (t.violations.empty() && t.outcome == "quiescent")) return;
     std::fputs(explore::explain_text(explore::explain_trace(t, o.scenario_dir, engine)).c_str(), stdout);
 }
@@ -315,6 +318,7 @@ int cmd_explore(Options o) {
     harness::write_trace(path, t);
     if (sharded) write_shard(o, s, rep, t);
     print_violations(t);
+    print_events(o, t);
     print_explanation(o, t, engine);
     std::string plugins;
     for (const auto& p : o.plugins) plugins += " --policy-plugin " + p;
@@ -354,8 +358,7 @@ int cmd_replay(const Options& o) {
     const auto t = harness::read_trace(o.trace);
     harness::Engine engine;
     const auto rep = explore::replay_trace(t, o.scenario_dir, engine);
-    if (o.events)
-        for (const auto& line : rep.replayed.events) std::printf("%s\n", line.c_str());
+    print_events(o, rep.replayed);
     std::printf("replayed %s: scenario %s, policy %s, kernel %s, %zu decisions, outcome %s\n", o.trace.c_str(),
                 t.scenario_name.c_str(), t.policy.c_str(), t.kernel.c_str(), t.decisions.size(), rep.replayed.outcome.c_str());
     if (rep.diverged) {
@@ -372,9 +375,7 @@ int cmd_replay(const Options& o) {
     }
     std::printf("reproduced exactly: VIOLATION\n");
     print_violations(rep.replayed);
-    Options quiet_events = o;
-    quiet_events.events = false;  // printed above
-    print_explanation(quiet_events, t, engine);
+    print_explanation(o, t, engine);
     return kExitViolation;
 }
 
@@ -417,6 +418,7 @@ int cmd_shrink(const Options& o) {
     std::printf("shrunk %s (%s) in %d executions: %zu -> %zu decisions, %u -> %u preemptions\nwritten to %s\n", o.trace.c_str(),
                 t.violations.front().property.c_str(), runs, decisions_before, sh.decisions_after, preemptions_before,
                 sh.preemptions_after, o.shrink_out.c_str());
+    print_events(o, out);
     print_explanation(o, out, engine);
     return kExitViolation;
 }

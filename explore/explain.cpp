@@ -127,10 +127,8 @@ struct Ctx {
             if (e.step == step && e.kind == K::KernelWrite && e.vcpu == v && e.writer == sim::Writer::Userspace &&
                 std::find(regs.begin(), regs.end(), e.reg) != regs.end())
                 changes += (changes.empty() ? ": " : ", ") + reg(e.reg) + " " + hex_value(e.old) + " -> " + hex_value(e.value);
-        const sim::Event& anchor = io ? *io : r.events.front();  // an ioctl is where its changes happened
-        ExplainStep s = step_of(anchor, w + changes, role);
-        s.step = step;
-        return s;
+        if (!io) return {step, "-", w + changes, "", role};  // no ioctl to name the actor and hook by
+        return step_of(*io, w + changes, role);
     }
     // The last get before `before` that copied (v, reg) from the kernel.
     const sim::Event* stale_get(int v, int reg_i, std::uint32_t before) const {

@@ -143,11 +143,6 @@ TEST(Explain, TheCliExplainsByDefaultAndPrintsTheLogWithEvents) {
     EXPECT_NE(r.output.find("step 8 main-loop: intent"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace regsync::testing
-
-namespace regsync::testing {
-namespace {
 
 // A regression trace against its replay under the catalogue's fix policy on
 // the same decisions: diff names the first step where they part.
@@ -190,11 +185,6 @@ TEST(Diff, ARegressionTraceAgainstItsFixNamesTheFirstDifferingStep) {
     EXPECT_EQ(run_cli("diff " + regression("tsr-blind-writeback") + " " + regression("tsc-runtime-writeback")).exit_code, 2);
 }
 
-}  // namespace
-}  // namespace regsync::testing
-
-namespace regsync::testing {
-namespace {
 
 // Runs a shell command, returning its stdout.
 std::string shell(const std::string& cmd) {
