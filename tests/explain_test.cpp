@@ -143,7 +143,6 @@ TEST(Explain, TheCliExplainsByDefaultAndPrintsTheLogWithEvents) {
     EXPECT_NE(r.output.find("step 8 main-loop: intent"), std::string::npos);
 }
 
-
 // A regression trace against its replay under the catalogue's fix policy on
 // the same decisions: diff names the first step where they part.
 TEST(Diff, ARegressionTraceAgainstItsFixNamesTheFirstDifferingStep) {
@@ -184,7 +183,6 @@ TEST(Diff, ARegressionTraceAgainstItsFixNamesTheFirstDifferingStep) {
     // Two scenarios: an input error.
     EXPECT_EQ(run_cli("diff " + regression("tsr-blind-writeback") + " " + regression("tsc-runtime-writeback")).exit_code, 2);
 }
-
 
 // Runs a shell command, returning its stdout.
 std::string shell(const std::string& cmd) {
