@@ -57,7 +57,7 @@ void throughput(const BenchOptions& o) {
         const auto s = harness::load_scenario(name, o.scenario_dir);
         explore::ExploreConfig cfg;
         cfg.executions = o.executions;
-        cfg.policy = s.arch == model::Arch::X86 ? "qemu-levels" : "ppc-onereg-tsr";
+        cfg.policy = s.arch == model::Arch::X86 ? "qemu-levels" : s.arch == model::Arch::PpcBookE ? "ppc-onereg-tsr" : "qemu-today";
         // Best of three runs each, alternating: a shared machine's noise
         // only ever slows a run down.
         Timed one, two;

@@ -123,7 +123,7 @@ Catalogue load_catalogue(const std::string& path, const std::string& scenario_di
         if (!b.policies.empty() && !b.plugin_policies.empty())
             throw harness::InputError::at(path, line, "bug '" + b.name + "' has both 'policies' and 'plugin_policies'; give plugin policies an entry of their own");
         for (const auto& p : b.policies)
-            if (p != "*" && !model::make_policy(p)) throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown policy '" + p + "'");
+            if (p != "*" && !model::find_policy(p)) throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown policy '" + p + "'");
         for (const auto& k : b.kernels)
             if (k != "*" && !harness::find_kernel(k)) throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown kernel variant '" + k + "'");
         if (const auto* w = (*t)["when"].as_table()) {
@@ -148,7 +148,7 @@ Catalogue load_catalogue(const std::string& path, const std::string& scenario_di
         }
         b.fix_policy = str("fix_policy", false);
         b.fix_kernel = str("fix_kernel", false);
-        if (!b.fix_policy.empty() && !model::make_policy(b.fix_policy))
+        if (!b.fix_policy.empty() && !model::find_policy(b.fix_policy))
             throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown fix_policy '" + b.fix_policy + "'");
         if (!b.fix_kernel.empty() && !harness::find_kernel(b.fix_kernel))
             throw harness::InputError::at(path, line, "bug '" + b.name + "' names unknown fix_kernel '" + b.fix_kernel + "'");

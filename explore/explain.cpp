@@ -40,7 +40,13 @@ std::string qemu_function(const std::string& hook) {
     return hook;
 }
 
-std::string kernel_function(sim::Writer w) {
+std::string kernel_function(model::Arch a, sim::Writer w) {
+    // arm64 and riscv64: the kernel functions of their own files (fakekvm/).
+    if (a == model::Arch::Arm64 && w == sim::Writer::Init) return "kernel: PSCI and the vCPU reset (kvm_psci_vcpu_on, kvm_reset_vcpu)";
+    if (a == model::Arch::Arm64 && w == sim::Writer::Timer) return "kernel: the arch timer (timer_save_state keeps ISTATUS)";
+    if (a == model::Arch::Riscv64 && w == sim::Writer::Init) return "kernel: SBI HSM and the vCPU reset (kvm_sbi_hsm_vcpu_start, kvm_riscv_reset_vcpu)";
+    if (a == model::Arch::Riscv64 && w == sim::Writer::Timer) return "kernel: the timer (kvm_riscv_vcpu_hrtimer_expired)";
+    if (w == sim::Writer::Irq) return "kernel: kvm_riscv_vcpu_set_interrupt (SBI IPI)";
     switch (w) {
         case sim::Writer::Guest: return "kernel: a guest instruction inside KVM_RUN";
         case sim::Writer::Timer: return "kernel: the Book-E timer (kvmppc_decrementer_func / watchdog)";
@@ -95,7 +101,8 @@ struct Ctx {
     std::string where(const sim::Event& e) const {
         const sim::HookSpan* h = hook_of(e);
         const std::string during = h ? std::string(" (during ") + h->hook + ")" : "";
-        if (e.kind == K::KernelWrite && e.writer != sim::Writer::Userspace) return kernel_function(e.writer) + during;
+        if (e.kind == K::KernelWrite && e.writer != sim::Writer::Userspace) return kernel_function(arch, e.writer) + during;
+        if (e.kind == K::StartServiced) return kernel_function(arch, sim::Writer::Init) + during;
         if (sim::is_init_fate(e.kind))
             return "kernel: the LAPIC's INIT/SIPI (kvm_apic_accept_events, kvm_vcpu_ioctl_x86_set_vcpu_events)" + during;
         if (h) return std::string(h->hook) + ": " + qemu_function(h->hook);
@@ -208,7 +215,8 @@ void lost_init(const Ctx& c, const properties::Violation& v, Explanation& x) {
     for (const auto& e : c.r.events)
         if (e.step >= v.origin && e.step <= v.step && e.vcpu == t && e.kind == K::KernelWrite && e.reg == c.cat.mp_state &&
             (e.writer == sim::Writer::Halt || (e.writer == sim::Writer::Init && e.step == v.origin)))
-            x.steps.push_back(c.step_of(e, c.what(e), e.writer == sim::Writer::Halt ? "HLT's store over the INIT" : "the INIT's store"));
+            x.steps.push_back(c.step_of(e, c.what(e), e.writer == sim::Writer::Halt ? "HLT's store over the INIT"
+                                                            : c.cat.start_payload.pc >= 0 ? "the start request's store" : "the INIT's store"));
     for (const auto& e : c.r.events) {
         if (e.step <= v.origin || e.step > v.step || e.vcpu != t) continue;
         if (e.kind == K::SipiAccepted) x.steps.push_back(c.step_of(e, c.what(e) + ": the AP starts", "the kernel delivers INIT and SIPI"));

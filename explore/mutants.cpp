@@ -46,7 +46,7 @@ MutantsReport run_mutants(const MutantsConfig& cfg, harness::Engine& engine) {
     if (candidates.empty())
         for (const auto& p : model::policies()) candidates.emplace_back(p.name);
     for (const auto& p : candidates)
-        if (!model::make_policy(p)) throw harness::InputError("unknown policy '" + p + "' (see 'regsync list')");
+        if (!model::find_policy(p)) throw harness::InputError("unknown policy '" + p + "' (see 'regsync list')");
 
     // The unmutated verdict of every cell.
     std::vector<CellRef> cells;

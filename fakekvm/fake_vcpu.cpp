@@ -5,6 +5,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "fakekvm/arch_vcpu.h"
 #include "fakekvm/fake_vm.h"
 #include "fakekvm/guest_step_observer.h"
 #include "fakekvm/lapic.h"
@@ -30,7 +31,10 @@ constexpr __u64 kSyncX86Fields = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SY
 FakeVcpu::FakeVcpu(FakeVm& vm, int index, bool bsp, GuestImage image)
     : vm_(vm), index_(index), bsp_(bsp), image_(std::move(image)), run_page_(new unsigned char[kRunPageSize]()) {
     run_ = reinterpret_cast<struct kvm_run*>(run_page_.get());
+    if (auto* av = vm.arch_vm()) arch_ = av->make_vcpu(*this);
 }
+
+FakeVcpu::~FakeVcpu() = default;
 
 const model::Catalogue& FakeVcpu::cat() const { return vm_.cat(); }
 
@@ -41,7 +45,8 @@ std::uint64_t FakeVcpu::state_hash() const {
     h = sim::hash_combine(h, apic_sipi_vector);
     const unsigned flags = apic_init_pending | apic_sipi_pending << 1 | has_run << 2 | mutex_held_ << 3 | signal_pending_ << 4 | timer_pending_ << 5 |
                            self_init_deferred_ << 6;
-    return sim::hash_combine(h, flags);
+    h = sim::hash_combine(h, flags);
+    return arch_ ? sim::hash_combine(h, arch_->state_hash()) : h;
 }
 std::uint32_t FakeVcpu::obj(RegIndex r) const { return Obj::vcpu(index_, static_cast<std::uint32_t>(r)); }
 
@@ -53,7 +58,7 @@ std::uint64_t FakeVcpu::get(RegIndex r) {
     vm_.world().read(obj(r));
     if (cat()[r].time_varying) {
         vm_.world().read(Obj::kClock);
-        return tsc();
+        return arch_ ? arch_->counter(r) : tsc();
     }
     return regs_[static_cast<std::size_t>(r)];
 }
@@ -61,7 +66,7 @@ std::uint64_t FakeVcpu::get(RegIndex r) {
 void FakeVcpu::set(RegIndex r, std::uint64_t v, Writer who) {
     const auto& d = cat()[r];
     v &= d.mask();
-    if (d.time_varying) return set_tsc(r, v, who);
+    if (d.time_varying) return arch_ ? arch_->set_counter(r, v, who) : set_tsc(r, v, who);
     if (r == cat().tsc_adjust) {
         if (who == Writer::Userspace && !vm_.config().host_tsc_adjust_stored) {
             vm_.world().write(obj(r));
@@ -141,6 +146,11 @@ void FakeVcpu::inject_pending_timer() {
 
 std::uint64_t FakeVcpu::guest_pc() const { return cat().guest_pc(regs_); }
 
+void FakeVcpu::timer_tick() {
+    if (arch_) arch_->clock_tick();
+    else lapic_timer_check();
+}
+
 void FakeVcpu::kick() {
     // kvm_vcpu_kick / pthread_kill(SIG_IPI): wakes a blocked vCPU and makes
     // the current or next KVM_RUN return -EINTR.
@@ -168,7 +178,9 @@ int FakeVcpu::ioctl(unsigned long request, void* arg) {
     w.emit({.kind = EventKind::Ioctl, .vcpu = static_cast<std::int16_t>(index_), .aux = static_cast<std::uint32_t>(request)});
     int r;
     const bool x86 = vm_.arch() == model::Arch::X86;
-    if (request == KVM_RUN) r = kvm_run_ioctl();
+    std::optional<int> own;
+    if (request != KVM_RUN && arch_ && (own = arch_->ioctl(request, arg))) r = *own;
+    else if (request == KVM_RUN) r = kvm_run_ioctl();
     else if (request == (x86 ? KVM_GET_REGS : ppc::KVM_PPC_GET_REGS)) r = get_regs(arg);
     else if (request == (x86 ? KVM_SET_REGS : ppc::KVM_PPC_SET_REGS)) r = set_regs(arg);
     else if (request == (x86 ? KVM_GET_SREGS : ppc::KVM_PPC_GET_SREGS)) r = get_sregs(arg);
@@ -197,6 +209,7 @@ bool FakeVcpu::runnable() const {
 
 bool FakeVcpu::wake_condition() const {
     if (signal_pending_ || timer_pending_) return true;
+    if (arch_) return arch_->wake_condition();
     if (vm_.config().init_sipi == InitSipi::ApicEvents) return Lapic::has_events(*this);
     const auto mp = regs_[static_cast<std::size_t>(cat().mp_state)];
     return mp == KVM_MP_STATE_SIPI_RECEIVED || mp == KVM_MP_STATE_RUNNABLE;
@@ -270,13 +283,19 @@ int FakeVcpu::kvm_run_inner() {
             return exit_to_user(KVM_EXIT_INTR, -EINTR);
         }
         if (x86) inject_pending_timer();
+        if (arch_) arch_->run_loop_requests();
         if (!runnable()) {
             // kvm_vcpu_block(): sleep until an event or a signal.
             w.read(Obj::vcpu(index_, Obj::kApicEvents));
             w.read(Obj::vcpu(index_, Obj::kTimer));
+            if (arch_) arch_->wake_footprint();
             if (cat().mp_state >= 0) w.read(obj(cat().mp_state));
             if (observer_ && !wake_condition()) observer_->blocking(index_);
             if (!w.sched().wait_or_stop([this] { return wake_condition(); })) return model::kExecutionOver;
+            // arm64 and riscv: kvm_vcpu_sleep() returns inside
+            // check_vcpu_requests(), which goes on to the pending reset
+            // before the loop looks at signals again.
+            if (arch_) arch_->run_loop_requests();
             continue;
         }
         if (const int exit = guest_step(); exit != 0) return exit_to_user(static_cast<__u32>(exit), 0);
@@ -286,6 +305,7 @@ int FakeVcpu::kvm_run_inner() {
 
 void FakeVcpu::halt() {
     auto& w = vm_.world();
+    if (arch_) return arch_->halt();
     if (vm_.arch() != model::Arch::X86) {
         // Book-E wait: modelled as blocking until a signal.
         w.read(Obj::vcpu(index_, Obj::kSignal));
@@ -305,7 +325,7 @@ int FakeVcpu::guest_step() {
     auto& w = vm_.world();
     const auto& c = cat();
     const std::uint64_t pc = guest_pc();
-    const std::uint64_t step_size = vm_.arch() == model::Arch::X86 ? 1 : 4;
+    const std::uint64_t step_size = vm_.arch() == model::Arch::X86 ? 1 : 4;  // a fixed-width instruction elsewhere
     w.read(obj(c.pc));
     const GuestProgram* prog = nullptr;
     std::size_t idx = 0, at = 0, past_end = image_.size();
@@ -338,6 +358,10 @@ int FakeVcpu::guest_step() {
         case GuestOp::Rdtsc: {
             const std::uint64_t t = get(c.tsc);
             w.emit({.kind = EventKind::GuestTscRead, .vcpu = static_cast<std::int16_t>(index_), .value = t});
+            if (c.rdx < 0) {  // arm64 mrs CNTVCT_EL0, riscv rdtime: one register
+                set(c.ret, t, Writer::Guest);
+                break;
+            }
             set(c.ret, t & 0xffffffffULL, Writer::Guest);
             set(c.rdx, t >> 32, Writer::Guest);
             break;
@@ -364,6 +388,7 @@ int FakeVcpu::guest_step() {
         case GuestOp::Hypercall:
             run_->hypercall.nr = s.value;
             return KVM_EXIT_HYPERCALL;
+        case GuestOp::Arch: return arch_ ? arch_->guest_step(s) : 0;
     }
     return 0;
 }
@@ -434,6 +459,8 @@ std::optional<RegIndex> one_reg(const model::Catalogue& c, __u64 id) {
     return std::nullopt;
 }
 }  // namespace
+
+std::optional<RegIndex> FakeVcpu::one_reg_index(std::uint64_t id) const { return one_reg(cat(), id); }
 
 // Both return the number of MSRs processed, stopping at the first unknown one.
 int FakeVcpu::get_msrs(void* arg) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "fakekvm/guest_program.h"
 #include "model/catalogue.h"
@@ -15,10 +16,12 @@ namespace regsync::fakekvm {
 
 class FakeVm;
 class GuestStepObserver;
+class ArchVcpu;
 
 class FakeVcpu final : public model::KvmVcpu {
 public:
     FakeVcpu(FakeVm& vm, int index, bool bsp, GuestImage image);
+    ~FakeVcpu() override;
 
     int ioctl(unsigned long request, void* arg) override;
     struct kvm_run& run() override { return *run_; }
@@ -34,6 +37,23 @@ public:
     std::uint64_t guest_pc() const;
     // The LAPIC timer's hrtimer callback, run by the clock actor.
     void lapic_timer_check();
+    // Each tick of the virtual clock: the LAPIC timer, or the architecture's.
+    void timer_tick();
+    FakeVm& vm() { return vm_; }
+    const FakeVm& vm() const { return vm_; }
+    const GuestImage& image() const { return image_; }
+    // A kick is pending (the next or current KVM_RUN returns -EINTR).
+    bool signal_pending() const { return signal_pending_; }
+    // A register as the kernel holds it, without footprint or event (for
+    // wake conditions, which the scheduler evaluates outside any step).
+    std::uint64_t peek(model::RegIndex r) const { return regs_[static_cast<std::size_t>(r)]; }
+    // A register write with its KernelWrite event, bypassing the
+    // architecture's special cases (its own code, after it decided).
+    void store(model::RegIndex r, std::uint64_t v, sim::Writer who) { write_reg_value(r, v & cat()[r].mask(), who); }
+    ArchVcpu* arch() { return arch_.get(); }
+    bool mutex_held() const { return mutex_held_; }  // vcpu->mutex (a vCPU ioctl is running)
+    // The catalogue register a ONE_REG id names.
+    std::optional<model::RegIndex> one_reg_index(std::uint64_t id) const;
     void inject_pending_timer();
 
     // Local APIC state (arch/x86/kvm/lapic.c: apic->pending_events, sipi_vector).
@@ -100,6 +120,7 @@ private:
     // KernelConfig::self_init_at_next_exit: the guest sent itself an INIT
     // that waits for the vCPU's next exit.
     bool self_init_deferred_ = false;
+    std::unique_ptr<ArchVcpu> arch_;  // arm64, riscv64: the architecture's own kernel code
     std::unique_ptr<unsigned char[]> run_page_;
     struct kvm_run* run_;
 };

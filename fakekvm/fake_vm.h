@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 
+#include "fakekvm/arch_vcpu.h"
 #include "fakekvm/fake_vcpu.h"
 #include "fakekvm/kernel_config.h"
 #include "model/arch.h"
@@ -32,6 +33,10 @@ public:
     std::int64_t synchronize_tsc(std::uint64_t v);
     std::uint64_t state_hash() const;  // every vCPU's and the VM-wide TSC state
     const model::Catalogue& cat() const { return *cat_; }
+    // The architecture's VM-wide kernel state (arm64, riscv64), else null.
+    ArchVm* arch_vm() { return arch_vm_.get(); }
+    // A VM ioctl (KVM_ARM_SET_COUNTER_OFFSET): -ENOTTY where none is modelled.
+    int vm_ioctl(unsigned long request, void* arg);
 
 private:
     sim::World& world_;
@@ -42,6 +47,7 @@ private:
     std::uint64_t last_tsc_write_ = 0, last_tsc_cycles_ = 0;
     std::int64_t cur_tsc_offset_ = 0;
     const model::Catalogue* cat_;
+    std::unique_ptr<ArchVm> arch_vm_;  // before the vCPUs, which keep a part of it
     std::vector<std::unique_ptr<FakeVcpu>> vcpus_;
 };
 

@@ -17,6 +17,10 @@ std::string to_string(const GuestStep& s) {
         case GuestOp::ArmDeadline: std::snprintf(buf, sizeof buf, "arm_tsc_deadline %llu", static_cast<unsigned long long>(s.value)); return buf;
         case GuestOp::Hypercall: std::snprintf(buf, sizeof buf, "hypercall 0x%llx", static_cast<unsigned long long>(s.value)); return buf;
         case GuestOp::Io: std::snprintf(buf, sizeof buf, "io 0x%x 0x%llx", s.port, static_cast<unsigned long long>(s.value)); return buf;
+        case GuestOp::Arch:
+            std::snprintf(buf, sizeof buf, "arch_op %u %d 0x%llx 0x%llx", s.arch_op, s.target, static_cast<unsigned long long>(s.value),
+                          static_cast<unsigned long long>(s.value2));
+            return buf;
     }
     return "?";
 }

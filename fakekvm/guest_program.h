@@ -21,6 +21,8 @@ enum class GuestOp : std::uint8_t {
     Hypercall, // exits to userspace with KVM_EXIT_HYPERCALL, nr = value; the
                // VMM answers in a GPR through its register cache (as s390
                // DIAG handlers do), not through kvm_run
+    Arch,      // a step of the architecture's own (arch_op: fakekvm/<arch>.cpp),
+               // such as a PSCI or SBI call the kernel handles
 };
 
 struct GuestStep {
@@ -29,6 +31,8 @@ struct GuestStep {
     std::uint64_t value = 0;  // Write value, AckTsr bits, Io value, SIPI vector
     int target = -1;          // SendInit/SendSipi
     std::uint16_t port = 0;
+    std::uint8_t arch_op = 0;  // GuestOp::Arch: which of the architecture's steps
+    std::uint64_t value2 = 0;  // its second operand (PSCI CPU_ON context, HART_START opaque)
 };
 
 struct GuestProgram {

@@ -11,7 +11,7 @@ void run_clock(FakeVm& vm, std::uint64_t ticks) {
         w.sched().point();
         w.write(sim::Obj::kClock);
         w.tick();
-        for (int v = 0; v < vm.vcpu_count(); ++v) vm.vcpu(v).lapic_timer_check();
+        for (int v = 0; v < vm.vcpu_count(); ++v) vm.vcpu(v).timer_tick();
     }
 }
 

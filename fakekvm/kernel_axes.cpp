@@ -6,7 +6,9 @@ namespace {
 bool same(const KernelConfig& a, const KernelConfig& b) {
     return a.init_sipi == b.init_sipi && a.ppc_tsr_or_clear == b.ppc_tsr_or_clear && a.latched_init_outside_smm == b.latched_init_outside_smm &&
            a.tsc_offsetting == b.tsc_offsetting && a.tsc_sync_window == b.tsc_sync_window &&
-           a.self_init_at_next_exit == b.self_init_at_next_exit && a.host_tsc_adjust_stored == b.host_tsc_adjust_stored;
+           a.self_init_at_next_exit == b.self_init_at_next_exit && a.host_tsc_adjust_stored == b.host_tsc_adjust_stored &&
+           a.arm64_istatus_on_read == b.arm64_istatus_on_read && a.arm64_reset_at_one_reg == b.arm64_reset_at_one_reg &&
+           a.arm64_counter_offset_ioctl == b.arm64_counter_offset_ioctl && a.riscv_reset_at_one_reg == b.riscv_reset_at_one_reg;
 }
 }  // namespace
 
@@ -62,6 +64,24 @@ const std::vector<KernelAxis>& kernel_axes() {
            [](KernelConfig& k) { k.host_tsc_adjust_stored = true; }},
           {"host-write-ignored", "kvm_pvm: the write succeeds and stores nothing (probed: 6.18 + kvm_pvm)",
            [](KernelConfig& k) { k.host_tsc_adjust_stored = false; }}}},
+        {"arm64_ctl_read", "what a userspace KVM_GET_ONE_REG(KVM_REG_ARM_TIMER_CTL) returns; every kernel strips ISTATUS from a SET",
+         {{"istatus-computed", "up to 6.17: kvm_arm_timer_get_reg() -> read_timer_ctl() ORs in ISTATUS when CVAL <= the counter",
+           [](KernelConfig& k) { k.arm64_istatus_on_read = true; }},
+          {"stored", "6.18 (09424d5d7d4e, arch_timer_get_user()): the stored CTL, as the hardware left it at vcpu_put",
+           [](KernelConfig& k) { k.arm64_istatus_on_read = false; }}}},
+        {"arm64_psci_reset", "where an arm64 vCPU services the reset PSCI CPU_ON left pending (KVM_REQ_VCPU_RESET)",
+         {{"at-run", "before 5.15: only in check_vcpu_requests() at its next KVM_RUN", [](KernelConfig& k) { k.arm64_reset_at_one_reg = false; }},
+          {"at-run-and-one-reg", "6826c6849b46 (5.15, and 5.10.y): also before a KVM_{GET,SET}_ONE_REG of it",
+           [](KernelConfig& k) { k.arm64_reset_at_one_reg = true; }}}},
+        {"arm64_counter_offset", "KVM_ARM_SET_COUNTER_OFFSET (a VM ioctl)",
+         {{"absent", "before 6.4: the counter moves only by TIMER_CNT writes", [](KernelConfig& k) { k.arm64_counter_offset_ioctl = false; }},
+          {"sticky", "30ec7997d175 (6.4): sets voffset and poffset for the VM; later TIMER_CNT and PTIMER_CNT writes are dropped",
+           [](KernelConfig& k) { k.arm64_counter_offset_ioctl = true; }}}},
+        {"riscv_hsm_reset", "where a riscv64 vCPU services the reset SBI HSM HART_START left pending",
+         {{"at-run", "every Linux since 5.16: only in kvm_riscv_check_vcpu_requests() at its next KVM_RUN",
+           [](KernelConfig& k) { k.riscv_reset_at_one_reg = false; }},
+          {"at-run-and-one-reg", "a candidate (not in Linux): arm64's 6826c6849b46 carried over to riscv",
+           [](KernelConfig& k) { k.riscv_reset_at_one_reg = true; }}}},
     };
     return axes;
 }

@@ -56,6 +56,26 @@ struct KernelConfig {
     // succeeds and stores nothing although KVM_GET_SUPPORTED_CPUID lists the
     // bit and the probe's vCPUs get it (found by `regsync kvm-probe`).
     bool host_tsc_adjust_stored = true;
+
+    // arm64 (fakekvm/arm64.cpp). A userspace GET of CNTV_CTL ORs in
+    // ISTATUS when the timer condition holds (read_timer_ctl(), up to
+    // 6.17); since 6.18 (09424d5d7d4e) it returns the stored CTL, into which
+    // the hardware's ISTATUS was saved at vcpu_put. Every kernel strips
+    // ISTATUS from a SET.
+    bool arm64_istatus_on_read = true;
+    // A reset that PSCI CPU_ON left pending (KVM_REQ_VCPU_RESET) is also
+    // serviced at the target's next KVM_{GET,SET}_ONE_REG, not only at its
+    // next KVM_RUN: 6826c6849b46 ("Handle PSCI resets before userspace
+    // touches vCPU state", 5.15, backported to 5.10.y).
+    bool arm64_reset_at_one_reg = true;
+    // KVM_ARM_SET_COUNTER_OFFSET exists (30ec7997d175, 6.4): it sets the
+    // VM's counter offsets, and later TIMER_CNT writes are dropped.
+    bool arm64_counter_offset_ioctl = false;
+    // riscv64 (fakekvm/riscv64.cpp): a reset that SBI HSM HART_START left
+    // pending is serviced at the target's next ONE_REG access too. No
+    // Linux does this (kvm_riscv_check_vcpu_requests() runs in KVM_RUN
+    // only); it is the arm64 fix carried over, a candidate.
+    bool riscv_reset_at_one_reg = false;
 };
 
 struct KernelVariant {

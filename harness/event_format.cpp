@@ -36,7 +36,9 @@ std::string format_event(model::Arch arch, const std::vector<std::string>& actor
             break;
         case K::VcpuEnter: std::snprintf(buf, sizeof buf, "vcpu%d", e.vcpu); break;
         case K::VcpuExit: std::snprintf(buf, sizeof buf, "vcpu%d %s", e.vcpu, exit_name(e.aux)); break;
-        case K::GuestTscRead: std::snprintf(buf, sizeof buf, "vcpu%d tsc=0x%" PRIx64, e.vcpu, e.value); break;
+        case K::GuestTscRead:
+            std::snprintf(buf, sizeof buf, "vcpu%d %s=0x%" PRIx64, e.vcpu, arch == model::Arch::X86 ? "tsc" : std::string(cat[cat.tsc].name).c_str(), e.value);
+            break;
         case K::GuestIo: std::snprintf(buf, sizeof buf, "vcpu%d port 0x%x value 0x%" PRIx64, e.vcpu, e.aux, e.value); break;
         case K::GuestEntry: std::snprintf(buf, sizeof buf, "vcpu%d pc=0x%" PRIx64, e.vcpu, e.value); break;
         case K::InitSent: std::snprintf(buf, sizeof buf, "vcpu%d -> vcpu%u", e.vcpu, e.aux); break;
@@ -54,6 +56,8 @@ std::string format_event(model::Arch arch, const std::vector<std::string>& actor
             if (e.aux == 1) std::snprintf(buf, sizeof buf, "vcpu%d by a later INIT", e.vcpu);
             else std::snprintf(buf, sizeof buf, "vcpu%d mp_state %" PRIu64, e.vcpu, e.value);
             break;
+        case K::StartRequested: std::snprintf(buf, sizeof buf, "vcpu%d -> vcpu%u entry 0x%" PRIx64, e.vcpu, e.aux, e.value); break;
+        case K::StartServiced: std::snprintf(buf, sizeof buf, "vcpu%d pc=0x%" PRIx64, e.vcpu, e.value); break;
         case K::VmStopped:
         case K::VmResumed: buf[0] = 0; break;
     }

@@ -67,6 +67,9 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
     if (info->arch && *info->arch != s.arch)  // a plugin layer syncs one architecture
         throw InputError("policy '" + std::string(policy_name) + "' (plugin " + info->plugin + ") syncs " +
                          std::string(model::to_string(*info->arch)) + " vCPUs; scenario '" + s.name + "' is " + std::string(model::to_string(s.arch)));
+    if (!model::policy_supports(policy_name, s.arch))
+        throw InputError("policy '" + std::string(policy_name) + "' does not model " + std::string(model::to_string(s.arch)) + " (scenario '" + s.name +
+                         "'; see 'regsync list')");
     fakekvm::KernelConfig kernel = kernel_in;
     kernel.tsc_per_tick = s.tsc_per_tick;
 
@@ -78,7 +81,7 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
         sim::flight::begin_execution(s.name, s.source.empty() ? s.file : s.source, s.content_hash, policy_name, info->plugin, kernel.name);
     }
     sched::DecisionSource& source = recorded ? static_cast<sched::DecisionSource&>(*recorded) : decisions;
-    auto policy = info->make();
+    auto policy = info->make(s.arch);
 
     sched::FiberScheduler sched(source, s.max_steps, stacks_);
     sim::World world(sched);

@@ -87,10 +87,11 @@ void add_policy(const regsync_sync_layer& l, const std::string& origin, std::uin
     p.name = l.name;
     p.description = l.description ? l.description : "";
     const regsync_sync_layer* lp = &l;
-    p.make = [lp] { return std::make_unique<model::PluginPolicy>(*lp); };
+    p.make = [lp](model::Arch) { return std::make_unique<model::PluginPolicy>(*lp); };
     p.plugin = origin;
     p.plugin_hash = hash;
     p.arch = model::arch_of(l);
+    p.arches = 1u << static_cast<unsigned>(*p.arch);
     p.follows = l.follows ? l.follows : "";
     if (!model::register_policy(std::move(p))) throw InputError(origin + ": policy name '" + l.name + "' is taken");
 }

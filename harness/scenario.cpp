@@ -1,5 +1,7 @@
 #include "harness/scenario.h"
 
+#include "fakekvm/arch_vcpu.h"
+
 #include <linux/kvm.h>
 
 #include <algorithm>
@@ -81,6 +83,11 @@ GuestStep parse_step(const Ctx& c, const toml::node& n) {
     };
     const bool x86 = c.arch == model::Arch::X86;
     GuestStep s;
+    try {
+        if (auto own = fakekvm::parse_arch_step(c.arch, w, c.nvcpus)) return *own;
+    } catch (const std::invalid_argument& e) {
+        c.fail(&n, e.what());
+    }
     if (op == "nop") {
         want(0);
     } else if (op == "hlt") {
@@ -132,6 +139,8 @@ GuestStep parse_step(const Ctx& c, const toml::node& n) {
         s.value = u64_or_fail(c, &n, w[2], "value");
         if (s.value > 0xffffffffULL) c.fail(&n, "I/O value must fit in 32 bits");
     } else {
+        const std::string own = fakekvm::arch_step_names(c.arch);
+        if (!own.empty()) c.fail(&n, "unknown guest step '" + op + "' (nop, write, io, hypercall, " + own + ")");
         c.fail(&n, "unknown guest step '" + op + "' (nop, write, rdtsc, ack_tsr, arm_tsc_deadline, send_init, send_sipi, hlt, io, hypercall)");
     }
     return s;
@@ -176,11 +185,15 @@ VcpuSpec parse_vcpu(const Ctx& c, const toml::table& t, std::size_t index) {
     check_keys(c, t, {"bsp", "state", "code", "program", "regs", "timer"}, "[[vcpu]]");
     VcpuSpec v;
     v.bsp = get_or<bool>(c, t, "bsp", index == 0);
-    const std::string state = get_or<std::string>(c, t, "state", "running");
+    // arm64 and riscv64 create secondaries STOPPED (QEMU's start_powered_off;
+    // riscv's kvm_arch_vcpu_postcreate), waiting for a start request.
+    const bool start_requests = c.cat.stopped_mp_state != 0;
+    const std::string state = get_or<std::string>(c, t, "state", start_requests && !v.bsp ? "stopped" : "running");
     if (state == "running") v.mp_state = KVM_MP_STATE_RUNNABLE;
-    else if (state == "wait-for-sipi") v.mp_state = KVM_MP_STATE_INIT_RECEIVED;
-    else if (state == "uninitialized") v.mp_state = KVM_MP_STATE_UNINITIALIZED;
-    else c.fail(t.get("state"), "state must be running, wait-for-sipi or uninitialized");
+    else if (start_requests && state == "stopped") v.mp_state = c.cat.stopped_mp_state;
+    else if (!start_requests && state == "wait-for-sipi") v.mp_state = KVM_MP_STATE_INIT_RECEIVED;
+    else if (!start_requests && state == "uninitialized") v.mp_state = KVM_MP_STATE_UNINITIALIZED;
+    else c.fail(t.get("state"), start_requests ? "state must be running or stopped" : "state must be running, wait-for-sipi or uninitialized");
     if (const auto* code = t.get("code")) v.image.push_back({c.cat.reset_pc(), parse_code(c, *code)});
     if (const auto* progs = t.get("program")) {
         const auto* arr = progs->as_array();
@@ -279,7 +292,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
     const std::string arch = root["arch"].value_or<std::string>("");
     auto a = model::arch_from_string(arch);
     if (!a) throw InputError::at(file, root.get("arch") ? static_cast<long>(root.get("arch")->source().begin.line) : 1,
-                                 "arch must be \"x86\" or \"ppc-booke\"");
+                                 "arch must be \"x86\", \"ppc-booke\", \"arm64\" or \"riscv64\"");
     s.arch = *a;
     const auto& cat = model::catalogue(s.arch);
     const auto* vcpus = root.get("vcpu");

@@ -101,6 +101,11 @@ RegisterValues Catalogue::reset_values(bool bsp) const {
         // The BSP flag lives in IA32_APIC_BASE; only the BSP runs after RESET.
         v[static_cast<std::size_t>(*find("apic_base"))] |= bsp ? 0x100 : 0;
         v[static_cast<std::size_t>(mp_state)] = bsp ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED;
+    } else if (stopped_mp_state != 0 && mp_state >= 0) {
+        // arm64 (QEMU's start_powered_off -> KVM_ARM_VCPU_POWER_OFF) and
+        // riscv (kvm_arch_vcpu_postcreate powers off every vCPU but 0):
+        // secondaries wait STOPPED for a start request.
+        v[static_cast<std::size_t>(mp_state)] = bsp ? KVM_MP_STATE_RUNNABLE : stopped_mp_state;
     }
     return v;
 }
@@ -114,7 +119,15 @@ std::uint64_t Catalogue::guest_pc(const RegisterValues& v) const {
 const Catalogue& catalogue(Arch a) {
     static const Catalogue x86 = make_x86();
     static const Catalogue ppc = make_ppc();
-    return a == Arch::X86 ? x86 : ppc;
+    static const Catalogue arm64 = make_arm64_catalogue();
+    static const Catalogue riscv64 = make_riscv64_catalogue();
+    switch (a) {
+        case Arch::X86: return x86;
+        case Arch::PpcBookE: return ppc;
+        case Arch::Arm64: return arm64;
+        case Arch::Riscv64: return riscv64;
+    }
+    return x86;
 }
 
 std::optional<std::uint64_t> tsr::bit_from_name(std::string_view n) {

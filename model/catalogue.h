@@ -33,6 +33,15 @@ struct Catalogue {
     RegIndex nmi_pending = -1;
     RegIndex tcr = -1, dec = -1;       // Book-E timer control and decrementer
     RegIndex tsc_adjust = -1;          // x86 IA32_TSC_ADJUST
+    // What a start request (arm64 PSCI CPU_ON, riscv SBI HSM HART_START)
+    // leaves pending on its target: a reset whose payload sets these
+    // registers, serviced by the target (KVM_REQ_VCPU_RESET). -1: none.
+    struct StartPayload {
+        RegIndex pc = -1, arg0 = -1, arg1 = -1;
+    } start_payload{};
+    // The MP states a vCPU waits in for a start request (arm64 and riscv
+    // KVM_MP_STATE_STOPPED); 0 where INIT/SIPI plays that part.
+    std::uint64_t stopped_mp_state = 0;
 
     std::optional<RegIndex> find(std::string_view name) const;
     const RegisterDesc& operator[](RegIndex i) const { return regs[static_cast<std::size_t>(i)]; }
@@ -44,6 +53,9 @@ struct Catalogue {
 };
 
 const Catalogue& catalogue(Arch a);
+// Each architecture's own file (model/arm64.cpp, model/riscv64.cpp).
+Catalogue make_arm64_catalogue();
+Catalogue make_riscv64_catalogue();
 
 // Book-E TSR bits (Power ISA 2.06, Book III-E).
 namespace tsr {

@@ -42,6 +42,12 @@ struct CPUState {
     // Today's QEMU reads the TSC only while the VM is stopped (env->tsc_valid).
     bool tsc_valid = false;
     bool vm_running = false;  // runstate_is_running()
+    // What a target's VM state change handler reads on stop and puts back
+    // on resume, and whether it holds a value: arm64 kvm_vtime with
+    // kvm_vtime_dirty (target/arm/kvm.c), riscv kvm_timer_* with
+    // kvm_timer_dirty (target/riscv/kvm/kvm-cpu.c). By catalogue index.
+    RegisterValues stopped_copy{};
+    bool stopped_copy_dirty = false;
 
     // cpus.c
     bool stop = false;     // pause requested

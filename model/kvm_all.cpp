@@ -36,7 +36,10 @@ std::uint64_t Vmm::state_hash() const {
         for (auto x : c.env) h = sim::hash_combine(h, x);
         for (auto x : c.kernel_view) h = sim::hash_combine(h, x);
         h = sim::hash_combine(sim::hash_combine(h, c.kvm_vcpu_dirty), sim::hash_combine(c.cached, c.dirty_regs));
-        const unsigned flags = c.latched_init | c.tsc_valid << 1 | c.vm_running << 2 | c.stop << 3 | c.stopped << 4 | c.thread_kicked << 5;
+        const unsigned flags = c.latched_init | c.tsc_valid << 1 | c.vm_running << 2 | c.stop << 3 | c.stopped << 4 | c.thread_kicked << 5 |
+                               c.stopped_copy_dirty << 6;
+        if (c.stopped_copy_dirty)
+            for (auto x : c.stopped_copy) h = sim::hash_combine(h, x);
         h = sim::hash_combine(sim::hash_combine(sim::hash_combine(h, flags), c.work_list.size()), c.sipi_vector);
     }
     for (const auto& io : io_log_) h = sim::hash_combine(h, (static_cast<std::uint64_t>(io.cpu) << 48) ^ (static_cast<std::uint64_t>(io.port) << 32) ^ io.value);

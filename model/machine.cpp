@@ -66,6 +66,7 @@ void Machine::cpu_reset(CPUState& cpu) {
     }
     for (std::size_t i = 0; i < cat.size(); ++i) {
         const auto r = static_cast<RegIndex>(i);
+        if (cat.regs[i].reset_kept) continue;  // the architecture's reset leaves it alone
         if (cat.regs[i].level <= SyncLevel::Reset) emit_intent(cpu.cpu_index, r, reset[i], sim::IntentCause::Reset);
         vmm_.policy().write_reg(cpu, vmm_.arch(), r, reset[i]);
     }

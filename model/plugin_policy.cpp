@@ -121,7 +121,7 @@ std::string check_layer(const regsync_sync_layer& l) {
     for (const char* c = l.name; *c; ++c)
         if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' || *c == '_'))
             return std::string("layer name '") + l.name + "' has a character outside [a-z0-9._-]";
-    if (l.arch != REGSYNC_ARCH_X86 && l.arch != REGSYNC_ARCH_PPC_BOOKE)
+    if (l.arch < REGSYNC_ARCH_X86 || l.arch > REGSYNC_ARCH_RISCV64)
         return std::string("layer '") + l.name + "': unknown arch " + std::to_string(l.arch);
     if (l.flags & ~(REGSYNC_F_PUT_UNDER_BQL | REGSYNC_F_RUNSTATE_AFTER_PAUSE | REGSYNC_F_READS_ON_VCPU_THREAD))
         return std::string("layer '") + l.name + "': unknown flags " + std::to_string(l.flags);

@@ -22,7 +22,14 @@ struct PluginFault : std::runtime_error {
 // Checks a layer's table before regsync takes it: "" or what is wrong.
 std::string check_layer(const regsync_sync_layer& l);
 // The architecture a layer that passed check_layer syncs.
-inline Arch arch_of(const regsync_sync_layer& l) { return l.arch == REGSYNC_ARCH_X86 ? Arch::X86 : Arch::PpcBookE; }
+inline Arch arch_of(const regsync_sync_layer& l) {
+    switch (l.arch) {
+        case REGSYNC_ARCH_PPC_BOOKE: return Arch::PpcBookE;
+        case REGSYNC_ARCH_ARM64: return Arch::Arm64;
+        case REGSYNC_ARCH_RISCV64: return Arch::Riscv64;
+        default: return Arch::X86;
+    }
+}
 
 class PluginPolicy final : public SyncPolicy {
 public:

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/arch.h"
+#include <cstdint>
 
 #include "model/sync_policy.h"
 
@@ -17,7 +18,12 @@ namespace regsync::model {
 struct PolicyInfo {
     std::string_view name;
     std::string_view description;
-    std::function<std::unique_ptr<SyncPolicy>()> make;
+    // A QEMU version is one program with a target per architecture: `make`
+    // gets the machine's architecture (qemu-today is target/i386,
+    // target/ppc, target/arm or target/riscv code).
+    std::function<std::unique_ptr<SyncPolicy>(Arch)> make;
+    // The architectures a built-in models, by bit (1 << Arch).
+    std::uint32_t arches = 0;
     // Policies from a plugin (harness/plugin_loader.h): the shared object,
     // its content hash, the one architecture it syncs, and the built-in whose
     // catalogue verdicts it expects (its `follows`, "" for none).
@@ -30,7 +36,7 @@ struct PolicyInfo {
 // Built-ins first, then plugin policies in the order they were registered.
 const std::vector<PolicyInfo>& policies();
 const PolicyInfo* find_policy(std::string_view name);
-std::unique_ptr<SyncPolicy> make_policy(std::string_view name);  // nullptr if unknown
+std::unique_ptr<SyncPolicy> make_policy(std::string_view name, Arch arch = Arch::X86);  // nullptr if unknown or not for `arch`
 // Adds a policy; before any execution runs (not thread-safe). False if the name is taken.
 bool register_policy(PolicyInfo p);
 // Whether the policy can run a machine of this architecture.

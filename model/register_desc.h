@@ -32,6 +32,22 @@ struct RegisterDesc {
     std::uint64_t id;           // MSR index, ONE_REG id, or field index in the ioctl struct
     std::uint64_t reset_value;  // architected value after RESET
     bool time_varying = false;  // value is a function of virtual time (IA32_TSC)
+    // A write moves the register of every vCPU of the VM, not only the one
+    // written (arm64 KVM_REG_ARM_TIMER_CNT: the VM-wide timer_data.voffset
+    // since 47053904e182, 6.3, and every vCPU's CNTVOFF before it; riscv
+    // timer `time`: kvm->arch.timer.time_delta).
+    bool vm_scope = false;
+    // Bits the kernel computes when userspace reads the register and drops
+    // when userspace writes it (arm64 CNTV_CTL.ISTATUS: read_timer_ctl()
+    // ORs it in, kvm_arm_timer_write() strips it). Writing them back stale
+    // loses nothing: the kernel or the hardware recomputes them.
+    std::uint64_t computed_mask = 0;
+    // Writes are dropped once the VM's counter offset was set by
+    // KVM_ARM_SET_COUNTER_OFFSET (30ec7997d175, 6.4): sticky for the VM.
+    bool offset_lockable = false;
+    // The architecture's reset leaves the register as it is (arm64
+    // kvm_timer_vcpu_reset() touches CTL, not CVAL): no reset value to put.
+    bool reset_kept = false;
 
     constexpr std::uint64_t mask() const { return width >= 64 ? ~0ULL : ((1ULL << width) - 1); }
 };

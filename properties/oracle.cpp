@@ -75,6 +75,7 @@ struct InitGroup {
     std::uint32_t start_step = 0;
     std::uint32_t sipi_step = 0;       // the SIPI that started it (APs)
     std::uint32_t undo_step = 0;       // last userspace write of CS:RIP not asked for since acceptance
+    bool start_request = false;        // a PSCI CPU_ON / SBI HART_START, not an INIT
 };
 
 struct SipiRec {
@@ -85,6 +86,10 @@ struct SipiRec {
 
 struct InitTarget {
     std::vector<InitRec> pending;      // sent, not yet accepted
+    // A start request whose reset the target has not yet run: its payload
+    // is kernel state no register shows (vcpu->arch.reset_state).
+    std::optional<InitRec> start_pending;
+    std::uint64_t start_pc = 0;
     std::vector<InitGroup> groups;
     std::optional<SipiRec> last_sipi;  // the kernel keeps the latest vector (apic->sipi_vector)
 };
@@ -122,6 +127,7 @@ public:
             h = sim::hash_combine(h, t.pending.size() << 8 ^ (t.last_sipi ? t.last_sipi->vector : ~0ULL));
             for (const auto& g : t.groups)
                 h = sim::hash_combine(h, g.expected_pc ^ static_cast<std::uint64_t>(g.state) << 60 ^ g.inits.size() << 52);
+            if (t.start_pending) h = sim::hash_combine(h, t.start_pc ^ 0x5a5a);
         }
         if (max_tsc_read_) h = sim::hash_combine(h, static_cast<std::uint64_t>(max_tsc_read_->adjusted) ^ max_tsc_read_->vcpu);
         return sim::hash_combine(h, loading_);
@@ -160,6 +166,8 @@ private:
             case EventKind::SnapshotSaved: on_snapshot_saved(e); break;
             case EventKind::SnapshotLoaded: on_snapshot_loaded(e); break;
             case EventKind::VmResumed: on_resumed(e); break;
+            case EventKind::StartRequested: on_start_requested(e); break;
+            case EventKind::StartServiced: target(e.vcpu).start_pending.reset(); break;
             default: break;
         }
     }
@@ -188,6 +196,7 @@ private:
             // fake's (kvm-replay translates program entries, not every pc).
             if (e.writer == Writer::Guest && e.reg == cat_.pc && cat_.cs_base >= 0 && in_.init_fate_events)
                 on_guest_pc(e, reg(e.vcpu, cat_.cs_base).value + e.old);
+            if (e.writer == Writer::Guest && e.reg == cat_.pc && cat_.start_payload.pc >= 0) on_guest_pc(e, e.old);
             if (!d.time_varying) {
                 s.kernel_bits |= e.mask;
                 s.kernel_step = e.step;
@@ -207,7 +216,9 @@ private:
         // A deferred writeback does not justify overwriting what the kernel
         // changed after the machine resumed.
         if (s.intent.deferred && s.kernel_step > s.intent.resume_step) justified &= ~s.kernel_bits;
-        const std::uint64_t stale = changed & ~justified;
+        // Bits the kernel computes on read and drops on write (arm64
+        // ISTATUS): writing them back stale loses nothing.
+        const std::uint64_t stale = changed & ~justified & ~d.computed_mask;
         if (e.reg == cat_.mp_state || e.reg == cat_.pc || e.reg == cat_.cs_base) on_init_state_write(e, stale != 0);
         if (stale) {
             const std::uint64_t lost_kernel = stale & s.kernel_bits;
@@ -237,7 +248,11 @@ private:
         if (s.intent.active && e.value == s.intent.value) {
             // An intended TSC write (machine init, loadvm) may move time.
             s.intent.satisfied = true;
-            vs.tsc_compensation += static_cast<std::int64_t>(e.value - e.old);
+            // A VM-wide counter (arm64 CNTVCT, riscv time) moved for every vCPU.
+            if (d_scope_vm(e.reg))
+                for (auto& other : vcpus_) other.tsc_compensation += static_cast<std::int64_t>(e.value - e.old);
+            else
+                vs.tsc_compensation += static_cast<std::int64_t>(e.value - e.old);
             return;
         }
         if (e.value < e.old) {
@@ -255,9 +270,10 @@ private:
         if (max_tsc_read_ && now.adjusted < max_tsc_read_->adjusted) {
             const auto& prev = *max_tsc_read_;
             char buf[320];
+            const std::string tsc = cat_.arch == model::Arch::X86 ? "TSC" : std::string(cat_[cat_.tsc].name);
             std::snprintf(buf, sizeof buf,
-                          "vcpu%d read TSC 0x%" PRIx64 " at step %u, %" PRId64 " cycles behind vcpu%d's read 0x%" PRIx64 " at step %u; TSC rewound by userspace on vcpu%d at step %u",
-                          e.vcpu, e.value, e.step, prev.adjusted - now.adjusted, prev.vcpu, prev.raw, prev.step, last_tsc_rewind_vcpu_,
+                          "vcpu%d read %s 0x%" PRIx64 " at step %u, %" PRId64 " cycles behind vcpu%d's read 0x%" PRIx64 " at step %u; %s rewound by userspace on vcpu%d at step %u",
+                          e.vcpu, tsc.c_str(), e.value, e.step, prev.adjusted - now.adjusted, prev.vcpu, prev.raw, prev.step, tsc.c_str(), last_tsc_rewind_vcpu_,
                           last_tsc_rewind_step_);
             report(Property::TscJumpBack, e.vcpu, cat_.tsc, 0, last_tsc_rewind_step_, e.step, buf);
             return;
@@ -334,8 +350,12 @@ private:
         return nullptr;
     }
 
+    bool d_scope_vm(int r) const { return cat_[static_cast<RegIndex>(r)].vm_scope; }
+    const char* start_name() const { return cat_.arch == model::Arch::Riscv64 ? "SBI HSM HART_START" : "PSCI CPU_ON"; }
+
     std::string init_names(const std::vector<InitRec>& inits, int to) const {
-        std::string s = inits.size() > 1 ? "INITs from " : "INIT from ";
+        const bool starts = cat_.start_payload.pc >= 0;
+        std::string s = starts ? std::string(start_name()) + " from " : inits.size() > 1 ? "INITs from " : "INIT from ";
         for (std::size_t i = 0; i < inits.size(); ++i) {
             if (i) s += ", ";
             s += "vcpu" + std::to_string(inits[i].from) + " (step " + std::to_string(inits[i].step) + ")";
@@ -458,13 +478,15 @@ private:
 
     std::string started_where(const InitGroup& g, int v) const {
         char buf[200];
-        if (is_bsp(v))
+        if (g.start_request)
+            std::snprintf(buf, sizeof buf, "succeeded at step %u and should have started it at 0x%" PRIx64, g.accept_step, g.expected_pc);
+        else if (is_bsp(v))
             std::snprintf(buf, sizeof buf, "was accepted at step %u and should have restarted it at the reset vector 0x%" PRIx64, g.accept_step,
                           g.expected_pc);
         else
             std::snprintf(buf, sizeof buf, "and SIPI (step %u) started it at 0x%" PRIx64 " at step %u", g.sipi_step, g.expected_pc, g.start_step);
         std::string s = buf;
-        if (g.undo_step) s += ", but userspace put CS:RIP back at step " + std::to_string(g.undo_step);
+        if (g.undo_step) s += std::string(", but userspace put ") + (cat_.cs_base >= 0 ? "CS:RIP" : "pc") + " back at step " + std::to_string(g.undo_step);
         return s;
     }
 
@@ -489,10 +511,30 @@ private:
         lose(e.vcpu, *g, e.step, started_where(*g, e.vcpu) + buf);
     }
 
+    // A start request took effect in the kernel (the target is RUNNABLE with
+    // a reset pending): the target must first run at the entry it names.
+    void on_start_requested(const Event& e) {
+        const int to = static_cast<int>(e.aux);
+        auto& t = target(to);
+        for (auto& g : t.groups)
+            if (g.state == InitGroup::State::Started) g.state = InitGroup::State::Done;
+        InitGroup g;
+        g.inits = {{e.vcpu, e.step}};
+        g.accept_step = e.step;
+        g.state = InitGroup::State::Started;
+        g.expected_pc = e.value;
+        g.start_step = e.step;
+        g.start_request = true;
+        t.groups.push_back(std::move(g));
+        t.start_pending = InitRec{e.vcpu, e.step};
+        t.start_pc = e.value;
+    }
+
     // A system reset or loadvm re-initialises every vCPU by design.
     void cancel_inits() {
         for (auto& t : targets_) {
             t.pending.clear();
+            t.start_pending.reset();
             for (auto& g : t.groups)
                 if (g.state == InitGroup::State::Waiting || g.state == InitGroup::State::Started) g.state = InitGroup::State::Done;
         }
@@ -523,6 +565,15 @@ private:
         const auto& d = cat_[e.reg];
         if (d.time_varying) return;
         const auto& s = reg(e.vcpu, e.reg);
+        if (const auto& t = target(e.vcpu); t.start_pending && e.reg == cat_.start_payload.pc && t.start_pc != e.value) {
+            char buf[256];
+            std::snprintf(buf, sizeof buf,
+                          "savevm captured vcpu%d pc = 0x%" PRIx64 " while the reset of the %s from vcpu%d (step %u) to 0x%" PRIx64
+                          " was still pending in the kernel (step %u): the snapshot loses it",
+                          e.vcpu, e.value, start_name(), t.start_pending->from, t.start_pending->step, t.start_pc, e.step);
+            report(Property::SnapshotFidelity, e.vcpu, e.reg, d.mask(), t.start_pending->step, e.step, buf);
+            return;
+        }
         // Bits the kernel changes on its own may move after the sync; all
         // vCPUs are stopped, so nothing else may differ. A write userspace
         // intends but has not yet put (it goes in before the next KVM_RUN)

@@ -103,6 +103,7 @@ Encoded encode_real_mode(const std::vector<fakekvm::GuestStep>& steps, int& slot
                 o.u8(0x66), o.u8(0xef);                                             // out dx, eax
                 break;
             case GuestOp::AckTsr: throw std::invalid_argument("'" + fakekvm::to_string(s) + "' is a Book-E step");
+            case GuestOp::Arch: throw std::invalid_argument("'" + fakekvm::to_string(s) + "' is not an x86 step");
         }
     }
     o.u8(0xf4), o.u8(0xeb), o.u8(0xfd);  // hlt; jmp back to the hlt

@@ -26,6 +26,8 @@ const char* to_string(EventKind k) {
         case EventKind::SipiAccepted: return "sipi-accepted";
         case EventKind::SipiDropped: return "sipi-dropped";
         case EventKind::VmmCpuInit: return "vmm-do-cpu-init";
+        case EventKind::StartRequested: return "start-requested";
+        case EventKind::StartServiced: return "start-serviced";
     }
     return "?";
 }
@@ -38,6 +40,7 @@ const char* to_string(Writer w) {
         case Writer::Init: return "init";
         case Writer::Halt: return "hlt";
         case Writer::Userspace: return "userspace";
+        case Writer::Irq: return "irq";
     }
     return "?";
 }

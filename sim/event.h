@@ -33,6 +33,10 @@ enum class EventKind : std::uint8_t {
     SipiAccepted,    // vcpu, waiting for SIPI, started at vector value
     SipiDropped,     // a SIPI to vcpu was dropped: it was not waiting for one (mp_state value), or aux 1: a later INIT replaced it
     VmmCpuInit,      // the VMM ran its own INIT on vcpu's register cache (QEMU's do_cpu_init)
+    // A start request (arm64 PSCI CPU_ON, riscv SBI HSM HART_START) and the
+    // reset that carries it out:
+    StartRequested,  // vcpu = sender, aux = target, value = entry pc: the kernel left a reset pending on a STOPPED target
+    StartServiced,   // vcpu ran its pending reset with the request's payload (KVM_REQ_VCPU_RESET), pc = value
 };
 
 enum class Writer : std::uint8_t {
@@ -42,6 +46,7 @@ enum class Writer : std::uint8_t {
     Init,       // INIT/SIPI processing by the kernel (reset, mp_state)
     Halt,       // HLT emulation writing mp_state
     Userspace,  // a KVM_SET_* ioctl
+    Irq,        // an interrupt the kernel made pending (riscv sip: SBI IPI)
 };
 
 enum class IntentCause : std::uint8_t { Monitor, Reset, Snapshot, MachineInit, Device };
@@ -62,7 +67,7 @@ struct Event {
 // What the kernel did with an INIT or SIPI (its fate), as opposed to its sending.
 inline bool is_init_fate(EventKind k) {
     return k == EventKind::InitAccepted || k == EventKind::InitCleared || k == EventKind::InitLatched || k == EventKind::SipiAccepted ||
-           k == EventKind::SipiDropped;
+           k == EventKind::SipiDropped || k == EventKind::StartServiced;
 }
 
 const char* to_string(EventKind k);

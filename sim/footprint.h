@@ -18,11 +18,13 @@ struct Obj {
     static constexpr std::uint32_t kVmmCpu = 67;      // the VMM's CPUState for this vCPU
     static constexpr std::uint32_t kTimer = 68;       // Book-E timer state
     static constexpr std::uint32_t kMpState = 69;     // mp_state outside the catalogue view
+    static constexpr std::uint32_t kResetRequest = 70;  // a pending KVM_REQ_VCPU_RESET and its payload
     static constexpr std::uint32_t vcpu(int v, std::uint32_t slot) { return (static_cast<std::uint32_t>(v + 1) << 8) | slot; }
     static constexpr std::uint32_t kClock = 1;
     static constexpr std::uint32_t kBql = 2;          // qemu_global_mutex
     static constexpr std::uint32_t kMainLoop = 3;     // pause/resume/run_on_cpu queues
     static constexpr std::uint32_t kRunState = 4;     // runstate_is_running()
+    static constexpr std::uint32_t kVmCounter = 5;    // the VM-wide counter offsets (arm64 voffset/poffset, riscv time_delta)
     // regsync_lock() of a plugin sync layer (include/regsync/regsync.h), ids 0..15.
     static constexpr std::uint32_t plugin_lock(unsigned id) { return 16 + id; }
     // The wait predicate of a blocked actor: written by the step that made

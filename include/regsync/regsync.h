@@ -61,6 +61,8 @@ extern "C" {
 
 #define REGSYNC_ARCH_X86 1
 #define REGSYNC_ARCH_PPC_BOOKE 2
+#define REGSYNC_ARCH_ARM64 3
+#define REGSYNC_ARCH_RISCV64 4
 
 /* Layer flags: where the layer's VMM differs from today's QEMU. */
 /* pre_run is called before bql_unlock() (QEMU before 2.4). */
