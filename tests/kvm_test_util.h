@@ -46,3 +46,33 @@ inline fakekvm::VcpuSetup ppc_vcpu(fakekvm::GuestImage image = {}) {
 }
 
 }  // namespace regsync::testing
+
+namespace regsync::testing {
+
+// arm64 and riscv64 vCPUs as QEMU creates them: the boot CPU RUNNABLE, the
+// others STOPPED (reset_values), with the given registers overridden.
+inline fakekvm::VcpuSetup onereg_vcpu(model::Arch arch, bool bsp, fakekvm::GuestImage image = {}) {
+    return {bsp, std::move(image), model::catalogue(arch).reset_values(bsp)};
+}
+
+// KVM_{GET,SET}_ONE_REG of a 64-bit register.
+inline int get_one_reg(fakekvm::FakeVcpu& v, std::uint64_t id, std::uint64_t& out) {
+    struct kvm_one_reg o{id, reinterpret_cast<__u64>(&out)};
+    return v.ioctl(KVM_GET_ONE_REG, &o);
+}
+inline std::uint64_t one_reg(fakekvm::FakeVcpu& v, std::uint64_t id) {
+    std::uint64_t x = ~0ULL;
+    EXPECT_EQ(get_one_reg(v, id, x), 0) << std::hex << id;
+    return x;
+}
+inline int set_one_reg(fakekvm::FakeVcpu& v, std::uint64_t id, std::uint64_t val) {
+    struct kvm_one_reg o{id, reinterpret_cast<__u64>(&val)};
+    return v.ioctl(KVM_SET_ONE_REG, &o);
+}
+inline std::uint32_t mp_state(fakekvm::FakeVcpu& v) {
+    struct kvm_mp_state mp{};
+    v.ioctl(KVM_GET_MP_STATE, &mp);
+    return mp.mp_state;
+}
+
+}  // namespace regsync::testing

@@ -108,17 +108,20 @@ TEST(KernelProfile, BundledProfilesLoadAndVariantNamesStay) {
     EXPECT_EQ(harness::resolve_kernel("events-latched-init").axes, (std::vector<std::pair<std::string, std::string>>{
                                                                     {"init_delivery", "apic-events"}, {"latched_init", "outside-smm"},
                                                                     {"host_tsc_write", "offset"}, {"booke_tsr", "or-clear"},
-                                                                    {"self_init", "next-instruction"}, {"tsc_adjust", "stored"}}));
+                                                                    {"self_init", "next-instruction"}, {"tsc_adjust", "stored"},
+                                                                    {"arm64_ctl_read", "istatus-computed"}, {"arm64_psci_reset", "at-run-and-one-reg"},
+                                                                    {"arm64_counter_offset", "absent"}, {"riscv_hsm_reset", "at-run"}}));
     EXPECT_THROW(harness::resolve_kernel("linux-0.01"), harness::InputError);
 }
 
 TEST(KernelProfile, BadProfilesNameFileAndLine) {
     const std::string ok = "init_delivery = \"apic-events\"\nlatched_init = \"ignored\"\nhost_tsc_write = \"offset\"\nbooke_tsr = \"or-clear\"\n"
-                           "self_init = \"next-instruction\"\ntsc_adjust = \"stored\"\n";
+                           "self_init = \"next-instruction\"\ntsc_adjust = \"stored\"\narm64_ctl_read = \"stored\"\n"
+                           "arm64_psci_reset = \"at-run\"\narm64_counter_offset = \"sticky\"\nriscv_hsm_reset = \"at-run\"\n";
     EXPECT_NO_THROW(harness::parse_kernel_profile(ok, "k.toml"));
     const std::pair<std::string, std::string> bad[] = {
         {"name = \"x\"\n\ninit_delivery = \"telepathy\"\n", "k.toml:3: axis 'init_delivery': unknown alternative 'telepathy'"},
-        {ok + "colour = \"red\"\n", "k.toml:7: unknown key 'colour'"},
+        {ok + "colour = \"red\"\n", "k.toml:11: unknown key 'colour'"},
         {"init_delivery = \"apic-events\"\n", "does not choose axis 'latched_init'"},
         {ok + "booke_tsr = 3\n", "k.toml:"},
     };
