@@ -174,13 +174,16 @@ private:
 
     void on_intent(const Event& e) {
         auto& s = reg(e.vcpu, e.reg);
+        // Bits the kernel computes on read (arm64 ISTATUS) are no state
+        // userspace can set: a snapshot of them is not a write to make.
+        const std::uint64_t mask = e.mask & ~cat_[e.reg].computed_mask;
         // Already in the kernel: nothing needs writing, and later kernel-side
         // changes (a timer bit) are legitimate.
         // A vCPU is created with its TSC at 0, which is what machine init means.
         const bool already = cat_[e.reg].time_varying
                                  ? e.aux == static_cast<std::uint32_t>(sim::IntentCause::MachineInit) && e.value == 0
-                                 : ((s.value ^ e.value) & e.mask) == 0;
-        s.intent = Intent{e.value, e.mask, e.step, static_cast<sim::IntentCause>(e.aux), true, already, true};
+                                 : ((s.value ^ e.value) & mask) == 0;
+        s.intent = Intent{e.value, mask, e.step, static_cast<sim::IntentCause>(e.aux), true, already, true};
         if (e.aux == static_cast<std::uint32_t>(sim::IntentCause::Reset)) {
             cancel_inits();
             max_tsc_read_.reset();  // the guest starts over: earlier reads are another life
@@ -323,7 +326,13 @@ private:
     // waiting for the vCPU's own writeback stay open until it enters.
     void on_resumed(const Event& e) {
         for (auto& vs : vcpus_)
-            for (auto& s : vs.regs) {
+            for (std::size_t r = 0; r < vs.regs.size(); ++r) {
+                auto& s = vs.regs[r];
+                // The kernel already held the intended value (the put found
+                // nothing to change: no write event said so): the intent is
+                // met, and what the guests do from here on is theirs.
+                if (s.intent.active && !s.intent.satisfied && !cat_.regs[r].time_varying && intent_holds(s, cat_.regs[r]))
+                    s.intent.satisfied = true;
                 if (s.intent.active && s.intent.satisfied) s.intent.active = false;
                 if (s.intent.active && !s.intent.deferred) {
                     s.intent.deferred = true;

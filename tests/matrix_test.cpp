@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "explore/catalogue.h"
 #include "explore/explore.h"
 #include "explore/matrix.h"
+#include "explore/mutants.h"
 #include "harness/kernel_profile.h"
 #include "explore/replay.h"
 #include "explore/shrink.h"
@@ -20,10 +22,13 @@ namespace {
 explore::Catalogue bundled() { return explore::load_catalogue(REGSYNC_CATALOGUE, scenario_dir()); }
 
 // Scenarios that exist to show correct behaviour rather than a bug.
+// arm64-reset-after-cpu-on and arm64-savevm-loadvm: every put level of the
+// arm64 policies at work (they kill the mutants that skip one).
 // arm64-timer-istatus: ISTATUS stripped by a writeback is recomputed by the
 // kernel (a race the kernel's own semantics rule out), so every cell holds.
 bool is_control(const std::string& s) {
-    return s == "reset-during-run" || s == "savevm-loadvm" || s == "tsc-deadline-race" || s == "arm64-timer-istatus";
+    return s == "reset-during-run" || s == "savevm-loadvm" || s == "tsc-deadline-race" || s == "arm64-timer-istatus" ||
+           s == "arm64-reset-after-cpu-on" || s == "arm64-savevm-loadvm";
 }
 
 TEST(Catalogue, BundledCatalogueLoadsAndCoversEveryScenario) {
@@ -226,6 +231,40 @@ TEST(Regressions, ShrunkTracesAreNoLongerThanOneAndAHalfTimesDfs) {
         EXPECT_LE(2 * t.decisions.size(), 3 * rep.first_violation.decisions.size())
             << t.decisions.size() << " decisions shrunk, dfs " << rep.first_violation.decisions.size();
     }
+}
+
+}  // namespace
+}  // namespace regsync::testing
+
+namespace regsync::testing {
+namespace {
+
+// The fixed arm64 and riscv64 policies against every generic mutant, with
+// the bundled scenarios, on a kernel with and without 6826c6849b46. Two
+// arm64 mutants are equivalent, and named: KVM_ARM_VCPU_INIT in
+// kvm_arm_reset_vcpu() has set mp_state already when the RESET put would
+// (skip-put:MP_STATE@RESET), and the order of the mp_state get changes
+// nothing the fixed policy puts (get-2013-order). Every other one dies.
+TEST(Mutants, TheFixedArm64AndRiscv64PoliciesKillEveryMutantButTheTwoEquivalentOnes) {
+#ifdef REGSYNC_SANITIZE
+    GTEST_SKIP() << "release-build budget";
+#endif
+    explore::MutantsConfig cfg;
+    cfg.scenario_dir = scenario_dir();
+    cfg.policies = {"qemu-today-arm-mpstate-fix", "qemu-today-riscv-sip-fix"};
+    cfg.kernels = {"init-apic-events", "arm64-psci-reset-at-run"};
+    cfg.jobs = 2;
+    harness::Engine engine;
+    const auto rep = explore::run_mutants(cfg, engine);
+    std::set<std::string> survivors, riscv_killed;
+    for (const auto& m : rep.mutants) {
+        if (m.applicable && !m.killed) survivors.insert(m.policy + " / " + m.mutation);
+        if (m.policy == "qemu-today-riscv-sip-fix" && m.killed) riscv_killed.insert(m.mutation);
+    }
+    EXPECT_EQ(survivors, (std::set<std::string>{"qemu-today-arm-mpstate-fix / get-2013-order",
+                                                "qemu-today-arm-mpstate-fix / skip-put:MP_STATE@KVM_PUT_RESET_STATE"}));
+    EXPECT_GE(riscv_killed.size(), 8u);
+    EXPECT_GE(rep.killed(), 16u);
 }
 
 }  // namespace
