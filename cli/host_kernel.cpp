@@ -92,7 +92,36 @@ std::string resolve_host_kernel(const std::string& name) {
 
 // Without --profile-out the profile is measured and shown, not written: a
 // row is a disagreement only when no combination of the axes explains it.
-int cmd_kvm_probe(const std::string& profile_out) {
+int cmd_kvm_probe(const std::string& profile_out, const std::string& arch_name) {
+    const auto arch = model::arch_from_string(arch_name);
+    if (!arch) {
+        std::fprintf(stderr, "regsync: kvm-probe: unknown --arch '%s' (x86, ppc-booke, arm64, riscv64)\n", arch_name.c_str());
+        return 2;
+    }
+    // KVM runs guests of the host's own architecture only: a probe of
+    // another one needs a host of it. The probe rows exist for x86.
+#if defined(__x86_64__)
+    const model::Arch host = model::Arch::X86;
+#elif defined(__aarch64__)
+    const model::Arch host = model::Arch::Arm64;
+#elif defined(__riscv)
+    const model::Arch host = model::Arch::Riscv64;
+#else
+    const model::Arch host = model::Arch::PpcBookE;
+#endif
+    if (*arch != host) {
+        std::fprintf(stderr,
+                     "regsync: kvm-probe --arch %s: no %s /dev/kvm here: this host is %s and KVM runs guests of its own architecture only; "
+                     "the fake's %s behaviours come from the kernel sources the README names, not from a probe\n",
+                     arch_name.c_str(), std::string(model::to_string(*arch)).c_str(), std::string(model::to_string(host)).c_str(),
+                     std::string(model::to_string(*arch)).c_str());
+        return 2;
+    }
+    if (host != model::Arch::X86) {
+        std::fprintf(stderr, "regsync: kvm-probe --arch %s: no probe rows for %s yet (only x86 has them)\n", arch_name.c_str(),
+                     std::string(model::to_string(host)).c_str());
+        return 2;
+    }
     realkvm::MeasuredProfile got;
     try {
         got = measure();

@@ -15,6 +15,6 @@ std::string resolve_host_kernel(const std::string& name);
 // Exit 0: every row agrees (with the default variant or a documented one;
 // with a profile: with the measured profile, all rows at once); 1: a row
 // no alternative explains; 2: no usable /dev/kvm.
-int cmd_kvm_probe(const std::string& profile_out);
+int cmd_kvm_probe(const std::string& profile_out, const std::string& arch = "x86");
 
 }  // namespace regsync::cli

@@ -77,6 +77,7 @@ struct Options {
     std::vector<std::string> matrix_scenarios;
     std::vector<std::string> matrix_kernels;
     std::string profile_out;
+    std::string probe_arch = "x86";
     int matrix_jobs = 1;
     std::string matrix_strategy = "dfs";
     std::uint32_t matrix_bound = 2;
@@ -558,6 +559,7 @@ int main(int argc, char** argv) {
 
     auto* kp = app.add_subcommand("kvm-probe", "Run each modelled kernel behaviour on the fake and on /dev/kvm and compare (exit 2 without /dev/kvm)");
     kp->add_option("--profile-out", o.profile_out, "Decide every kernel axis from the real kernel's answers and write the profile here");
+    kp->add_option("--arch", o.probe_arch, "The architecture to probe: x86 (default), ppc-booke, arm64 or riscv64 (only the host's own; exit 2 otherwise)");
 
     auto* mg = app.add_subcommand("merge", "Merge the shard reports of one sharded explore run into its report");
     mg->add_option("reports", o.merge_files, "Shard report files")->required();
@@ -652,7 +654,7 @@ int main(int argc, char** argv) {
         if (sk->parsed()) return cmd_shrink(o);
         if (rg->parsed()) return cmd_regressions(o);
         if (mg->parsed()) return cmd_merge(o);
-        if (kp->parsed()) return cli::cmd_kvm_probe(o.profile_out);
+        if (kp->parsed()) return cli::cmd_kvm_probe(o.profile_out, o.probe_arch);
         if (kr->parsed()) return cmd_kvm_replay(o);
         if (mu->parsed()) {
             if (mo.scenario_dir.empty()) mo.scenario_dir = o.scenario_dir;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fakekvm/kernel_config.h"
+#include "model/arch.h"
 
 namespace regsync::fakekvm {
 
@@ -20,6 +21,9 @@ struct KernelAxis {
     std::string_view name;
     std::string_view description;
     std::vector<AxisAlternative> alternatives;
+    // The architecture whose kernel code it is: a probe on a host of another
+    // architecture cannot see it (KVM runs guests of the host's own).
+    model::Arch arch = model::Arch::X86;
 };
 
 const std::vector<KernelAxis>& kernel_axes();

@@ -211,3 +211,24 @@ TEST(Cli, ShardAndMergeFromTheCommandLine) {
 
 }  // namespace
 }  // namespace regsync::testing
+
+namespace regsync::testing {
+namespace {
+
+// KVM runs guests of the host's own architecture: kvm-probe of arm64 or
+// riscv64 on this x86 host says why there is nothing to probe, exit 2.
+TEST(Cli, KvmProbeOfAnotherArchitectureSaysWhyAndExits2) {
+#if defined(__x86_64__)
+    for (const char* a : {"arm64", "riscv64"}) {
+        const auto r = run_cli(std::string("kvm-probe --arch ") + a);
+        EXPECT_EQ(r.exit_code, 2) << r.output;
+        EXPECT_NE(r.output.find(std::string("no ") + a + " /dev/kvm here: this host is x86"), std::string::npos) << r.output;
+    }
+#endif
+    const auto bad = run_cli("kvm-probe --arch mips");
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_NE(bad.output.find("unknown --arch 'mips'"), std::string::npos) << bad.output;
+}
+
+}  // namespace
+}  // namespace regsync::testing
