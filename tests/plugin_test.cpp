@@ -371,3 +371,74 @@ TEST(FlightRecorder, SlotsOfFinishedThreadsAreReused) {
 
 }  // namespace
 }  // namespace regsync::testing
+
+namespace regsync::testing {
+namespace {
+
+const std::string kRiscv = REGSYNC_C_SYNC_LAYER_RISCV64;
+const std::string kRiscvBuggy = REGSYNC_C_SYNC_LAYER_RISCV64_BUGGY;
+
+std::vector<std::string> riscv_scenarios() {
+    std::vector<std::string> out;
+    for (const auto& n : harness::bundled_scenarios(scenario_dir()))
+        if (harness::load_scenario(n, scenario_dir()).arch == model::Arch::Riscv64) out.push_back(n);
+    return out;
+}
+
+// The riscv64 counterpart of the example, loaded and run the same way: on
+// the same decisions it issues today's QEMU riscv64 ioctls, event for
+// event, and its copy with QEMU's old KVM_RISCV_SET_TIMER runs like the
+// built-in qemu-riscv-set-timer-bug.
+TEST(PluginRiscv64, TheExampleRunsEventForEventLikeQemuTodayAndItsBuggyCopyLikeTheOldQemu) {
+    harness::load_plugin(kRiscv);
+    harness::load_plugin(kRiscvBuggy);
+    EXPECT_TRUE(model::policy_supports("c-qemu-today-riscv64", model::Arch::Riscv64));
+    EXPECT_FALSE(model::policy_supports("c-qemu-today-riscv64", model::Arch::X86));
+    harness::Engine engine;
+    int compared = 0;
+    for (const auto& name : riscv_scenarios()) {
+        const auto s = harness::load_scenario(name, scenario_dir());
+        for (const char* k : {"debian-6.1", "riscv-hsm-reset-at-one-reg"}) {
+            const auto kernel = harness::resolve_kernel(k).config;
+            for (const auto& [builtin, layer] : {std::pair{"qemu-today", "c-qemu-today-riscv64"}, std::pair{"qemu-riscv-set-timer-bug", "c-qemu-riscv-set-timer-bug"}})
+                for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+                    sched::RandomDecisions a(seed), b(seed);
+                    const auto ra = engine.run(s, builtin, kernel, a);
+                    const auto rb = engine.run(s, layer, kernel, b);
+                    ASSERT_EQ(harness::format_events(s.arch, ra.actors, ra.events), harness::format_events(s.arch, rb.actors, rb.events))
+                        << name << " / " << k << " / " << layer << " / seed " << seed;
+                    EXPECT_EQ(ra.verdict.violations.size(), rb.verdict.violations.size());
+                    ++compared;
+                }
+        }
+    }
+    EXPECT_GE(compared, 5 * 2 * 2 * 8);
+}
+
+// Through `follows`, the matrix expects each layer to show its built-in's
+// catalogue verdicts: in every riscv64 cell they agree.
+TEST(PluginRiscv64, TheMatrixExpectsTheBuiltInsVerdictsAndTheLayersShowThem) {
+#ifdef REGSYNC_SANITIZE
+    GTEST_SKIP() << "a matrix of the riscv64 scenarios is a release-build budget; the sanitizer build runs the event-for-event test";
+#endif
+    harness::load_plugin(kRiscv);
+    harness::load_plugin(kRiscvBuggy);
+    explore::MatrixConfig cfg;
+    cfg.scenario_dir = scenario_dir();
+    cfg.only_scenarios = riscv_scenarios();
+    cfg.only_policies = {"c-qemu-today-riscv64", "c-qemu-riscv-set-timer-bug"};
+    for (const auto& k : harness::bundled_kernels()) cfg.kernels.push_back(k);
+    cfg.kernels.push_back("riscv-hsm-reset-at-one-reg");
+    const auto cat = explore::load_catalogue(REGSYNC_CATALOGUE, scenario_dir());
+    harness::Engine engine;
+    const auto rep = explore::run_matrix(cfg, cat, engine);
+    int violated = 0;
+    for (const auto& c : rep.cells) {
+        EXPECT_TRUE(c.agrees) << c.scenario << " / " << c.policy << " / " << c.kernel;
+        violated += c.violating > 0;
+    }
+    EXPECT_GT(violated, 0);
+}
+
+}  // namespace
+}  // namespace regsync::testing

@@ -30,4 +30,21 @@ TEST(CSyncLayer, TheInjectedBugIsCaught) {
     EXPECT_FALSE(regsync::testing::SyncLayerHolds("c-qemu-today-tsc-runtime", o));
 }
 
+// The riscv64 layer holds where today's QEMU riscv64 holds; the same source
+// with QEMU's old KVM_RISCV_SET_TIMER sends the guest's clock back.
+TEST(CSyncLayerRiscv64, HoldsWhereTodaysQemuHoldsAndTheOldTimerMacroIsCaught) {
+    regsync::load_sync_layer(C_SYNC_LAYER_RISCV64);
+    regsync::load_sync_layer(C_SYNC_LAYER_RISCV64_BUGGY);
+    regsync::CheckOptions o;
+    o.scenarios = {"riscv64-timer-savevm", "riscv64-reset-after-hart-start"};
+    o.kernels = {"debian-6.1"};
+    o.budget = 1000;
+    o.executions = 300;
+    EXPECT_TRUE(regsync::testing::SyncLayerHolds("c-qemu-today-riscv64", o));
+    o.scenarios = {"riscv64-timer-savevm"};
+    const auto r = regsync::check_sync_layer("c-qemu-riscv-set-timer-bug", o);
+    ASSERT_EQ(r.cells.size(), 1u);
+    EXPECT_FALSE(r.held);
+}
+
 }  // namespace
