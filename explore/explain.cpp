@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "fakekvm/arch_vcpu.h"
 #include "harness/event_format.h"
 #include "harness/input_error.h"
 #include "harness/kernel_profile.h"
@@ -41,12 +42,7 @@ std::string qemu_function(const std::string& hook) {
 }
 
 std::string kernel_function(model::Arch a, sim::Writer w) {
-    // arm64 and riscv64: the kernel functions of their own files (fakekvm/).
-    if (a == model::Arch::Arm64 && w == sim::Writer::Init) return "kernel: PSCI and the vCPU reset (kvm_psci_vcpu_on, kvm_reset_vcpu)";
-    if (a == model::Arch::Arm64 && w == sim::Writer::Timer) return "kernel: the arch timer (timer_save_state keeps ISTATUS)";
-    if (a == model::Arch::Riscv64 && w == sim::Writer::Init) return "kernel: SBI HSM and the vCPU reset (kvm_sbi_hsm_vcpu_start, kvm_riscv_reset_vcpu)";
-    if (a == model::Arch::Riscv64 && w == sim::Writer::Timer) return "kernel: the timer (kvm_riscv_vcpu_hrtimer_expired)";
-    if (w == sim::Writer::Irq) return "kernel: kvm_riscv_vcpu_set_interrupt (SBI IPI)";
+    if (const auto own = fakekvm::arch_writer_function(a, w); !own.empty()) return "kernel: " + std::string(own);
     switch (w) {
         case sim::Writer::Guest: return "kernel: a guest instruction inside KVM_RUN";
         case sim::Writer::Timer: return "kernel: the Book-E timer (kvmppc_decrementer_func / watchdog)";

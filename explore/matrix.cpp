@@ -9,6 +9,7 @@
 #include "explore/explore.h"
 #include "explore/cell_search.h"
 #include "explore/parallel.h"
+#include "fakekvm/kernel_axes.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
 #include "harness/kernel_profile.h"
@@ -24,9 +25,15 @@ namespace {
 // once (Book-E has no INIT, SIPI or TSC; x86 no OR/CLEAR TSR).
 std::string effective_kernel(const fakekvm::KernelConfig& k, model::Arch a) {
     if (a == model::Arch::PpcBookE) return k.ppc_tsr_or_clear ? "or-clear" : "none";
-    if (a == model::Arch::Arm64)
-        return "arm64/" + std::to_string(k.arm64_istatus_on_read) + std::to_string(k.arm64_reset_at_one_reg) + std::to_string(k.arm64_counter_offset_ioctl);
-    if (a == model::Arch::Riscv64) return "riscv64/" + std::to_string(k.riscv_reset_at_one_reg);
+    if (a != model::Arch::X86) {  // the alternatives of the architecture's own axes (fakekvm/kernel_axes.cpp)
+        std::string key(model::to_string(a));
+        for (const auto& axis : fakekvm::kernel_axes())
+            if (axis.arch == a) {
+                key += '/';
+                key += fakekvm::alternative_of(axis, k);
+            }
+        return key;
+    }
     return std::to_string(static_cast<int>(k.init_sipi)) + "/" + std::to_string(k.latched_init_outside_smm) + "/" + std::to_string(k.tsc_offsetting) +
            "/" + std::to_string(k.tsc_sync_window);
 }

@@ -67,5 +67,10 @@ std::optional<GuestStep> parse_arm64_step(const std::vector<std::string>& words,
 std::optional<GuestStep> parse_riscv64_step(const std::vector<std::string>& words, std::size_t vcpus);
 // The names of the architecture's own steps, for an error message.
 std::string arch_step_names(model::Arch arch);
+// The kernel functions behind a kernel-side write of `w` on this
+// architecture (regsync explain), or "" for the x86 and Book-E wording.
+std::string_view arch_writer_function(model::Arch arch, sim::Writer w);
+std::string_view arm64_writer_function(sim::Writer w);
+std::string_view riscv64_writer_function(sim::Writer w);
 
 }  // namespace regsync::fakekvm

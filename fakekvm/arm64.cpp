@@ -311,6 +311,14 @@ int Arm64Vcpu::guest_step(const GuestStep& s) {
 
 std::unique_ptr<ArchVm> make_arm64_vm(FakeVm& vm) { return std::make_unique<Arm64Vm>(vm); }
 
+std::string_view arm64_writer_function(sim::Writer w) {
+    switch (w) {
+        case Writer::Init: return "PSCI and the vCPU reset (kvm_psci_vcpu_on, kvm_reset_vcpu)";
+        case Writer::Timer: return "the arch timer (timer_save_state keeps ISTATUS)";
+        default: return "";
+    }
+}
+
 std::optional<GuestStep> parse_arm64_step(const std::vector<std::string>& w, std::size_t vcpus) {
     const std::string& op = w[0];
     GuestStep s;

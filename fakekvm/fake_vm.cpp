@@ -42,6 +42,14 @@ std::optional<GuestStep> parse_arch_step(model::Arch arch, const std::vector<std
     }
 }
 
+std::string_view arch_writer_function(model::Arch arch, sim::Writer w) {
+    switch (arch) {
+        case model::Arch::Arm64: return arm64_writer_function(w);
+        case model::Arch::Riscv64: return riscv64_writer_function(w);
+        default: return "";
+    }
+}
+
 std::string arch_step_names(model::Arch arch) {
     switch (arch) {
         case model::Arch::Arm64: return "read_cnt, wfi, arm_timer, psci_cpu_on, psci_cpu_off, psci_system_reset";

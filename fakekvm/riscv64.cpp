@@ -242,6 +242,15 @@ int RiscvVcpu::guest_step(const GuestStep& s) {
 
 std::unique_ptr<ArchVm> make_riscv64_vm(FakeVm& vm) { return std::make_unique<RiscvVm>(vm); }
 
+std::string_view riscv64_writer_function(sim::Writer w) {
+    switch (w) {
+        case Writer::Init: return "SBI HSM and the vCPU reset (kvm_sbi_hsm_vcpu_start, kvm_riscv_reset_vcpu)";
+        case Writer::Timer: return "the timer (kvm_riscv_vcpu_hrtimer_expired)";
+        case Writer::Irq: return "an interrupt made pending (kvm_riscv_vcpu_set_interrupt, SBI IPI)";
+        default: return "";
+    }
+}
+
 std::optional<GuestStep> parse_riscv64_step(const std::vector<std::string>& w, std::size_t vcpus) {
     const std::string& op = w[0];
     GuestStep s;

@@ -291,8 +291,11 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
     s.content_hash = sim::fnv1a(text);
     const std::string arch = root["arch"].value_or<std::string>("");
     auto a = model::arch_from_string(arch);
-    if (!a) throw InputError::at(file, root.get("arch") ? static_cast<long>(root.get("arch")->source().begin.line) : 1,
-                                 "arch must be \"x86\", \"ppc-booke\", \"arm64\" or \"riscv64\"");
+    if (!a) {
+        std::string known;
+        for (auto k : model::kArches) known += (known.empty() ? "\"" : ", \"") + std::string(model::to_string(k)) + "\"";
+        throw InputError::at(file, root.get("arch") ? static_cast<long>(root.get("arch")->source().begin.line) : 1, "arch must be one of " + known);
+    }
     s.arch = *a;
     const auto& cat = model::catalogue(s.arch);
     const auto* vcpus = root.get("vcpu");

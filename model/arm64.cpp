@@ -60,6 +60,7 @@ Catalogue make_arm64_catalogue() {
     c.mp_state = *c.find("mp_state");
     c.start_payload = {c.pc, c.ret, -1};  // kvm_reset_vcpu(): *vcpu_pc = pc, x0 = r0
     c.stopped_mp_state = KVM_MP_STATE_STOPPED;
+    c.start_request = "PSCI CPU_ON";
     return c;
 }
 

@@ -39,6 +39,8 @@ struct Catalogue {
     struct StartPayload {
         RegIndex pc = -1, arg0 = -1, arg1 = -1;
     } start_payload{};
+    // What the architecture calls a start request, for messages.
+    std::string_view start_request = "";
     // The MP states a vCPU waits in for a start request (arm64 and riscv
     // KVM_MP_STATE_STOPPED); 0 where INIT/SIPI plays that part.
     std::uint64_t stopped_mp_state = 0;

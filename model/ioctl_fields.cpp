@@ -102,6 +102,7 @@ std::string ioctl_name(Arch arch, unsigned long req) {
     if (req == KVM_SET_MP_STATE) return "KVM_SET_MP_STATE";
     if (req == KVM_GET_VCPU_EVENTS) return "KVM_GET_VCPU_EVENTS";
     if (req == KVM_SET_VCPU_EVENTS) return "KVM_SET_VCPU_EVENTS";
+    if (req == arm64::kvm_arm_vcpu_init) return "KVM_ARM_VCPU_INIT";
     char buf[32];
     std::snprintf(buf, sizeof buf, "ioctl-0x%lx", req);
     return buf;

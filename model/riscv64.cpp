@@ -53,6 +53,7 @@ Catalogue make_riscv64_catalogue() {
     c.mp_state = *c.find("mp_state");
     c.start_payload = {c.pc, c.ret, *c.find("a1")};  // sepc = start, a0 = hartid, a1 = opaque
     c.stopped_mp_state = KVM_MP_STATE_STOPPED;
+    c.start_request = "SBI HSM HART_START";
     return c;
 }
 

@@ -360,11 +360,11 @@ private:
     }
 
     bool d_scope_vm(int r) const { return cat_[static_cast<RegIndex>(r)].vm_scope; }
-    const char* start_name() const { return cat_.arch == model::Arch::Riscv64 ? "SBI HSM HART_START" : "PSCI CPU_ON"; }
+    std::string start_name() const { return std::string(cat_.start_request); }
 
     std::string init_names(const std::vector<InitRec>& inits, int to) const {
         const bool starts = cat_.start_payload.pc >= 0;
-        std::string s = starts ? std::string(start_name()) + " from " : inits.size() > 1 ? "INITs from " : "INIT from ";
+         std::string s = starts ? start_name() + " from " : inits.size() > 1 ? "INITs from " : "INIT from ";
         for (std::size_t i = 0; i < inits.size(); ++i) {
             if (i) s += ", ";
             s += "vcpu" + std::to_string(inits[i].from) + " (step " + std::to_string(inits[i].step) + ")";
@@ -579,7 +579,7 @@ private:
             std::snprintf(buf, sizeof buf,
                           "savevm captured vcpu%d pc = 0x%" PRIx64 " while the reset of the %s from vcpu%d (step %u) to 0x%" PRIx64
                           " was still pending in the kernel (step %u): the snapshot loses it",
-                          e.vcpu, e.value, start_name(), t.start_pending->from, t.start_pending->step, t.start_pc, e.step);
+                          e.vcpu, e.value, start_name().c_str(), t.start_pending->from, t.start_pending->step, t.start_pc, e.step);
             report(Property::SnapshotFidelity, e.vcpu, e.reg, d.mask(), t.start_pending->step, e.step, buf);
             return;
         }
