@@ -8,7 +8,58 @@
 
 #include <linux/kvm.h>
 
+#include <optional>
+
+#include "fakekvm/fake_vm.h"
+#include "sim/footprint.h"
+#include "sim/rng.h"
+
 namespace regsync::fakekvm::arch_util {
+
+// The pending-reset latch of a start request (arm64 PSCI CPU_ON, riscv SBI
+// HSM HART_START): the payload (vcpu->arch.reset_state) and
+// KVM_REQ_VCPU_RESET, kept apart because arm64's KVM_ARM_VCPU_INIT takes
+// the one and leaves the other.
+struct StartLatch {
+    struct Payload {
+        std::uint64_t pc = 0, arg = 0;
+    };
+    Payload payload;
+    bool payload_valid = false;  // reset_state.reset
+    bool requested = false;      // KVM_REQ_VCPU_RESET
+
+    // On `target` as the sender's kernel code does it, under the target's
+    // mp_state_lock (not vcpu->mutex): false when the target is not STOPPED.
+    bool request(FakeVcpu& target, int from, std::uint64_t pc, std::uint64_t arg) {
+        auto& w = target.vm().world();
+        const auto mp = target.vm().cat().mp_state;
+        if (target.get(mp) != KVM_MP_STATE_STOPPED) return false;
+        w.write(sim::Obj::vcpu(target.index(), sim::Obj::kResetRequest));
+        payload = {pc, arg};
+        payload_valid = requested = true;
+        target.set(mp, KVM_MP_STATE_RUNNABLE, sim::Writer::Init);  // and a wake-up: the block predicate sees it
+        w.emit({.kind = sim::EventKind::StartRequested, .vcpu = static_cast<std::int16_t>(from),
+                .aux = static_cast<std::uint32_t>(target.index()), .value = pc});
+        return true;
+    }
+    // kvm_check_request(KVM_REQ_VCPU_RESET): true once per request.
+    bool take_request(FakeVcpu& v) {
+        auto& w = v.vm().world();
+        w.read(sim::Obj::vcpu(v.index(), sim::Obj::kResetRequest));
+        if (!requested) return false;
+        w.write(sim::Obj::vcpu(v.index(), sim::Obj::kResetRequest));
+        requested = false;
+        return true;
+    }
+    // The payload, consumed by the reset that applies it.
+    std::optional<Payload> take_payload(FakeVcpu& v) {
+        v.vm().world().write(sim::Obj::vcpu(v.index(), sim::Obj::kResetRequest));
+        if (!payload_valid) return std::nullopt;
+        payload_valid = false;
+        return payload;
+    }
+    std::uint64_t hash() const { return sim::hash_combine(sim::hash_combine(payload.pc, payload.arg), payload_valid | requested << 1); }
+};
 
 // A decimal or 0x number, all of the word; std::invalid_argument naming `what`.
 inline std::uint64_t number(const std::string& w, const char* what) {

@@ -136,24 +136,11 @@ public:
         if (condition_met() && (ctl & A::CTL_ENABLE) && !(ctl & A::CTL_ISTATUS)) v_.store(regs().ctl, ctl | A::CTL_ISTATUS, Writer::Timer);
     }
 
-    std::uint64_t state_hash() const override {
-        std::uint64_t h = sim::hash_combine(reset_state_.pc, reset_state_.r0);
-        return sim::hash_combine(h, reset_state_.reset | reset_request_ << 1);
-    }
+    std::uint64_t state_hash() const override { return latch_.hash(); }
 
-    // kvm_psci_vcpu_on() on this vCPU as the target, under its
-    // mp_state_lock (not vcpu->mutex): false when it is not STOPPED.
-    bool psci_cpu_on(int from, std::uint64_t pc, std::uint64_t r0) {
-        auto& w = v_.vm().world();
-        if (v_.get(regs().mp) != KVM_MP_STATE_STOPPED) return false;
-        w.write(Obj::vcpu(v_.index(), Obj::kResetRequest));
-        reset_state_ = {pc, r0, true};
-        reset_request_ = true;  // kvm_make_request(KVM_REQ_VCPU_RESET)
-        v_.set(regs().mp, KVM_MP_STATE_RUNNABLE, Writer::Init);
-        w.emit({.kind = sim::EventKind::StartRequested, .vcpu = static_cast<std::int16_t>(from), .aux = static_cast<std::uint32_t>(v_.index()),
-                .value = pc});
-        return true;  // kvm_vcpu_wake_up(): the block predicate sees RUNNABLE
-    }
+    // kvm_psci_vcpu_on() on this vCPU as the target: pc and x0, then
+    // KVM_REQ_VCPU_RESET, RUNNABLE, kvm_vcpu_wake_up().
+    bool psci_cpu_on(int from, std::uint64_t pc, std::uint64_t r0) { return latch_.request(v_, from, pc, r0); }
 
 private:
     // CNTV_CTL's timer condition: the counter has reached CVAL (ISTATUS
@@ -167,12 +154,7 @@ private:
     // "We could owe a reset due to PSCI. Handle the pending reset here to
     // ensure userspace register accesses are ordered after the reset."
     void service_pending_reset() {
-        auto& w = v_.vm().world();
-        w.read(Obj::vcpu(v_.index(), Obj::kResetRequest));
-        if (!reset_request_) return;
-        w.write(Obj::vcpu(v_.index(), Obj::kResetRequest));
-        reset_request_ = false;
-        kvm_reset_vcpu();
+        if (latch_.take_request(v_)) kvm_reset_vcpu();
     }
 
     // reset.c kvm_reset_vcpu(): take the payload, zero the core registers
@@ -181,9 +163,7 @@ private:
     // kvm_timer_vcpu_reset() (CTL = 0; CVAL and the offsets stay).
     void kvm_reset_vcpu() {
         auto& w = v_.vm().world();
-        w.write(Obj::vcpu(v_.index(), Obj::kResetRequest));
-        const ResetState payload = reset_state_;
-        reset_state_.reset = false;
+        const auto payload = latch_.take_payload(v_);
         const auto& cat = v_.vm().cat();
         for (std::size_t i = 0; i < cat.size(); ++i) {
             const auto r = static_cast<RegIndex>(i);
@@ -195,10 +175,10 @@ private:
             else if ((d.id & 0xffff0000ULL) == A::KVM_REG_ARM64_SYSREG) reset = kResetUnknown;
             v_.set(r, reset, Writer::Init);
         }
-        if (payload.reset) {
-            v_.set(regs().pc, payload.pc, Writer::Init);
-            v_.set(regs().x0, payload.r0, Writer::Init);
-            w.emit({.kind = sim::EventKind::StartServiced, .vcpu = static_cast<std::int16_t>(v_.index()), .value = payload.pc});
+        if (payload) {
+            v_.set(regs().pc, payload->pc, Writer::Init);
+            v_.set(regs().x0, payload->arg, Writer::Init);
+            w.emit({.kind = sim::EventKind::StartServiced, .vcpu = static_cast<std::int16_t>(v_.index()), .value = payload->pc});
         }
         v_.set(regs().ctl, 0, Writer::Init);
     }
@@ -250,14 +230,9 @@ private:
         return 0;
     }
 
-    struct ResetState {
-        std::uint64_t pc = 0, r0 = 0;
-        bool reset = false;
-    };
     FakeVcpu& v_;
     Arm64Vm& vm_;
-    ResetState reset_state_;      // vcpu->arch.reset_state
-    bool reset_request_ = false;  // KVM_REQ_VCPU_RESET
+    arch_util::StartLatch latch_;  // vcpu->arch.reset_state and KVM_REQ_VCPU_RESET
 };
 
 std::unique_ptr<ArchVcpu> Arm64Vm::make_vcpu(FakeVcpu& v) { return std::make_unique<Arm64Vcpu>(v, *this); }

@@ -127,34 +127,20 @@ public:
         v_.set(G.sip, v_.get(G.sip) | R::SIP_STIP, Writer::Timer);
     }
 
-    std::uint64_t state_hash() const override {
-        return sim::hash_combine(sim::hash_combine(reset_pc_, reset_a1_), reset_request_);
-    }
+    std::uint64_t state_hash() const override { return latch_.hash(); }
 
-    // kvm_sbi_hsm_vcpu_start() on this vCPU as the target, under its
-    // mp_state_lock: false when it is not STOPPED (SBI_ERR_ALREADY_AVAILABLE).
-    bool hart_start(int from, std::uint64_t pc, std::uint64_t opaque) {
-        auto& w = v_.vm().world();
-        if (v_.get(regs().mp) != KVM_MP_STATE_STOPPED) return false;
-        w.write(Obj::vcpu(v_.index(), Obj::kResetRequest));
-        reset_pc_ = pc;  // kvm_riscv_vcpu_sbi_request_reset()
-        reset_a1_ = opaque;
-        reset_request_ = true;
-        v_.set(regs().mp, KVM_MP_STATE_RUNNABLE, Writer::Init);  // __kvm_riscv_vcpu_power_on()
-        w.emit({.kind = sim::EventKind::StartRequested, .vcpu = static_cast<std::int16_t>(from), .aux = static_cast<std::uint32_t>(v_.index()),
-                .value = pc});
-        return true;
-    }
+    // kvm_sbi_hsm_vcpu_start() on this vCPU as the target: false when it is
+    // not STOPPED (SBI_ERR_ALREADY_AVAILABLE); else
+    // kvm_riscv_vcpu_sbi_request_reset() and __kvm_riscv_vcpu_power_on().
+    bool hart_start(int from, std::uint64_t pc, std::uint64_t opaque) { return latch_.request(v_, from, pc, opaque); }
 
     void raise(std::uint64_t sip_bit, Writer who) { v_.set(regs().sip, v_.get(regs().sip) | sip_bit, who); }
 
 private:
     void service_pending_reset() {
+        if (!latch_.take_request(v_)) return;
         auto& w = v_.vm().world();
-        w.read(Obj::vcpu(v_.index(), Obj::kResetRequest));
-        if (!reset_request_) return;
-        w.write(Obj::vcpu(v_.index(), Obj::kResetRequest));
-        reset_request_ = false;
+        const auto payload = latch_.take_payload(v_).value_or(arch_util::StartLatch::Payload{});
         // kvm_riscv_reset_vcpu(): the context and CSRs zeroed, sstatus =
         // SPP | SPIE, the SBI payload (sepc = start, a0 = hartid, a1 =
         // opaque), the timer reset (next_cycles = -1, cancelled), the
@@ -166,13 +152,13 @@ private:
             if (cat.regs[i].access != model::Access::OneReg || cat.regs[i].time_varying) continue;
             std::uint64_t reset = 0;
             if (r == G.sstatus) reset = kResetSstatus;
-            else if (r == G.pc) reset = reset_pc_;
+            else if (r == G.pc) reset = payload.pc;
             else if (r == G.a0) reset = static_cast<std::uint64_t>(v_.index());
-            else if (r == G.a1) reset = reset_a1_;
+            else if (r == G.a1) reset = payload.arg;
             else if (r == G.compare) reset = ~0ULL;
             v_.set(r, reset, Writer::Init);
         }
-        w.emit({.kind = sim::EventKind::StartServiced, .vcpu = static_cast<std::int16_t>(v_.index()), .value = reset_pc_});
+        w.emit({.kind = sim::EventKind::StartServiced, .vcpu = static_cast<std::int16_t>(v_.index()), .value = payload.pc});
     }
 
     int one_reg(kvm_one_reg& o, bool set) {
@@ -207,8 +193,7 @@ private:
 
     FakeVcpu& v_;
     RiscvVm& vm_;
-    std::uint64_t reset_pc_ = 0, reset_a1_ = 0;  // vcpu->arch.reset_state
-    bool reset_request_ = false;                  // KVM_REQ_VCPU_RESET
+    arch_util::StartLatch latch_;  // vcpu->arch.reset_state and KVM_REQ_VCPU_RESET
 };
 
 std::unique_ptr<ArchVcpu> RiscvVm::make_vcpu(FakeVcpu& v) { return std::make_unique<RiscvVcpu>(v, *this); }
