@@ -53,7 +53,7 @@ Catalogue make_arm64_catalogue() {
                       .reset_kept = true});
     // RUNNABLE, STOPPED or SUSPENDED; PSCI CPU_ON and CPU_OFF change it.
     c.regs.push_back({.name = "mp_state", .access = Access::MpState, .width = 32, .level = L::Runtime, .async_mask = ~0ULL, .id = 0,
-                      .reset_value = KVM_MP_STATE_RUNNABLE});
+                      .reset_value = KVM_MP_STATE_RUNNABLE, .stable_while_paused = true});
     c.pc = *c.find("pc");
     c.ret = *c.find("x0");
     c.tsc = *c.find("CNTVCT");

@@ -45,6 +45,10 @@ struct RegisterDesc {
     // Writes are dropped once the VM's counter offset was set by
     // KVM_ARM_SET_COUNTER_OFFSET (30ec7997d175, 6.4): sticky for the VM.
     bool offset_lockable = false;
+    // The kernel changes it on its own only for a guest's request (another
+    // vCPU's PSCI CPU_ON or SBI HART_START): while the VM is paused it
+    // cannot change, so a snapshot must hold exactly the kernel's value.
+    bool stable_while_paused = false;
     // The architecture's reset leaves the register as it is (arm64
     // kvm_timer_vcpu_reset() touches CTL, not CVAL): no reset value to put.
     bool reset_kept = false;

@@ -46,7 +46,7 @@ Catalogue make_riscv64_catalogue() {
     c.regs.push_back({.name = "timer_state", .access = Access::OneReg, .width = 64, .level = L::Full, .async_mask = ~0ULL,
                       .id = riscv::TIMER_STATE, .reset_value = 0, .reset_kept = true});
     c.regs.push_back({.name = "mp_state", .access = Access::MpState, .width = 32, .level = L::Reset, .async_mask = ~0ULL, .id = 0,
-                      .reset_value = KVM_MP_STATE_RUNNABLE});
+                      .reset_value = KVM_MP_STATE_RUNNABLE, .stable_while_paused = true});
     c.pc = *c.find("pc");
     c.ret = *c.find("a0");
     c.tsc = *c.find("time");

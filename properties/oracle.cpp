@@ -587,7 +587,7 @@ private:
         // vCPUs are stopped, so nothing else may differ. A write userspace
         // intends but has not yet put (it goes in before the next KVM_RUN)
         // is what the snapshot must hold.
-        const std::uint64_t cmp = d.mask() & ~d.async_mask;
+        const std::uint64_t cmp = d.mask() & ~(d.stable_while_paused ? 0 : d.async_mask);
         const std::uint64_t expect = (s.intent.active && !s.intent.satisfied) ? s.intent.value : s.value;
         if (((expect ^ e.value) & cmp) == 0) return;
         char buf[256];
@@ -610,7 +610,7 @@ private:
                 const auto& d = cat_.regs[r];
                 if (s.intent.cause != sim::IntentCause::Snapshot || s.intent.step < load_step_) continue;
                 const bool ok = d.time_varying ? s.intent.satisfied
-                                               : (((s.value ^ s.intent.value) & d.mask() & ~d.async_mask) == 0);
+                                               : (((s.value ^ s.intent.value) & d.mask() & ~(d.stable_while_paused ? 0 : d.async_mask)) == 0);
                 if (ok) continue;
                 char buf[256];
                 std::snprintf(buf, sizeof buf,

@@ -13,7 +13,7 @@ namespace {
 RegMask bit(RegIndex r) { return RegMask{1} << r; }
 
 const SyncOrder& riscv_order() {
-    static const SyncOrder o{{Access::OneReg}, {Access::OneReg, Access::MpState}};
+    static const SyncOrder o{{Access::OneReg, Access::MpState}, {Access::OneReg, Access::MpState}};
     return o;
 }
 
@@ -62,7 +62,11 @@ public:
 
 protected:
     // Core and CSRs: the registers the catalogue keeps at RUNTIME.
-    void get_registers(CPUState& cpu, const ArchSync& arch) override { arch.get(cpu, arch.level_mask(SyncLevel::Runtime), riscv_order()); }
+    void get_registers(CPUState& cpu, const ArchSync& arch) override {
+        RegMask mask = arch.level_mask(SyncLevel::Runtime);
+        if (cfg_.sync_mp_state) mask |= bit(arch.cat().mp_state);
+        arch.get(cpu, mask, riscv_order());
+    }
 
     void put_registers(CPUState& cpu, const ArchSync& arch, SyncLevel level) override {
         const auto& cat = arch.cat();
@@ -72,6 +76,7 @@ protected:
             cpu.env[static_cast<std::size_t>(cat.mp_state)] = cpu.cpu_index == 0 ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_STOPPED;
             mask |= bit(cat.mp_state);
         }
+        if (level == SyncLevel::Full && cfg_.sync_mp_state) mask |= bit(cat.mp_state);
         arch.put(cpu, mask, PutOptions{level}, riscv_order());
     }
 

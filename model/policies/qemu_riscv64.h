@@ -25,6 +25,7 @@ struct QemuRiscv64Config {
     bool set_timer_writes_time = false;  // the KVM_RISCV_SET_TIMER macro before c5cc248b47
     bool put_mp_state_at_reset = true;   // 8633951530
     bool sip_at_runtime = true;          // kvm_csr_cfgs[] puts sip at every level
+    bool sync_mp_state = false;          // a candidate: mp_state got with the registers, put at RESET and FULL
 };
 
 std::unique_ptr<SyncPolicy> make_qemu_riscv64(const QemuRiscv64Config& c);
