@@ -63,8 +63,10 @@ std::vector<PolicyInfo>& registry() {
         builtin("qemu-arm-cnt-at-runtime", "target/arm/kvm.c before 4b7a6bf402 (2015): KVM_REG_ARM_TIMER_CNT written back at every level, RUNTIME included",
                 [](Arch) { return make_qemu_arm64(QemuArm64Config{.name = "qemu-arm-cnt-at-runtime", .counters_at_full_only = false, .adjvtime = false}); },
                 bit(Arch::Arm64)),
-        builtin("qemu-today-arm-mpstate-fix", "qemu-today on arm64 with a candidate fix (not upstream): mp_state put at KVM_PUT_RESET_STATE and above only",
-                [](Arch) { return make_qemu_arm64(QemuArm64Config{.name = "qemu-today-arm-mpstate-fix", .mp_state_level = SyncLevel::Reset}); },
+        builtin("qemu-today-arm-mpstate-fix", "qemu-today on arm64 with a candidate fix (not upstream): mp_state got before the registers and put at KVM_PUT_FULL_STATE only (KVM_ARM_VCPU_INIT sets it at reset)",
+                [](Arch) {
+                    return make_qemu_arm64(QemuArm64Config{.name = "qemu-today-arm-mpstate-fix", .mp_state_level = SyncLevel::Full, .mp_state_first = true});
+                },
                 bit(Arch::Arm64)),
         builtin("qemu-riscv-set-timer-bug", "target/riscv/kvm from 27abe66f31 to c5cc248b47 (2022-2023): KVM_RISCV_SET_TIMER writes every timer register to `time`",
                 [](Arch) { return make_qemu_riscv64(QemuRiscv64Config{.name = "qemu-riscv-set-timer-bug", .set_timer_writes_time = true}); },

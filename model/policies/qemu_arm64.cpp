@@ -17,6 +17,13 @@ const SyncOrder& arm_order() {
     static const SyncOrder o{{Access::OneReg, Access::MpState}, {Access::OneReg, Access::MpState}};
     return o;
 }
+// mp_state first: a ONE_REG get after it may run a pending CPU_ON reset
+// (6826c6849b46), and then the copy holds the payload with the RUNNABLE
+// state that came with it.
+const SyncOrder& arm_order_mp_state_first() {
+    static const SyncOrder o{{Access::MpState, Access::OneReg}, {Access::OneReg, Access::MpState}};
+    return o;
+}
 
 class QemuArm64 final : public QemuLevels {
 public:
@@ -66,7 +73,9 @@ public:
     }
 
 protected:
-    void get_registers(CPUState& cpu, const ArchSync& arch) override { arch.get(cpu, arch.all(), arm_order()); }
+    void get_registers(CPUState& cpu, const ArchSync& arch) override {
+        arch.get(cpu, arch.all(), cfg_.mp_state_first ? arm_order_mp_state_first() : arm_order());
+    }
 
     void put_registers(CPUState& cpu, const ArchSync& arch, SyncLevel level) override {
         const auto& cat = arch.cat();

@@ -32,6 +32,7 @@ struct QemuArm64Config {
     bool counters_at_full_only = true;              // 4b7a6bf402, 682814e2a3
     bool adjvtime = true;                           // kvm_adjvtime ("kvm-no-adjvtime" = off)
     SyncLevel mp_state_level = SyncLevel::Runtime;  // kvm_arm_sync_mpstate_to_kvm() at every level
+    bool mp_state_first = false;                    // get mp_state before the registers (QEMU: after them)
 };
 
 std::unique_ptr<SyncPolicy> make_qemu_arm64(const QemuArm64Config& c);

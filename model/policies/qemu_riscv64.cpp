@@ -12,8 +12,10 @@ namespace {
 
 RegMask bit(RegIndex r) { return RegMask{1} << r; }
 
+// mp_state (when it is got at all) before the registers, as the candidate
+// that syncs it reads it.
 const SyncOrder& riscv_order() {
-    static const SyncOrder o{{Access::OneReg, Access::MpState}, {Access::OneReg, Access::MpState}};
+    static const SyncOrder o{{Access::MpState, Access::OneReg}, {Access::OneReg, Access::MpState}};
     return o;
 }
 
