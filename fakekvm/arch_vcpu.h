@@ -65,6 +65,11 @@ std::unique_ptr<ArchVm> make_riscv64_vm(FakeVm& vm);
 std::optional<GuestStep> parse_arch_step(model::Arch arch, const std::vector<std::string>& words, std::size_t vcpus);
 std::optional<GuestStep> parse_arm64_step(const std::vector<std::string>& words, std::size_t vcpus);
 std::optional<GuestStep> parse_riscv64_step(const std::vector<std::string>& words, std::size_t vcpus);
+// Whether a guest step asks the machine for a system reset (an exit with
+// KVM_SYSTEM_EVENT_RESET).
+bool requests_system_reset(model::Arch arch, const GuestStep& s);
+bool arm64_requests_system_reset(const GuestStep& s);
+bool riscv64_requests_system_reset(const GuestStep& s);
 // The names of the architecture's own steps, for an error message.
 std::string arch_step_names(model::Arch arch);
 // The kernel functions behind a kernel-side write of `w` on this

@@ -286,6 +286,8 @@ int Arm64Vcpu::guest_step(const GuestStep& s) {
 
 std::unique_ptr<ArchVm> make_arm64_vm(FakeVm& vm) { return std::make_unique<Arm64Vm>(vm); }
 
+bool arm64_requests_system_reset(const GuestStep& s) { return s.op == GuestOp::Arch && s.arch_op == PsciSystemReset; }
+
 std::string_view arm64_writer_function(sim::Writer w) {
     switch (w) {
         case Writer::Init: return "PSCI and the vCPU reset (kvm_psci_vcpu_on, kvm_reset_vcpu)";

@@ -50,10 +50,18 @@ std::string_view arch_writer_function(model::Arch arch, sim::Writer w) {
     }
 }
 
+bool requests_system_reset(model::Arch arch, const GuestStep& s) {
+    switch (arch) {
+        case model::Arch::Arm64: return arm64_requests_system_reset(s);
+        case model::Arch::Riscv64: return riscv64_requests_system_reset(s);
+        default: return false;
+    }
+}
+
 std::string arch_step_names(model::Arch arch) {
     switch (arch) {
         case model::Arch::Arm64: return "read_cnt, wfi, arm_timer, psci_cpu_on, psci_cpu_off, psci_system_reset";
-        case model::Arch::Riscv64: return "rdtime, wfi, set_timer, sbi_hart_start, sbi_hart_stop, sbi_ipi";
+        case model::Arch::Riscv64: return "rdtime, wfi, set_timer, sbi_hart_start, sbi_hart_stop, sbi_ipi, sbi_system_reset";
         default: return "";
     }
 }

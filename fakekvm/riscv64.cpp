@@ -23,7 +23,7 @@ using sim::Obj;
 using sim::Writer;
 namespace R = regsync::riscv;
 
-enum RiscvOp : std::uint8_t { HartStart = 1, HartStop, SbiIpi, SetTimer };
+enum RiscvOp : std::uint8_t { HartStart = 1, HartStop, SbiIpi, SetTimer, SystemReset };
 
 // SR_SPP | SR_SPIE: the sstatus a reset leaves (kvm_riscv_vcpu_context_reset).
 constexpr std::uint64_t kResetSstatus = 0x100 | 0x20;
@@ -219,11 +219,21 @@ int RiscvVcpu::guest_step(const GuestStep& s) {
             v_.set(G.sip, v_.get(G.sip) & ~R::SIP_STIP, Writer::Guest);
             v_.set(G.state, R::KVM_RISCV_TIMER_STATE_ON, Writer::Guest);
             return 0;
+        case SystemReset: {  // SBI SRST: kvm_riscv_vcpu_sbi_system_reset(), every vCPU STOPPED, no vCPU reset
+            for (int i = 0; i < v_.vm().vcpu_count(); ++i) v_.vm().vcpu(i).set(G.mp, KVM_MP_STATE_STOPPED, Writer::Init);
+            auto& run = v_.run();
+            run.system_event.type = KVM_SYSTEM_EVENT_RESET;
+            run.system_event.ndata = 1;
+            run.system_event.data[0] = 0;
+            return KVM_EXIT_SYSTEM_EVENT;
+        }
         default: return 0;
     }
 }
 
 }  // namespace
+
+bool riscv64_requests_system_reset(const GuestStep& s) { return s.op == GuestOp::Arch && s.arch_op == SystemReset; }
 
 std::unique_ptr<ArchVm> make_riscv64_vm(FakeVm& vm) { return std::make_unique<RiscvVm>(vm); }
 
@@ -258,10 +268,10 @@ std::optional<GuestStep> parse_riscv64_step(const std::vector<std::string>& w, s
         s.value = arch_util::number(w[2], "start address");
         if (s.value % 4) throw std::invalid_argument("sbi_hart_start address " + w[2] + " is not 4-byte aligned");
         if (w.size() > 3) s.value2 = arch_util::number(w[3], "opaque value");
-    } else if (op == "sbi_hart_stop") {
+    } else if (op == "sbi_hart_stop" || op == "sbi_system_reset") {
         arch_util::operands(w, 0, 0);
         s.op = GuestOp::Arch;
-        s.arch_op = HartStop;
+        s.arch_op = op == "sbi_hart_stop" ? HartStop : SystemReset;
     } else if (op == "sbi_ipi") {
         arch_util::operands(w, 1, 1);
         s.op = GuestOp::Arch;

@@ -54,6 +54,7 @@ void run_main_op(const MainOp& op, model::Machine& m) {
         case MainOpKind::SystemReset: m.system_reset(); break;
         case MainOpKind::Savevm: m.savevm(op.snapshot); break;
         case MainOpKind::Loadvm: m.loadvm(op.snapshot); break;
+        case MainOpKind::GuestReset: m.system_reset(); break;
     }
 }
 }  // namespace
@@ -108,6 +109,7 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
     for (int i = 0; i < vm.vcpu_count(); ++i)
         sched.spawn("vcpu" + std::to_string(i) + "-thread", [&vmm, i] { vmm.qemu_kvm_cpu_thread_fn(i); });
     std::size_t ops_done = 0;  // the main loop's progress, for the state hash
+    int guest_resets_done = 0;
     const sim::ActorId main_actor = sched.spawn("main-loop", [&] {
         machine.machine_init_done();
         for (const auto& op : s.main) {
@@ -119,6 +121,13 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
                 };
                 world.read(sim::Obj::kMainLoop);  // the I/O log
                 if (!seen()) world.sched().wait_until(seen);
+            }
+            if (op.kind == MainOpKind::GuestReset) {
+                const int answered = guest_resets_done;
+                const auto requested = [&] { return vmm.guest_reset_requests() > answered; };
+                world.read(sim::Obj::kMainLoop);
+                if (!requested()) world.sched().wait_until(requested);
+                ++guest_resets_done;
             }
             run_main_op(op, machine);
             ++ops_done;

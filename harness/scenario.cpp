@@ -250,7 +250,8 @@ MainOp parse_main(const Ctx& c, const toml::table& t) {
     else if (op == "system-reset") m.kind = MainOpKind::SystemReset;
     else if (op == "savevm") m.kind = MainOpKind::Savevm;
     else if (op == "loadvm") m.kind = MainOpKind::Loadvm;
-    else c.fail(op_line, "[[main]] op must be monitor-read, monitor-write, system-reset, savevm or loadvm (got '" + op + "')");
+    else if (op == "guest-reset") m.kind = MainOpKind::GuestReset;
+    else c.fail(op_line, "[[main]] op must be monitor-read, monitor-write, system-reset, guest-reset, savevm or loadvm (got '" + op + "')");
     const auto vcpu = get_or<std::int64_t>(c, t, "vcpu", 0);
     if (vcpu < 0 || static_cast<std::size_t>(vcpu) >= c.nvcpus)
         c.fail(t.get("vcpu"), "vCPU " + std::to_string(vcpu) + " does not exist (scenario has " + std::to_string(c.nvcpus) + ")");
@@ -351,6 +352,16 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
         });
         if (!reported) c.fail(m.after_io_line, "after_io = " + std::to_string(*m.after_io) + ": no guest program performs 'io PORT " + std::to_string(*m.after_io) + "'");
     }
+    // A guest-reset no guest can request would wait for ever.
+    for (const auto& m : s.main)
+        if (m.kind == MainOpKind::GuestReset &&
+            std::none_of(s.vcpus.begin(), s.vcpus.end(), [&](const VcpuSpec& v) {
+                return std::any_of(v.image.begin(), v.image.end(), [&](const fakekvm::GuestProgram& g) {
+                    return std::any_of(g.steps.begin(), g.steps.end(), [&](const GuestStep& st) { return fakekvm::requests_system_reset(s.arch, st); });
+                });
+            }))
+            c.fail(m.line, "guest-reset: no guest program requests a system reset (" + std::string(model::to_string(s.arch)) +
+                               (s.arch == model::Arch::Arm64 ? ": psci_system_reset)" : s.arch == model::Arch::Riscv64 ? ": sbi_system_reset)" : " has none)"));
     for (const auto& m : s.main)
         if (m.kind == MainOpKind::Loadvm &&
             std::none_of(s.main.begin(), s.main.end(), [&](const MainOp& o) { return o.kind == MainOpKind::Savevm && o.snapshot == m.snapshot && o.line < m.line; }))

@@ -15,7 +15,9 @@
 
 namespace regsync::harness {
 
-enum class MainOpKind { MonitorRead, MonitorWrite, SystemReset, Savevm, Loadvm };
+// GuestReset: the main loop's answer to a guest's reset request
+// (qemu_system_reset_request -> main_loop_should_exit), once one was made.
+enum class MainOpKind { MonitorRead, MonitorWrite, SystemReset, Savevm, Loadvm, GuestReset };
 
 struct MainOp {
     MainOpKind kind{};

@@ -43,6 +43,7 @@ std::uint64_t Vmm::state_hash() const {
         h = sim::hash_combine(sim::hash_combine(sim::hash_combine(h, flags), c.work_list.size()), c.sipi_vector);
     }
     for (const auto& io : io_log_) h = sim::hash_combine(h, (static_cast<std::uint64_t>(io.cpu) << 48) ^ (static_cast<std::uint64_t>(io.port) << 32) ^ io.value);
+    h = sim::hash_combine(h, static_cast<std::uint64_t>(guest_reset_requests_));
     return h;
 }
 
@@ -277,6 +278,15 @@ int Vmm::kvm_cpu_exec(CPUState& cpu) {
         if (run.exit_reason == KVM_EXIT_HYPERCALL) {
             handle_hypercall(cpu, run.hypercall.nr);
             return EXCP_HLT;  // the handler asks the vCPU loop to look at its events
+        }
+        // kvm_cpu_exec(): KVM_SYSTEM_EVENT_RESET -> qemu_system_reset_request(
+        // SHUTDOWN_CAUSE_GUEST_RESET); the main loop resets the machine.
+        if (run.exit_reason == KVM_EXIT_SYSTEM_EVENT) {
+            if (run.system_event.type == KVM_SYSTEM_EVENT_RESET) {
+                world_.write(Obj::kMainLoop);
+                ++guest_reset_requests_;
+            }
+            return EXCP_INTERRUPT;
         }
         if (run.exit_reason != KVM_EXIT_IO) return EXCP_HLT;
         // kvm_handle_io(): the port write is where a guest reports to us.

@@ -33,6 +33,9 @@ public:
     SyncPolicy& policy() { return *policy_; }
     sim::World& world() { return world_; }
     const std::vector<IoRecord>& io_log() const { return io_log_; }
+    // qemu_system_reset_request() calls by guests (KVM_EXIT_SYSTEM_EVENT
+    // with KVM_SYSTEM_EVENT_RESET: PSCI SYSTEM_RESET, SBI SRST), so far.
+    int guest_reset_requests() const { return guest_reset_requests_; }
     // The VMM's state: every CPUState, the BQL and the I/O log (dfs --state-cache).
     std::uint64_t state_hash() const;
 
@@ -78,6 +81,7 @@ private:
     std::vector<sim::ActorId> thread_actor_;
     bool bql_held_ = false;
     std::vector<IoRecord> io_log_;
+    int guest_reset_requests_ = 0;
 };
 
 }  // namespace regsync::model

@@ -168,6 +168,11 @@ private:
             case EventKind::VmResumed: on_resumed(e); break;
             case EventKind::StartRequested: on_start_requested(e); break;
             case EventKind::StartServiced: target(e.vcpu).start_pending.reset(); break;
+            // A guest's system reset or shutdown (PSCI SYSTEM_RESET, SBI
+            // SRST): the kernel stopped every vCPU, by the guest's own wish.
+            case EventKind::VcpuExit:
+                if (e.aux == KVM_EXIT_SYSTEM_EVENT) cancel_inits();
+                break;
             default: break;
         }
     }

@@ -22,13 +22,13 @@ namespace {
 explore::Catalogue bundled() { return explore::load_catalogue(REGSYNC_CATALOGUE, scenario_dir()); }
 
 // Scenarios that exist to show correct behaviour rather than a bug.
-// arm64-reset-after-cpu-on and arm64-savevm-loadvm: every put level of the
+// arm64-reset-after-cpu-on, arm64-guest-reset and arm64-savevm-loadvm: every put level of the
 // arm64 policies at work (they kill the mutants that skip one).
 // arm64-timer-istatus: ISTATUS stripped by a writeback is recomputed by the
 // kernel (a race the kernel's own semantics rule out), so every cell holds.
 bool is_control(const std::string& s) {
     return s == "reset-during-run" || s == "savevm-loadvm" || s == "tsc-deadline-race" || s == "arm64-timer-istatus" ||
-           s == "arm64-reset-after-cpu-on" || s == "arm64-savevm-loadvm";
+           s == "arm64-reset-after-cpu-on" || s == "arm64-savevm-loadvm" || s == "arm64-guest-reset";
 }
 
 TEST(Catalogue, BundledCatalogueLoadsAndCoversEveryScenario) {
