@@ -95,7 +95,7 @@ std::string resolve_host_kernel(const std::string& name) {
 int cmd_kvm_probe(const std::string& profile_out, const std::string& arch_name) {
     const auto arch = model::arch_from_string(arch_name);
     if (!arch) {
-        std::fprintf(stderr, "regsync: kvm-probe: unknown --arch '%s' (x86, ppc-booke, arm64, riscv64)\n", arch_name.c_str());
+        std::fprintf(stderr, "regsync: kvm-probe: unknown --arch '%s' (%s)\n", arch_name.c_str(), model::arch_names().c_str());
         return 2;
     }
     // KVM runs guests of the host's own architecture only: a probe of

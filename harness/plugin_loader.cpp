@@ -91,7 +91,7 @@ void add_policy(const regsync_sync_layer& l, const std::string& origin, std::uin
     p.plugin = origin;
     p.plugin_hash = hash;
     p.arch = model::arch_of(l);
-    p.arches = 1u << static_cast<unsigned>(*p.arch);
+    p.arches = model::arch_bit(*p.arch);
     p.follows = l.follows ? l.follows : "";
     if (!model::register_policy(std::move(p))) throw InputError(origin + ": policy name '" + l.name + "' is taken");
 }

@@ -292,11 +292,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
     s.content_hash = sim::fnv1a(text);
     const std::string arch = root["arch"].value_or<std::string>("");
     auto a = model::arch_from_string(arch);
-    if (!a) {
-        std::string known;
-        for (auto k : model::kArches) known += (known.empty() ? "\"" : ", \"") + std::string(model::to_string(k)) + "\"";
-        throw InputError::at(file, root.get("arch") ? static_cast<long>(root.get("arch")->source().begin.line) : 1, "arch must be one of " + known);
-    }
+    if (!a) throw InputError::at(file, root.get("arch") ? static_cast<long>(root.get("arch")->source().begin.line) : 1, "arch must be one of " + model::arch_names());
     s.arch = *a;
     const auto& cat = model::catalogue(s.arch);
     const auto* vcpus = root.get("vcpu");
@@ -360,8 +356,11 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
                     return std::any_of(g.steps.begin(), g.steps.end(), [&](const GuestStep& st) { return fakekvm::requests_system_reset(s.arch, st); });
                 });
             }))
-            c.fail(m.line, "guest-reset: no guest program requests a system reset (" + std::string(model::to_string(s.arch)) +
-                               (s.arch == model::Arch::Arm64 ? ": psci_system_reset)" : s.arch == model::Arch::Riscv64 ? ": sbi_system_reset)" : " has none)"));
+        {
+            const std::string name(model::to_string(s.arch)), steps = fakekvm::arch_step_names(s.arch);
+            c.fail(m.line, "guest-reset: no guest program requests a system reset" +
+                               (steps.empty() ? " (no " + name + " guest step can)" : " (" + name + " steps: " + steps + ")"));
+        }
     for (const auto& m : s.main)
         if (m.kind == MainOpKind::Loadvm &&
             std::none_of(s.main.begin(), s.main.end(), [&](const MainOp& o) { return o.kind == MainOpKind::Savevm && o.snapshot == m.snapshot && o.line < m.line; }))

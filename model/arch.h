@@ -1,5 +1,7 @@
 #pragma once
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace regsync::model {
@@ -18,6 +20,14 @@ inline constexpr std::string_view to_string(Arch a) {
         case Arch::Riscv64: return "riscv64";
     }
     return "?";
+}
+// An architecture as a bit of a set (PolicyInfo::arches).
+inline constexpr std::uint32_t arch_bit(Arch a) { return 1u << static_cast<unsigned>(a); }
+// "x86, ppc-booke, arm64, riscv64": for the messages that list them.
+inline std::string arch_names() {
+    std::string s;
+    for (auto a : kArches) s += (s.empty() ? "" : ", ") + std::string(to_string(a));
+    return s;
 }
 inline std::optional<Arch> arch_from_string(std::string_view s) {
     if (s == "x86") return Arch::X86;

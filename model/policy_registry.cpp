@@ -18,10 +18,9 @@ namespace {
 template <typename P>
 std::unique_ptr<SyncPolicy> make(Arch) { return std::make_unique<P>(); }
 
-constexpr std::uint32_t bit(Arch a) { return 1u << static_cast<unsigned>(a); }
 // The seed-era designs were written for x86, s390 and PowerPC.
-constexpr std::uint32_t kSeedArches = bit(Arch::X86) | bit(Arch::PpcBookE);
-constexpr std::uint32_t kAllArches = kSeedArches | bit(Arch::Arm64) | bit(Arch::Riscv64);
+constexpr std::uint32_t kSeedArches = arch_bit(Arch::X86) | arch_bit(Arch::PpcBookE);
+constexpr std::uint32_t kAllArches = kSeedArches | arch_bit(Arch::Arm64) | arch_bit(Arch::Riscv64);
 
 PolicyInfo builtin(std::string_view name, std::string_view description, std::unique_ptr<SyncPolicy> (*m)(Arch),
                    std::uint32_t arches = kSeedArches) {
@@ -59,27 +58,27 @@ std::vector<PolicyInfo>& registry() {
                 &make_qemu_today, kAllArches),
         builtin("qemu-today-init-fix", "qemu-today with a candidate fix: no latched INIT read outside SMM, VALID_SMM only at RESET and FULL", &make<QemuTodayInitFix>),
         builtin("qemu-today-kvm-no-adjvtime", "qemu-today on arm64 with the CPU property kvm-no-adjvtime=on: the virtual counter runs on while the VM is stopped",
-                [](Arch) { return make_qemu_arm64(QemuArm64Config{.name = "qemu-today-kvm-no-adjvtime", .adjvtime = false}); }, bit(Arch::Arm64)),
+                [](Arch) { return make_qemu_arm64(QemuArm64Config{.name = "qemu-today-kvm-no-adjvtime", .adjvtime = false}); }, arch_bit(Arch::Arm64)),
         builtin("qemu-arm-cnt-at-runtime", "target/arm/kvm.c before 4b7a6bf402 (2015): KVM_REG_ARM_TIMER_CNT written back at every level, RUNTIME included",
                 [](Arch) { return make_qemu_arm64(QemuArm64Config{.name = "qemu-arm-cnt-at-runtime", .counters_at_full_only = false, .adjvtime = false}); },
-                bit(Arch::Arm64)),
+                arch_bit(Arch::Arm64)),
         builtin("qemu-today-arm-mpstate-fix", "qemu-today on arm64 with a candidate fix (not upstream): mp_state got before the registers and put at KVM_PUT_FULL_STATE only (KVM_ARM_VCPU_INIT sets it at reset)",
                 [](Arch) {
                     return make_qemu_arm64(QemuArm64Config{.name = "qemu-today-arm-mpstate-fix", .mp_state_level = SyncLevel::Full, .mp_state_first = true});
                 },
-                bit(Arch::Arm64)),
+                arch_bit(Arch::Arm64)),
         builtin("qemu-riscv-set-timer-bug", "target/riscv/kvm from 27abe66f31 to c5cc248b47 (2022-2023): KVM_RISCV_SET_TIMER writes every timer register to `time`",
                 [](Arch) { return make_qemu_riscv64(QemuRiscv64Config{.name = "qemu-riscv-set-timer-bug", .set_timer_writes_time = true}); },
-                bit(Arch::Riscv64)),
+                arch_bit(Arch::Riscv64)),
         builtin("qemu-riscv-no-mpstate", "target/riscv/kvm before 8633951530 (2023): mp_state never put, not even at KVM_PUT_RESET_STATE",
                 [](Arch) { return make_qemu_riscv64(QemuRiscv64Config{.name = "qemu-riscv-no-mpstate", .put_mp_state_at_reset = false}); },
-                bit(Arch::Riscv64)),
+                arch_bit(Arch::Riscv64)),
         builtin("qemu-today-riscv-mpstate-sync", "qemu-today on riscv64 with a candidate fix (not upstream): mp_state got with the registers and put at KVM_PUT_FULL_STATE too, so that a snapshot holds it",
                 [](Arch) { return make_qemu_riscv64(QemuRiscv64Config{.name = "qemu-today-riscv-mpstate-sync", .sync_mp_state = true}); },
-                bit(Arch::Riscv64)),
+                arch_bit(Arch::Riscv64)),
         builtin("qemu-today-riscv-sip-fix", "qemu-today on riscv64 with a candidate fix (not upstream): sip is not written back at KVM_PUT_RUNTIME_STATE",
                 [](Arch) { return make_qemu_riscv64(QemuRiscv64Config{.name = "qemu-today-riscv-sip-fix", .sip_at_runtime = false}); },
-                bit(Arch::Riscv64)),
+                arch_bit(Arch::Riscv64)),
     };
     return v;
 }
@@ -95,7 +94,7 @@ const PolicyInfo* find_policy(std::string_view name) {
 
 std::unique_ptr<SyncPolicy> make_policy(std::string_view name, Arch arch) {
     const auto* p = find_policy(name);
-    return p && (p->arches & bit(arch)) ? p->make(arch) : nullptr;
+    return p && (p->arches & arch_bit(arch)) ? p->make(arch) : nullptr;
 }
 
 bool register_policy(PolicyInfo p) {
@@ -106,7 +105,7 @@ bool register_policy(PolicyInfo p) {
 
 bool policy_supports(std::string_view name, Arch a) {
     const auto* p = find_policy(name);
-    return p && (p->arches & bit(a)) != 0;
+    return p && (p->arches & arch_bit(a)) != 0;
 }
 
 }  // namespace regsync::model

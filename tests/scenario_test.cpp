@@ -75,6 +75,18 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"arch = \"x86\"\ncolour = 3\n[[vcpu]]\n", "bad.toml:2: unknown key 'colour'"},
         Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"loadvm\"\nsnapshot = \"s\"\n", "bad.toml:3: loadvm of snapshot 's'"},
         Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"reboot\"\n", "bad.toml:4: [[main]] op must be"},
+        // arm64 and riscv64 steps (fakekvm/arm64.cpp, fakekvm/riscv64.cpp parse them).
+        Bad{"arch = \"arm64\"\n[[vcpu]]\nbsp = true\ncode = [\"psci_cpu_on 5 0x40100000\"]\n", "bad.toml:4: vCPU 5 does not exist"},
+        Bad{"arch = \"arm64\"\n[[vcpu]]\nbsp = true\ncode = [\"psci_cpu_on 0 0x40100002\"]\n", "bad.toml:4: psci_cpu_on entry 0x40100002 is not 4-byte aligned"},
+        Bad{"arch = \"arm64\"\n[[vcpu]]\nbsp = true\ncode = [\"send_init 0\"]\n", "bad.toml:4: send_init is an x86 guest step"},
+        Bad{"arch = \"arm64\"\n[[vcpu]]\nbsp = true\ncode = [\"rdtime\"]\n", "bad.toml:4: unknown guest step 'rdtime' (nop, write, io, hypercall, read_cnt"},
+        Bad{"arch = \"arm64\"\n[[vcpu]]\nbsp = true\ncode = [\"arm_timer\"]\n", "bad.toml:4: guest step 'arm_timer' takes 1 operand(s)"},
+        Bad{"arch = \"riscv64\"\n[[vcpu]]\nbsp = true\ncode = [\"sbi_ipi 2\"]\n", "bad.toml:4: vCPU 2 does not exist"},
+        Bad{"arch = \"riscv64\"\n[[vcpu]]\nbsp = true\ncode = [\"sbi_hart_start 0 0x80400001\"]\n", "bad.toml:4: sbi_hart_start address 0x80400001 is not 4-byte aligned"},
+        Bad{"arch = \"riscv64\"\n[[vcpu]]\nbsp = true\ncode = [\"psci_cpu_on 1 0x0\"]\n", "bad.toml:4: unknown guest step 'psci_cpu_on' (nop, write, io, hypercall, rdtime"},
+        Bad{"arch = \"riscv64\"\n[[vcpu]]\nbsp = true\ncode = [\"set_timer -5\"]\n", "bad.toml:4: bad time delta '-5'"},
+        Bad{"arch = \"arm64\"\n[[vcpu]]\nstate = \"wait-for-sipi\"\n", "bad.toml:3: state must be running or stopped"},
+        Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"guest-reset\"\n", "bad.toml:3: guest-reset: no guest program requests a system reset (no x86 guest step can)"},
         Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"monitor-read\"\n", "monitor-read needs reg"},
         // The value's own line, not the table header's.
         Bad{"arch = \"x86\"\n[[vcpu]]\n[[main]]\nop = \"monitor-write\"\nreg = \"rax\"\n\nvalue = \"big\"\n", "bad.toml:7: monitor-write needs an integer value"},
