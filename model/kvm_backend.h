@@ -5,6 +5,7 @@
 #include <linux/kvm.h>
 
 #include <cerrno>
+#include <cstdint>
 
 #include "model/arch.h"
 
@@ -26,6 +27,12 @@ public:
     virtual void kick() = 0;
     virtual int index() const = 0;
 };
+
+// KVM_GET_ONE_REG / KVM_SET_ONE_REG of one 64-bit register into or from `value`.
+inline int one_reg(KvmVcpu& v, unsigned long request, std::uint64_t id, std::uint64_t& value) {
+    struct kvm_one_reg o{id, reinterpret_cast<__u64>(&value)};
+    return v.ioctl(request, &o);
+}
 
 class KvmVm {
 public:

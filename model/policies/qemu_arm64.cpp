@@ -25,14 +25,10 @@ const SyncOrder& arm_order_mp_state_first() {
     return o;
 }
 
-class QemuArm64 final : public QemuLevels {
+class QemuArm64 final : public QemuKvmAllToday {
 public:
     explicit QemuArm64(const QemuArm64Config& c) : cfg_(c) {}
     std::string_view name() const override { return cfg_.name; }
-    // Today's kvm-all.c and cpus.c, as for every target.
-    void pre_loadvm(CPUState& cpu, const ArchSync&) override { cpu.kvm_vcpu_dirty = 1; }
-    bool puts_outside_bql() const override { return true; }
-    bool runstate_before_pause() const override { return true; }
 
     void post_init(CPUState& cpu, const ArchSync& arch) override {
         // kvm_arm_cpu_post_load(): after an incoming snapshot, kvm_vtime
@@ -47,15 +43,14 @@ public:
     void vm_state_change(CPUState& cpu, const ArchSync& arch, bool running) override {
         if (!cfg_.adjvtime) return;
         const auto cnt = arch.cat().tsc;
-        std::uint64_t v = cpu.stopped_copy[static_cast<std::size_t>(cnt)];
-        struct kvm_one_reg o{arch.cat()[cnt].id, reinterpret_cast<__u64>(&v)};
+        auto& vtime = cpu.stopped_copy[static_cast<std::size_t>(cnt)];
         if (!running) {  // kvm_arm_get_virtual_time()
             if (cpu.stopped_copy_dirty) return;
-            if (cpu.kvm->ioctl(KVM_GET_ONE_REG, &o) == 0) cpu.stopped_copy[static_cast<std::size_t>(cnt)] = v;
+            one_reg(*cpu.kvm, KVM_GET_ONE_REG, arch.cat()[cnt].id, vtime);
             cpu.stopped_copy_dirty = true;
         } else {  // kvm_arm_put_virtual_time()
             if (!cpu.stopped_copy_dirty) return;
-            cpu.kvm->ioctl(KVM_SET_ONE_REG, &o);
+            one_reg(*cpu.kvm, KVM_SET_ONE_REG, arch.cat()[cnt].id, vtime);
             cpu.stopped_copy_dirty = false;
         }
     }

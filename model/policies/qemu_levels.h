@@ -26,4 +26,16 @@ protected:
     virtual void put_registers(CPUState& cpu, const ArchSync& arch, SyncLevel level) { arch.kvm_arch_put_registers(cpu, level); }
 };
 
+// Today's accel/kvm/kvm-all.c and system/cpus.c, whatever the target:
+// cpu_synchronize_pre_loadvm() marks the cache dirty, kvm_cpu_exec() puts
+// after bql_unlock() (2.4), do_vm_stop() sets the run state before it
+// pauses the vCPUs. qemu-today's targets (x86 and Book-E, arm64, riscv64)
+// derive from it.
+class QemuKvmAllToday : public QemuLevels {
+public:
+    void pre_loadvm(CPUState& cpu, const ArchSync&) override { cpu.kvm_vcpu_dirty = 1; }
+    bool puts_outside_bql() const override { return true; }
+    bool runstate_before_pause() const override { return true; }
+};
+
 }  // namespace regsync::model

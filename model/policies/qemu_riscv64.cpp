@@ -19,13 +19,10 @@ const SyncOrder& riscv_order() {
     return o;
 }
 
-class QemuRiscv64 final : public QemuLevels {
+class QemuRiscv64 final : public QemuKvmAllToday {
 public:
     explicit QemuRiscv64(const QemuRiscv64Config& c) : cfg_(c) {}
     std::string_view name() const override { return cfg_.name; }
-    void pre_loadvm(CPUState& cpu, const ArchSync&) override { cpu.kvm_vcpu_dirty = 1; }
-    bool puts_outside_bql() const override { return true; }
-    bool runstate_before_pause() const override { return true; }
 
     void vm_state_change(CPUState& cpu, const ArchSync& arch, bool running) override {
         const auto& cat = arch.cat();
@@ -33,7 +30,7 @@ public:
         auto& saved = cpu.stopped_copy;
         if (!running) {  // kvm_riscv_get_regs_timer()
             if (cpu.stopped_copy_dirty) return;
-            for (RegIndex r : {time, compare, state}) one_reg(cpu, KVM_GET_ONE_REG, cat[r].id, saved[static_cast<std::size_t>(r)]);
+            for (RegIndex r : {time, compare, state}) one_reg(*cpu.kvm, KVM_GET_ONE_REG, cat[r].id, saved[static_cast<std::size_t>(r)]);
             cpu.stopped_copy_dirty = true;
             return;
         }
@@ -41,9 +38,9 @@ public:
         // KVM_RISCV_SET_TIMER(cs, name, reg): before c5cc248b47 the id was
         // RISCV_TIMER_REG(env, time) whatever `name` said.
         auto id = [&](RegIndex r) { return cfg_.set_timer_writes_time ? cat[time].id : cat[r].id; };
-        one_reg(cpu, KVM_SET_ONE_REG, id(time), saved[static_cast<std::size_t>(time)]);
-        one_reg(cpu, KVM_SET_ONE_REG, id(compare), saved[static_cast<std::size_t>(compare)]);
-        if (saved[static_cast<std::size_t>(state)] != 0) one_reg(cpu, KVM_SET_ONE_REG, id(state), saved[static_cast<std::size_t>(state)]);
+        one_reg(*cpu.kvm, KVM_SET_ONE_REG, id(time), saved[static_cast<std::size_t>(time)]);
+        one_reg(*cpu.kvm, KVM_SET_ONE_REG, id(compare), saved[static_cast<std::size_t>(compare)]);
+        if (saved[static_cast<std::size_t>(state)] != 0) one_reg(*cpu.kvm, KVM_SET_ONE_REG, id(state), saved[static_cast<std::size_t>(state)]);
         cpu.stopped_copy_dirty = false;
     }
 
@@ -84,10 +81,6 @@ protected:
 
 private:
     static bool is_timer(const ArchSync& arch, RegIndex r) { return arch.cat()[r].access == Access::OneReg && arch.cat()[r].level == SyncLevel::Full; }
-    static void one_reg(CPUState& cpu, unsigned long req, std::uint64_t id, std::uint64_t& v) {
-        struct kvm_one_reg o{id, reinterpret_cast<__u64>(&v)};
-        cpu.kvm->ioctl(req, &o);
-    }
     QemuRiscv64Config cfg_;
 };
 

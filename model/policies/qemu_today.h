@@ -47,14 +47,11 @@ void do_cpu_init(CPUState& cpu, const Catalogue& cat);
 // = 0 specially ... use 1 instead", for a TSC that is not 0 already.
 inline std::uint64_t kvm_tsc_after_reset(std::uint64_t current, std::uint64_t reset) { return current != 0 ? 1 : reset; }
 
-class QemuToday : public QemuLevels {
+class QemuToday : public QemuKvmAllToday {
 public:
     std::string_view name() const override { return "qemu-today"; }
-    void pre_loadvm(CPUState& cpu, const ArchSync&) override { cpu.kvm_vcpu_dirty = 1; }
     void vm_state_change(CPUState& cpu, const ArchSync& arch, bool running) override;
     void reset_handlers(CPUState& cpu, const ArchSync& arch) override;
-    bool puts_outside_bql() const override { return true; }
-    bool runstate_before_pause() const override { return true; }
     bool reads_runstate() const override { return true; }
     bool kvmclock_reads_tsc() const override { return true; }
     void kvm_get_tsc(CPUState& cpu, const ArchSync& arch) override;
