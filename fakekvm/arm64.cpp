@@ -119,8 +119,7 @@ public:
         const std::uint64_t old = counter(r);
         w.write(Obj::kVmCounter);
         (r == regs().pcnt ? vm_.poffset : vm_.voffset) = vm_.phys() - v;
-        w.emit({.kind = sim::EventKind::KernelWrite, .writer = who, .vcpu = static_cast<std::int16_t>(v_.index()), .reg = r, .old = old,
-                .value = v, .mask = (old ^ v) | ~0ULL});
+        v_.report_counter_write(r, old, v, who);
     }
 
     // With 6.18's stored CTL, timer_save_state() keeps the ISTATUS the

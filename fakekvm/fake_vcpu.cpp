@@ -111,9 +111,12 @@ void FakeVcpu::set_tsc(RegIndex r, std::uint64_t v, Writer who) {
     } else {
         tsc_offset_ = vm_.synchronize_tsc(v);  // host-initiated: kvm_synchronize_tsc()
     }
-    v = tsc();  // what the guest reads now: v, unless the write was taken as a sync
+    report_counter_write(r, old, tsc(), who);  // what the guest reads now: v, unless the write was taken as a sync
+}
+
+void FakeVcpu::report_counter_write(RegIndex r, std::uint64_t old, std::uint64_t now, Writer who) {
     vm_.world().emit({.kind = EventKind::KernelWrite, .writer = who, .vcpu = static_cast<std::int16_t>(index_),
-                      .reg = r, .old = old, .value = v, .mask = (old ^ v) | cat()[r].mask()});
+                      .reg = r, .old = old, .value = now, .mask = (old ^ now) | cat()[r].mask()});
 }
 
 // apic_timer_expired() (hrtimer callback): in TSC-deadline mode it only

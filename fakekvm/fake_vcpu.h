@@ -50,6 +50,9 @@ public:
     // A register write with its KernelWrite event, bypassing the
     // architecture's special cases (its own code, after it decided).
     void store(model::RegIndex r, std::uint64_t v, sim::Writer who) { write_reg_value(r, v & cat()[r].mask(), who); }
+    // The KernelWrite of a counter (a time-varying register) that now reads
+    // `now` instead of `old`: every bit counts as changed, since it moves on.
+    void report_counter_write(model::RegIndex r, std::uint64_t old, std::uint64_t now, sim::Writer who);
     ArchVcpu* arch() { return arch_.get(); }
     bool mutex_held() const { return mutex_held_; }  // vcpu->mutex (a vCPU ioctl is running)
     // The catalogue register a ONE_REG id names.

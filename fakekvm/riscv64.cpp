@@ -112,8 +112,7 @@ public:
         const std::uint64_t old = counter(r);
         w.write(Obj::kVmCounter);
         vm_.time_delta = v - vm_.cycles();
-        w.emit({.kind = sim::EventKind::KernelWrite, .writer = who, .vcpu = static_cast<std::int16_t>(v_.index()), .reg = r, .old = old,
-                .value = v, .mask = (old ^ v) | ~0ULL});
+        v_.report_counter_write(r, old, v, who);
     }
 
     // The timer expiring (kvm_riscv_vcpu_hrtimer_expired; with Sstc the
