@@ -54,6 +54,10 @@ struct RegisterDesc {
     bool reset_kept = false;
 
     constexpr std::uint64_t mask() const { return width >= 64 ? ~0ULL : ((1ULL << width) - 1); }
+    // The bits a snapshot taken with every vCPU paused must hold as the
+    // kernel had them: not those the kernel changes on its own meanwhile
+    // (timers), unless only a guest could change them.
+    constexpr std::uint64_t snapshot_mask() const { return mask() & ~(stable_while_paused ? 0 : async_mask); }
 };
 
 }  // namespace regsync::model

@@ -369,7 +369,7 @@ private:
 
     std::string init_names(const std::vector<InitRec>& inits, int to) const {
         const bool starts = cat_.start_payload.pc >= 0;
-         std::string s = starts ? start_name() + " from " : inits.size() > 1 ? "INITs from " : "INIT from ";
+        std::string s = starts ? start_name() + " from " : inits.size() > 1 ? "INITs from " : "INIT from ";
         for (std::size_t i = 0; i < inits.size(); ++i) {
             if (i) s += ", ";
             s += "vcpu" + std::to_string(inits[i].from) + " (step " + std::to_string(inits[i].step) + ")";
@@ -592,7 +592,7 @@ private:
         // vCPUs are stopped, so nothing else may differ. A write userspace
         // intends but has not yet put (it goes in before the next KVM_RUN)
         // is what the snapshot must hold.
-        const std::uint64_t cmp = d.mask() & ~(d.stable_while_paused ? 0 : d.async_mask);
+        const std::uint64_t cmp = d.snapshot_mask();
         const std::uint64_t expect = (s.intent.active && !s.intent.satisfied) ? s.intent.value : s.value;
         if (((expect ^ e.value) & cmp) == 0) return;
         char buf[256];
@@ -615,7 +615,7 @@ private:
                 const auto& d = cat_.regs[r];
                 if (s.intent.cause != sim::IntentCause::Snapshot || s.intent.step < load_step_) continue;
                 const bool ok = d.time_varying ? s.intent.satisfied
-                                               : (((s.value ^ s.intent.value) & d.mask() & ~(d.stable_while_paused ? 0 : d.async_mask)) == 0);
+                                               : (((s.value ^ s.intent.value) & d.snapshot_mask()) == 0);
                 if (ok) continue;
                 char buf[256];
                 std::snprintf(buf, sizeof buf,
