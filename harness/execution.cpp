@@ -65,12 +65,9 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
                             sched::DecisionSource& decisions, const ExecutionOptions& opt) {
     const auto* info = model::find_policy(policy_name);
     if (!info) throw InputError("unknown policy '" + std::string(policy_name) + "' (see 'regsync list')");
-    if (info->arch && *info->arch != s.arch)  // a plugin layer syncs one architecture
-        throw InputError("policy '" + std::string(policy_name) + "' (plugin " + info->plugin + ") syncs " +
-                         std::string(model::to_string(*info->arch)) + " vCPUs; scenario '" + s.name + "' is " + std::string(model::to_string(s.arch)));
-    if (!model::policy_supports(policy_name, s.arch))
-        throw InputError("policy '" + std::string(policy_name) + "' does not model " + std::string(model::to_string(s.arch)) + " (scenario '" + s.name +
-                         "'; see 'regsync list')");
+    if (!model::policy_supports(policy_name, s.arch))  // a plugin layer syncs one architecture, a built-in those it models
+        throw InputError("policy '" + std::string(policy_name) + "'" + (info->plugin.empty() ? "" : " (plugin " + info->plugin + ")") +
+                         " does not sync " + std::string(model::to_string(s.arch)) + " vCPUs (scenario '" + s.name + "'; see 'regsync list')");
     fakekvm::KernelConfig kernel = kernel_in;
     kernel.tsc_per_tick = s.tsc_per_tick;
 

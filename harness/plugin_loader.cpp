@@ -90,8 +90,7 @@ void add_policy(const regsync_sync_layer& l, const std::string& origin, std::uin
     p.make = [lp](model::Arch) { return std::make_unique<model::PluginPolicy>(*lp); };
     p.plugin = origin;
     p.plugin_hash = hash;
-    p.arch = model::arch_of(l);
-    p.arches = model::arch_bit(*p.arch);
+    p.arches = model::arch_bit(model::arch_of(l));
     p.follows = l.follows ? l.follows : "";
     if (!model::register_policy(std::move(p))) throw InputError(origin + ": policy name '" + l.name + "' is taken");
 }

@@ -22,14 +22,14 @@ struct PolicyInfo {
     // gets the machine's architecture (qemu-today is target/i386,
     // target/ppc, target/arm or target/riscv code).
     std::function<std::unique_ptr<SyncPolicy>(Arch)> make;
-    // The architectures a built-in models, by bit (1 << Arch).
+    // The architectures it syncs, as arch_bit()s.
     std::uint32_t arches = 0;
     // Policies from a plugin (harness/plugin_loader.h): the shared object,
-    // its content hash, the one architecture it syncs, and the built-in whose
-    // catalogue verdicts it expects (its `follows`, "" for none).
+    // its content hash, and the built-in whose catalogue verdicts it expects
+    // (its `follows`, "" for none); the one architecture it syncs is its
+    // only bit in `arches`.
     std::string plugin;
     std::uint64_t plugin_hash = 0;
-    std::optional<Arch> arch;
     std::string follows;
 };
 
