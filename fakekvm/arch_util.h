@@ -1,14 +1,13 @@
 // Small helpers shared by the architectures' own kernel files.
 #pragma once
+#include <linux/kvm.h>
+
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <linux/kvm.h>
-
-#include <optional>
 
 #include "fakekvm/fake_vm.h"
 #include "sim/footprint.h"

@@ -41,7 +41,6 @@ public:
     void timer_tick();
     FakeVm& vm() { return vm_; }
     const FakeVm& vm() const { return vm_; }
-    const GuestImage& image() const { return image_; }
     // A kick is pending (the next or current KVM_RUN returns -EINTR).
     bool signal_pending() const { return signal_pending_; }
     // A register as the kernel holds it, without footprint or event (for

@@ -677,11 +677,12 @@ MeasuredProfile measure_profile(const std::string& kernel_release) {
         // double the columns; they keep the fake's default (Book-E TSR is
         // enumerated as it always was, and comes out undecided).
         const bool other = axis.arch == model::Arch::Arm64 || axis.arch == model::Arch::Riscv64;
-        if (other) out.undecided.push_back(std::string(axis.name) + ": " + std::string(fakekvm::alternative_of(axis, defaults)) + " (an " +
-                                           std::string(model::to_string(axis.arch)) + " behaviour: not measurable on an x86 host)");
+        const std::string_view kept = fakekvm::alternative_of(axis, defaults);
+        if (other) out.undecided.push_back(std::string(axis.name) + ": " + std::string(kept) + " (an " + std::string(model::to_string(axis.arch)) +
+                                           " behaviour: not measurable on an x86 host)");
         for (const auto& c : combos)
             for (const auto& alt : axis.alternatives) {
-                if (other && alt.name != fakekvm::alternative_of(axis, defaults)) continue;
+                if (other && alt.name != kept) continue;
                 auto d = c;
                 d.push_back(alt.name);
                 next.push_back(std::move(d));
