@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
-#include <sstream>
 
 #include "fakekvm/arch_vcpu.h"
 #include "harness/input_error.h"
@@ -21,12 +20,7 @@ namespace A = regsync::arm64;
 
 constexpr std::uint64_t kBoot = 0x40080000, kEntry = 0x40100000;
 
-fakekvm::GuestStep arm_step(const std::string& text, std::size_t vcpus = 2) {
-    std::vector<std::string> w;
-    std::istringstream in(text);
-    for (std::string x; in >> x;) w.push_back(x);
-    return *fakekvm::parse_arm64_step(w, vcpus);
-}
+fakekvm::GuestStep arm_step(const std::string& text, std::size_t vcpus = 2) { return *fakekvm::parse_arm64_step(step_words(text), vcpus); }
 
 fakekvm::KernelConfig kernel(bool reset_at_one_reg = false, bool istatus_on_read = true, bool offset_ioctl = false) {
     fakekvm::KernelConfig k;

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "fakekvm/fake_vm.h"
@@ -48,6 +50,14 @@ inline fakekvm::VcpuSetup ppc_vcpu(fakekvm::GuestImage image = {}) {
 }  // namespace regsync::testing
 
 namespace regsync::testing {
+
+// A guest step's words, as the scenario parser splits them.
+inline std::vector<std::string> step_words(const std::string& text) {
+    std::vector<std::string> w;
+    std::istringstream in(text);
+    for (std::string x; in >> x;) w.push_back(x);
+    return w;
+}
 
 // arm64 and riscv64 vCPUs as QEMU creates them: the boot CPU RUNNABLE, the
 // others STOPPED (reset_values), with the given registers overridden.

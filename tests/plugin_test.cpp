@@ -35,12 +35,14 @@ void load_examples() {
     harness::load_plugin(kBuggy);
 }
 
-std::vector<std::string> x86_scenarios() {
+// The bundled scenarios of one architecture.
+std::vector<std::string> scenarios_of(model::Arch a) {
     std::vector<std::string> out;
     for (const auto& n : harness::bundled_scenarios(scenario_dir()))
-        if (harness::load_scenario(n, scenario_dir()).arch == model::Arch::X86) out.push_back(n);
+        if (harness::load_scenario(n, scenario_dir()).arch == a) out.push_back(n);
     return out;
 }
+std::vector<std::string> x86_scenarios() { return scenarios_of(model::Arch::X86); }
 
 TEST(Plugin, TheExampleRegistersAsAPolicyThatFollowsQemuToday) {
     load_examples();
@@ -378,12 +380,7 @@ namespace {
 const std::string kRiscv = REGSYNC_C_SYNC_LAYER_RISCV64;
 const std::string kRiscvBuggy = REGSYNC_C_SYNC_LAYER_RISCV64_BUGGY;
 
-std::vector<std::string> riscv_scenarios() {
-    std::vector<std::string> out;
-    for (const auto& n : harness::bundled_scenarios(scenario_dir()))
-        if (harness::load_scenario(n, scenario_dir()).arch == model::Arch::Riscv64) out.push_back(n);
-    return out;
-}
+std::vector<std::string> riscv_scenarios() { return scenarios_of(model::Arch::Riscv64); }
 
 // The riscv64 counterpart of the example, loaded and run the same way: on
 // the same decisions it issues today's QEMU riscv64 ioctls, event for

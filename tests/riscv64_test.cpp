@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <sstream>
 
 #include "fakekvm/arch_vcpu.h"
 #include "harness/input_error.h"
@@ -22,12 +21,7 @@ namespace R = regsync::riscv;
 
 constexpr std::uint64_t kBoot = 0x80200000, kStart = 0x80400000;
 
-fakekvm::GuestStep rv_step(const std::string& text, std::size_t vcpus = 2) {
-    std::vector<std::string> w;
-    std::istringstream in(text);
-    for (std::string x; in >> x;) w.push_back(x);
-    return *fakekvm::parse_riscv64_step(w, vcpus);
-}
+fakekvm::GuestStep rv_step(const std::string& text, std::size_t vcpus = 2) { return *fakekvm::parse_riscv64_step(step_words(text), vcpus); }
 
 struct Rv : InlineVm {
     explicit Rv(fakekvm::GuestImage boot = {}, fakekvm::GuestImage second = {}, fakekvm::KernelConfig k = {})
