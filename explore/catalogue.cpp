@@ -6,6 +6,8 @@
 #include "fakekvm/kernel_axes.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
+#include "harness/input_file.h"
+#include "harness/limits.h"
 #include "harness/toml_input.h"
 #include "harness/kernel_profile.h"
 #include "harness/scenario.h"
@@ -21,7 +23,9 @@ bool names(const std::vector<std::string>& list, const std::string& x) {
 
 namespace {
 bool has_behaviours(const BugEntry& b, const harness::KernelProfile& k) {
-    for (const auto& [axis, alts] : b.when) {
+    for (const auto& [axis_name, alts] : b.when) {
+        // A copy: clang 14 cannot capture a structured binding.
+        const std::string& axis = axis_name;
         const auto it = std::find_if(k.axes.begin(), k.axes.end(), [&](const auto& a) { return a.first == axis; });
         if (it == k.axes.end() || std::find(alts.begin(), alts.end(), it->second) == alts.end()) return false;
     }
@@ -69,7 +73,13 @@ std::vector<const BugEntry*> Catalogue::expected(const std::string& s, const std
 }
 
 Catalogue load_catalogue(const std::string& path, const std::string& scenario_dir) {
-    const toml::table root = harness::parse_toml_file(path);
+    const auto text = harness::read_input_file(path, harness::limits::kTomlBytes, "catalogue");
+    if (!text) throw harness::InputError(path + ": cannot open the catalogue");
+    return parse_catalogue(*text, path, scenario_dir);
+}
+
+Catalogue parse_catalogue(const std::string& text, const std::string& path, const std::string& scenario_dir) {
+    const toml::table root = harness::parse_toml(text, path);
     Catalogue cat;
     cat.file = path;
     const auto scenarios = harness::bundled_scenarios(scenario_dir);

@@ -59,5 +59,7 @@ struct Catalogue {
 // Throws harness::InputError naming the file and line of a bad entry
 // (unknown policy, kernel variant, scenario or property).
 Catalogue load_catalogue(const std::string& path, const std::string& scenario_dir);
+// The same from the file's text; `path` names it in errors.
+Catalogue parse_catalogue(const std::string& text, const std::string& path, const std::string& scenario_dir);
 
 }  // namespace regsync::explore

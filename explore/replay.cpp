@@ -13,10 +13,18 @@ ReplayReport replay_trace(const harness::Trace& t, const std::string& bundled_di
         throw harness::InputError(s.file + ": scenario '" + t.scenario_name + "' has changed since the trace was recorded (content hash " +
                                   harness::hex64(s.content_hash) + ", trace has " + harness::hex64(t.scenario_hash) + ")");
     auto profile = harness::find_kernel(t.kernel);
-    if (!profile) throw harness::InputError("trace names unknown kernel variant or profile '" + t.kernel + "'");
+    if (!profile) throw harness::InputError((t.file.empty() ? "trace" : t.file) + ": unknown kernel variant or profile '" + t.kernel + "'");
     const auto kernel = std::optional<fakekvm::KernelConfig>(profile->config);
     sched::ReplayDecisions d(std::vector<sim::ActorId>(t.decisions.begin(), t.decisions.end()));
     auto r = engine.run(s, t.policy, *kernel, d);
+    // A decision that names no actor of the scenario is a bad trace, not a
+    // replay that diverged.
+    for (std::size_t k = 0; k < t.decisions.size(); ++k)
+        if (t.decisions[k] >= r.actors.size())
+            throw harness::InputError::at(t.file.empty() ? "trace" : t.file, k < t.decision_lines.size() ? t.decision_lines[k] : 1,
+                                          "decision " + std::to_string(k) + " is " + std::to_string(t.decisions[k]) + ", but scenario '" +
+                                              s.name + "' has " + std::to_string(r.actors.size()) + " actors (0 to " +
+                                              std::to_string(r.actors.size() - 1) + ")");
     ReplayReport rep;
     rep.replayed = harness::make_trace(s, t.policy, t.kernel, t.strategy, t.seed, t.execution, r);
     if (d.diverged() || (!d.exhausted() && t.outcome != "plugin-fault")) {

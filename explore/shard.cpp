@@ -7,6 +7,9 @@
 #include <sstream>
 
 #include "harness/input_error.h"
+#include "harness/input_file.h"
+#include "harness/json_input.h"
+#include "harness/limits.h"
 
 namespace regsync::explore {
 
@@ -51,65 +54,78 @@ std::string shard_to_json(const ShardFile& f) {
 }
 
 ShardFile read_shard(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw harness::InputError(path + ": cannot open shard report");
-    std::stringstream ss;
-    ss << in.rdbuf();
+    const auto text = harness::read_input_file(path, harness::limits::kJsonBytes, "shard report");
+    if (!text) throw harness::InputError(path + ": cannot open shard report");
+    return shard_from_json(*text, path);
+}
+
+ShardFile shard_from_json(const std::string& text, const std::string& path) {
     ShardFile f;
+    ordered_json j;
     try {
-        const auto j = ordered_json::parse(ss.str());
-        if (j.value("format", "") != "regsync-shard") throw harness::InputError(path + ": not a regsync shard report");
-        if (j.at("format_version").get<int>() != kShardFormatVersion)
-            throw harness::InputError(path + ": shard format version " + std::to_string(j.at("format_version").get<int>()) +
-                                      ", this regsync reads version " + std::to_string(kShardFormatVersion));
+        j = ordered_json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+        throw harness::InputError::at(path, harness::line_at(text, e.byte == 0 ? 0 : e.byte - 1), "not valid JSON");
+    } catch (const nlohmann::json::exception& e) {
+        // A number too large for any JSON number type (out_of_range.406).
+        throw harness::InputError::at(path, 1, std::string("not valid JSON: ") + e.what());
+    }
+    const auto fail = [&](const std::string& what) { throw harness::InputError::at(path, 1, what); };
+    try {
+        if (!j.is_object() || j.value("format", "") != "regsync-shard") fail("not a regsync shard report");
+        if (!j.at("format_version").is_number_integer() || j.at("format_version").get<std::int64_t>() != kShardFormatVersion)
+            fail("shard format version " + j.at("format_version").dump() + ", this regsync reads version " + std::to_string(kShardFormatVersion));
         if (j.at("tool_version").get<std::string>() != REGSYNC_VERSION)
-            throw harness::InputError(path + ": written by regsync " + j.at("tool_version").get<std::string>() + ", this is " + REGSYNC_VERSION);
+            fail("written by regsync " + j.at("tool_version").get<std::string>() + ", this is " + REGSYNC_VERSION);
         f.scenario_name = j.at("scenario").at("name").get<std::string>();
-        f.scenario_hash = j.at("scenario").at("hash").get<std::uint64_t>();
+        f.scenario_hash = harness::json_integer<std::uint64_t>(j.at("scenario").at("hash"), "scenario.hash");
         f.cfg.policy = j.at("policy").get<std::string>();
         f.cfg.kernel = j.at("kernel").get<std::string>();
         f.cfg.strategy = j.at("strategy").get<std::string>();
-        f.cfg.seed = j.at("seed").get<std::uint64_t>();
-        f.cfg.executions = j.at("executions").get<std::uint64_t>();
-        f.cfg.depth = j.at("depth").get<int>();
-        f.cfg.shard_index = j.at("shard").at(0).get<std::uint64_t>();
-        f.cfg.shard_count = j.at("shard").at(1).get<std::uint64_t>();
-        f.report.pct_actors = j.at("pct").at(0).get<std::size_t>();
-        f.report.pct_steps = j.at("pct").at(1).get<std::uint64_t>();
+        f.cfg.seed = harness::json_integer<std::uint64_t>(j.at("seed"), "seed");
+        f.cfg.executions = harness::json_integer<std::uint64_t>(j.at("executions"), "executions");
+        f.cfg.depth = harness::json_integer<int>(j.at("depth"), "depth");
+        f.cfg.shard_index = harness::json_integer<std::uint64_t>(j.at("shard").at(0), "shard index");
+        f.cfg.shard_count = harness::json_integer<std::uint64_t>(j.at("shard").at(1), "shard count");
+        if (!j.at("shard").at(0).is_number_unsigned() || !j.at("shard").at(1).is_number_unsigned() || f.cfg.shard_count == 0 ||
+            f.cfg.shard_count > harness::limits::kShards || f.cfg.shard_index >= f.cfg.shard_count)
+            fail("shard " + j.at("shard").dump() + " is not [index, count] with index < count <= " + std::to_string(harness::limits::kShards));
+        f.report.pct_actors = harness::json_integer<std::size_t>(j.at("pct").at(0), "pct actors");
+        f.report.pct_steps = harness::json_integer<std::uint64_t>(j.at("pct").at(1), "pct steps");
         f.report.pct_guarantee = j.at("pct").at(2).get<double>();
         for (const auto& r : j.at("runs")) {
-            const auto flags = r.at(3).get<int>();
-            f.report.runs.push_back({r.at(0).get<std::uint64_t>(), r.at(1).get<std::uint32_t>(), r.at(2).get<std::uint32_t>(),
-                                     (flags & 1) != 0, (flags & 2) != 0, r.at(4).get<std::uint64_t>(), r.at(5).get<std::uint64_t>()});
+            const auto flags = harness::json_integer<int>(r.at(3), "a run's flags");
+            f.report.runs.push_back({harness::json_integer<std::uint64_t>(r.at(0), "a run's index"), harness::json_integer<std::uint32_t>(r.at(1), "a run's decisions"), harness::json_integer<std::uint32_t>(r.at(2), "a run's steps"),
+                                     (flags & 1) != 0, (flags & 2) != 0, harness::json_integer<std::uint64_t>(r.at(4), "a run's schedule"), harness::json_integer<std::uint64_t>(r.at(5), "a run's final state")});
         }
         if (j.contains("violating_execution")) {
-            f.report.violating_execution = j.at("violating_execution").get<std::uint64_t>();
-            f.report.violation_decisions = j.at("violation_found").at(0).get<std::uint32_t>();
-            f.report.violation_preemptions = j.at("violation_found").at(1).get<std::uint32_t>();
+            f.report.violating_execution = harness::json_integer<std::uint64_t>(j.at("violating_execution"), "violating_execution");
+            f.report.violation_decisions = harness::json_integer<std::uint32_t>(j.at("violation_found").at(0), "violation decisions");
+            f.report.violation_preemptions = harness::json_integer<std::uint32_t>(j.at("violation_found").at(1), "violation preemptions");
             f.report.violation_outcome = j.at("violation_found").at(2).get<std::string>();
         }
         if (j.contains("dfs")) {
             const auto& d = j.at("dfs");
-            f.cfg.preemption_bound = d.at("preemption_bound").get<std::uint32_t>();
+            f.cfg.preemption_bound = harness::json_integer<std::uint32_t>(d.at("preemption_bound"), "preemption_bound");
             f.cfg.reduction = d.at("reduction").get<std::string>();
-            f.cfg.split_depth = d.at("split_depth").get<std::uint32_t>();
+            f.cfg.split_depth = harness::json_integer<std::uint32_t>(d.at("split_depth"), "split_depth");
             for (const auto& p : d.at("passes")) {
                 DfsPass pass;
-                pass.bound = p.at("bound").get<std::uint32_t>();
+                pass.bound = harness::json_integer<std::uint32_t>(p.at("bound"), "bound");
                 pass.complete = p.at("complete").get<bool>();
-                pass.task_count = p.at("task_count").get<std::uint64_t>();
+                pass.task_count = harness::json_integer<std::uint64_t>(p.at("task_count"), "task_count");
                 for (const auto& t : p.at("tasks")) {
                     DfsTask x;
-                    x.task = t.at(0).get<std::uint64_t>();
-                    x.executions = t.at(1).get<std::uint64_t>();
-                    x.decisions = t.at(2).get<std::uint64_t>();
-                    x.steps = t.at(3).get<std::uint64_t>();
-                    x.step_limited = t.at(4).get<std::uint64_t>();
-                    x.deadlocks = t.at(5).get<std::uint64_t>();
-                    x.sleep_blocked = t.at(6).get<std::uint64_t>();
-                    x.violated = t.at(7).get<int>() != 0;
-                    x.finals = t.at(8).get<std::vector<std::uint64_t>>();
-                    x.interleavings = t.at(9).get<std::vector<std::uint64_t>>();
+                    x.task = harness::json_integer<std::uint64_t>(t.at(0), "a dfs task's task");
+                    x.executions = harness::json_integer<std::uint64_t>(t.at(1), "a dfs task's executions");
+                    x.decisions = harness::json_integer<std::uint64_t>(t.at(2), "a dfs task's decisions");
+                    x.steps = harness::json_integer<std::uint64_t>(t.at(3), "a dfs task's steps");
+                    x.step_limited = harness::json_integer<std::uint64_t>(t.at(4), "a dfs task's step-limited");
+                    x.deadlocks = harness::json_integer<std::uint64_t>(t.at(5), "a dfs task's deadlocks");
+                    x.sleep_blocked = harness::json_integer<std::uint64_t>(t.at(6), "a dfs task's sleep-blocked");
+                    x.violated = harness::json_integer<int>(t.at(7), "a dfs task's violated") != 0;
+                    x.finals = harness::json_integers<std::uint64_t>(t.at(8), "a dfs task's finals");
+                    x.interleavings = harness::json_integers<std::uint64_t>(t.at(9), "a dfs task's interleavings");
                     pass.tasks.push_back(std::move(x));
                 }
                 f.report.dfs_passes.push_back(std::move(pass));
@@ -117,7 +133,9 @@ ShardFile read_shard(const std::string& path) {
         }
         if (j.contains("violation")) f.violation = harness::trace_from_json(j.at("violation").dump(), path);
     } catch (const nlohmann::json::exception& e) {
-        throw harness::InputError(path + ": malformed shard report: " + e.what());
+        fail(std::string("malformed shard report: ") + e.what());
+    } catch (const harness::JsonFieldError& e) {
+        fail(std::string("malformed shard report: ") + e.what());
     }
     return f;
 }

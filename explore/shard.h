@@ -25,6 +25,8 @@ struct ShardFile {
 std::string shard_to_json(const ShardFile& f);
 // Throws InputError naming the file and what is wrong.
 ShardFile read_shard(const std::string& path);
+// The same from the report's text; `path` names it in errors.
+ShardFile shard_from_json(const std::string& text, const std::string& path);
 
 struct MergedRun {
     ExploreConfig cfg;

@@ -8,6 +8,8 @@
 
 #include "fakekvm/kernel_axes.h"
 #include "harness/input_error.h"
+#include "harness/input_file.h"
+#include "harness/limits.h"
 #include "harness/toml_input.h"
 #include "harness/scenario.h"
 
@@ -81,11 +83,9 @@ static std::optional<KernelProfile> find_kernel_unnamed(const std::string& name_
         if (v.name == name_or_path) return KernelProfile{std::string(v.name), std::string(v.description), "built-in variant", "", v.config, axes_of(v.config)};
     std::filesystem::path p = name_or_path;
     if (!std::filesystem::exists(p) && p.extension() != ".toml") p = std::filesystem::path(dir) / (name_or_path + ".toml");
-    std::ifstream in(p, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return parse_kernel_profile(ss.str(), p.string());
+    const auto text = read_input_file(p.string(), limits::kTomlBytes, "kernel profile");
+    if (!text) return std::nullopt;
+    return parse_kernel_profile(*text, p.string());
 }
 
 KernelProfile resolve_kernel(const std::string& name_or_path, const std::string& dir) {

@@ -1,6 +1,7 @@
 #include "harness/plugin_loader.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 
 #include <cstring>
 #include <fstream>
@@ -8,7 +9,9 @@
 #include <memory>
 
 #include "harness/input_error.h"
+#include "harness/input_file.h"
 #include "model/catalogue.h"
+#include "sim/rng.h"
 #include "model/plugin_policy.h"
 #include "model/policy_registry.h"
 
@@ -77,12 +80,17 @@ std::string check_registers(const regsync_sync_layer& l) {
     return why.empty() ? why : std::string("layer '") + l.name + "' does not keep every catalogue register: " + why;
 }
 
-void add_policy(const regsync_sync_layer& l, const std::string& origin, std::uint64_t hash) {
+// The checks of a layer that register_layer() accepted, before it becomes a
+// policy: "" or why not.
+std::string layer_problem(const regsync_sync_layer& l) {
     if (l.follows && *l.follows) {
         const auto* f = model::find_policy(l.follows);
-        if (!f || !f->plugin.empty())
-            throw InputError(origin + ": layer '" + l.name + "' follows '" + l.follows + "', which is not a built-in policy");
+        if (!f || !f->plugin.empty()) return std::string("layer '") + l.name + "' follows '" + l.follows + "', which is not a built-in policy";
     }
+    return check_registers(l);
+}
+
+void add_policy(const regsync_sync_layer& l, const std::string& origin, std::uint64_t hash) {
     model::PolicyInfo p;
     p.name = l.name;
     p.description = l.description ? l.description : "";
@@ -98,19 +106,46 @@ void add_policy(const regsync_sync_layer& l, const std::string& origin, std::uin
 }  // namespace
 
 std::uint64_t file_hash(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(path + ": cannot open plugin");
-    std::uint64_t h = 0xcbf29ce484222325ULL;
-    for (std::istreambuf_iterator<char> it(in), end; it != end; ++it) h = (h ^ static_cast<unsigned char>(*it)) * 0x100000001b3ULL;
-    return h;
+    const auto bytes = read_input_file(path, ~std::size_t{0}, "plugin");
+    if (!bytes) throw InputError(path + ": cannot open plugin");
+    return sim::fnv1a(*bytes);
 }
 
 const std::vector<LoadedPlugin>& loaded_plugins() { return plugins(); }
 
+std::string elf_header_problem(std::string_view head) {
+#if defined(__x86_64__)
+    constexpr unsigned kMachine = EM_X86_64;
+#elif defined(__aarch64__)
+    constexpr unsigned kMachine = EM_AARCH64;
+#elif defined(__riscv)
+    constexpr unsigned kMachine = EM_RISCV;
+#else
+    constexpr unsigned kMachine = EM_NONE;
+#endif
+    if (head.size() < sizeof(Elf64_Ehdr) || head.substr(0, SELFMAG) != std::string_view(ELFMAG, SELFMAG)) return "not an ELF file";
+    Elf64_Ehdr h;
+    std::memcpy(&h, head.data(), sizeof h);
+    if (h.e_ident[EI_CLASS] != ELFCLASS64 || h.e_ident[EI_DATA] != ELFDATA2LSB) return "not a 64-bit little-endian ELF file";
+    if (h.e_type != ET_DYN) return "an ELF file, but not a shared object (build it with -shared)";
+    if (kMachine != EM_NONE && h.e_machine != kMachine)
+        return "a shared object for ELF machine " + std::to_string(h.e_machine) + ", this regsync runs on machine " + std::to_string(kMachine);
+    return "";
+}
+
+std::string check_layer_table(const regsync_sync_layer& l) {
+    if (auto why = model::check_layer(l); !why.empty()) return why;
+    return layer_problem(l);
+}
+
 const LoadedPlugin& load_plugin(const std::string& path) {
     for (const auto& p : plugins())
         if (p.path == path) return p;
-    const std::uint64_t hash = file_hash(path);
+    // Checked before dlopen(), which runs the library's constructors.
+    const auto head = read_input_file(path, ~std::size_t{0}, "plugin");  // its hash is of every byte
+    if (!head) throw InputError(path + ": cannot open plugin");
+    if (auto why = elf_header_problem(*head); !why.empty()) throw InputError(path + ": not a regsync plugin: " + why);
+    const std::uint64_t hash = sim::fnv1a(*head);
     // A path without '/' would make dlopen search the library path.
     const std::string open_path = path.find('/') == std::string::npos ? "./" + path : path;
     void* h = ::dlopen(open_path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -133,7 +168,7 @@ const LoadedPlugin& load_plugin(const std::string& path) {
     if (reg.layers.empty()) throw InputError(path + ": regsync_plugin_init registered no sync layer");
     LoadedPlugin lp{path, hash, {}};
     for (const auto* l : reg.layers) {
-        if (auto why = check_registers(*l); !why.empty()) throw InputError(path + ": " + why);
+        if (auto why = layer_problem(*l); !why.empty()) throw InputError(path + ": " + why);
         add_policy(*l, path, hash);
         lp.policies.emplace_back(l->name);
     }
@@ -142,8 +177,7 @@ const LoadedPlugin& load_plugin(const std::string& path) {
 }
 
 void register_linked_layer(const regsync_sync_layer& layer, const std::string& origin) {
-    if (auto why = model::check_layer(layer); !why.empty()) throw InputError(origin + ": " + why);
-    if (auto why = check_registers(layer); !why.empty()) throw InputError(origin + ": " + why);
+    if (auto why = check_layer_table(layer); !why.empty()) throw InputError(origin + ": " + why);
     add_policy(layer, origin, 0);
 }
 

@@ -12,6 +12,8 @@
 #include <toml++/toml.h>
 
 #include "harness/input_error.h"
+#include "harness/input_file.h"
+#include "harness/limits.h"
 #include "harness/toml_input.h"
 #include "sim/rng.h"
 
@@ -66,6 +68,15 @@ std::uint64_t u64_or_fail(const Ctx& c, const toml::node* n, const std::string& 
     return *v;
 }
 
+// A register value must fit the register: TOML integers are signed 64-bit,
+// so a 64-bit register's value with the top bit set is written negative.
+std::uint64_t fit_or_fail(const Ctx& c, const toml::node* n, model::RegIndex r, std::uint64_t v, bool from_signed) {
+    const auto& d = c.cat[r];
+    if (d.width >= 64 || (!(from_signed && static_cast<std::int64_t>(v) < 0) && (v & ~d.mask()) == 0)) return v;
+    c.fail(n, "value " + (from_signed ? std::to_string(static_cast<std::int64_t>(v)) : "0x" + hex64(v)) + " does not fit " +
+                  std::string(d.name) + " (" + std::to_string(d.width) + " bits)");
+}
+
 int vcpu_or_fail(const Ctx& c, const toml::node* n, const std::string& s) {
     auto v = u64_or_fail(c, n, s, "vCPU index");
     if (v >= c.nvcpus) c.fail(n, "vCPU " + s + " does not exist (scenario has " + std::to_string(c.nvcpus) + ")");
@@ -97,7 +108,7 @@ GuestStep parse_step(const Ctx& c, const toml::node& n) {
         want(2);
         s.op = GuestOp::Write;
         s.reg = reg_or_fail(c, &n, w[1]);
-        s.value = u64_or_fail(c, &n, w[2], "value");
+        s.value = fit_or_fail(c, &n, s.reg, u64_or_fail(c, &n, w[2], "value"), false);
     } else if (op == "rdtsc") {
         want(0);
         if (!x86) c.fail(&n, "rdtsc is an x86 guest step");
@@ -149,6 +160,8 @@ GuestStep parse_step(const Ctx& c, const toml::node& n) {
 std::vector<GuestStep> parse_code(const Ctx& c, const toml::node& n) {
     const auto* arr = n.as_array();
     if (!arr) c.fail(&n, "'code' must be an array of guest steps");
+    if (arr->size() > limits::kStepsPerProgram)
+        c.fail(&n, "a program of " + std::to_string(arr->size()) + " guest steps: the limit is " + std::to_string(limits::kStepsPerProgram));
     std::vector<GuestStep> steps;
     for (const auto& e : *arr) steps.push_back(parse_step(c, e));
     return steps;
@@ -198,6 +211,9 @@ VcpuSpec parse_vcpu(const Ctx& c, const toml::table& t, std::size_t index) {
     if (const auto* progs = t.get("program")) {
         const auto* arr = progs->as_array();
         if (!arr) c.fail(progs, "'program' must be an array of tables ([[vcpu.program]])");
+        if (arr->size() >= limits::kProgramsPerVcpu)
+            c.fail(progs, std::to_string(arr->size()) + " [[vcpu.program]] tables: the limit is " + std::to_string(limits::kProgramsPerVcpu) +
+                              " programs per vCPU, the reset code included");
         for (const auto& p : *arr) {
             const auto* pt = p.as_table();
             if (!pt) c.fail(&p, "[[vcpu.program]] must be a table");
@@ -216,13 +232,15 @@ VcpuSpec parse_vcpu(const Ctx& c, const toml::table& t, std::size_t index) {
             auto r = reg_or_fail(c, &val, std::string(k.str()));
             auto iv = val.value<std::int64_t>();
             if (!iv) c.fail(&val, "register value must be an integer");
-            v.regs.emplace_back(r, static_cast<std::uint64_t>(*iv));
+            v.regs.emplace_back(r, fit_or_fail(c, &val, r, static_cast<std::uint64_t>(*iv), true));
         }
     }
     if (const auto* timer = t.get("timer")) {
         if (c.arch != model::Arch::PpcBookE) c.fail(timer, "Book-E timers exist only on ppc-booke");
         const auto* arr = timer->as_array();
         if (!arr) c.fail(timer, "'timer' must be an array of tables ([[vcpu.timer]])");
+        if (arr->size() > limits::kTimersPerVcpu)
+            c.fail(timer, std::to_string(arr->size()) + " [[vcpu.timer]] tables: the limit is " + std::to_string(limits::kTimersPerVcpu) + " per vCPU");
         for (const auto& e : *arr) {
             const auto* et = e.as_table();
             if (!et) c.fail(&e, "[[vcpu.timer]] must be a table");
@@ -266,7 +284,7 @@ MainOp parse_main(const Ctx& c, const toml::table& t) {
         const auto* v = t.get("value");
         if (!v) c.fail(op_line, "monitor-write needs an integer value");
         if (!v->is_integer()) c.fail(v, "monitor-write needs an integer value");
-        m.value = static_cast<std::uint64_t>(*v->value<std::int64_t>());
+        m.value = fit_or_fail(c, v, m.reg, static_cast<std::uint64_t>(*v->value<std::int64_t>()), true);
     }
     if (m.kind == MainOpKind::Savevm || m.kind == MainOpKind::Loadvm) m.snapshot = get_or<std::string>(c, t, "snapshot", "snap");
     m.after_tick = get_uint(c, t, "after_tick", 0);
@@ -275,6 +293,42 @@ MainOp parse_main(const Ctx& c, const toml::table& t) {
         m.after_io_line = static_cast<long>(io->source().begin.line);
     }
     return m;
+}
+
+// A lower bound on the steps of any execution that ends: the guest steps
+// that vCPUs starting RUNNABLE must execute before anything can stop or
+// redirect them. Each guest step ends in a scheduling point (FakeVcpu::
+// kvm_run), so at least one step each. Counting stops at a step that can
+// halt, stop or move the vCPU (hlt, INIT, SIPI, an architecture's call, a
+// write of the PC); a vCPU that another's step or a timer can reach, and
+// every vCPU once the monitor writes a PC, counts nothing.
+std::uint64_t guest_steps_needed(const Scenario& s) {
+    const auto& cat = model::catalogue(s.arch);
+    const auto writes_pc = [&](model::RegIndex r) { return r == cat.pc || (cat.cs_base >= 0 && r == cat.cs_base); };
+    for (const auto& m : s.main)
+        if (m.kind == MainOpKind::MonitorWrite && writes_pc(m.reg)) return 0;
+    std::vector<bool> reachable(s.vcpus.size(), false);
+    for (const auto& v : s.vcpus)
+        for (const auto& g : v.image)
+            for (const auto& st : g.steps)
+                if (st.target >= 0 && static_cast<std::size_t>(st.target) < reachable.size()) reachable[static_cast<std::size_t>(st.target)] = true;
+    const auto regs = s.initial_registers();
+    std::uint64_t need = 0;
+    for (std::size_t i = 0; i < s.vcpus.size(); ++i) {
+        const auto& v = s.vcpus[i];
+        const std::uint64_t mp = cat.mp_state >= 0 ? regs[i][static_cast<std::size_t>(cat.mp_state)] : v.mp_state;
+        if (reachable[i] || !v.timer.empty() || mp != KVM_MP_STATE_RUNNABLE) continue;
+        const std::uint64_t pc = cat.guest_pc(regs[i]);
+        const auto prog = std::find_if(v.image.begin(), v.image.end(), [&](const fakekvm::GuestProgram& g) { return g.entry == pc; });
+        if (prog == v.image.end()) continue;
+        for (const auto& st : prog->steps) {
+            const bool plain = st.op == GuestOp::Nop || st.op == GuestOp::Rdtsc || st.op == GuestOp::AckTsr || st.op == GuestOp::Io ||
+                               st.op == GuestOp::ArmDeadline || st.op == GuestOp::Hypercall || (st.op == GuestOp::Write && !writes_pc(st.reg));
+            if (!plain) break;
+            ++need;
+        }
+    }
+    return need;
 }
 
 }  // namespace
@@ -298,11 +352,14 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
     const auto* vcpus = root.get("vcpu");
     const auto* varr = vcpus ? vcpus->as_array() : nullptr;
     if (!varr || varr->empty()) throw InputError::at(file, 1, "a scenario needs at least one [[vcpu]]");
+    if (varr->size() > limits::kVcpus)
+        throw InputError::at(file, static_cast<long>(vcpus->source().begin.line),
+                             std::to_string(varr->size()) + " [[vcpu]] tables: the limit is " + std::to_string(limits::kVcpus) + " vCPUs");
     Ctx c{file, s.arch, cat, varr->size()};
     check_keys(c, root, {"name", "description", "arch", "properties", "max_steps", "clock", "vcpu", "main"}, "the scenario");
     s.name = get_or<std::string>(c, root, "name", std::filesystem::path(file).stem().string());
     s.description = get_or<std::string>(c, root, "description", "");
-    s.max_steps = static_cast<std::uint32_t>(get_uint(c, root, "max_steps", 2000, 1, 0xffffffffULL));
+    s.max_steps = static_cast<std::uint32_t>(get_uint(c, root, "max_steps", 2000, 1, limits::kMaxSteps));
     if (const auto* props = root.get("properties")) {
         const auto* arr = props->as_array();
         if (!arr) c.fail(props, "'properties' must be an array of property names");
@@ -326,11 +383,19 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
         if (!vt) c.fail(&(*varr)[i], "[[vcpu]] must be a table");
         s.vcpus.push_back(parse_vcpu(c, *vt, i));
     }
+    std::size_t guest_steps = 0;
+    for (const auto& v : s.vcpus)
+        for (const auto& g : v.image) guest_steps += g.steps.size();
+    if (guest_steps > limits::kGuestSteps)
+        throw InputError::at(file, static_cast<long>(vcpus->source().begin.line),
+                             std::to_string(guest_steps) + " guest steps in all programs: the limit is " + std::to_string(limits::kGuestSteps));
     if (std::count_if(s.vcpus.begin(), s.vcpus.end(), [](const VcpuSpec& v) { return v.bsp; }) != 1)
         throw InputError::at(file, static_cast<long>(vcpus->source().begin.line), "exactly one vCPU must be the BSP");
     if (const auto* main = root.get("main")) {
         const auto* arr = main->as_array();
         if (!arr) c.fail(main, "'main' must be an array of tables ([[main]])");
+        if (arr->size() > limits::kMainOps)
+            c.fail(main, std::to_string(arr->size()) + " [[main]] operations: the limit is " + std::to_string(limits::kMainOps));
         for (const auto& m : *arr) {
             const auto* mt = m.as_table();
             if (!mt) c.fail(&m, "[[main]] must be a table");
@@ -365,6 +430,18 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
         if (m.kind == MainOpKind::Loadvm &&
             std::none_of(s.main.begin(), s.main.end(), [&](const MainOp& o) { return o.kind == MainOpKind::Savevm && o.snapshot == m.snapshot && o.line < m.line; }))
             c.fail(m.line, "loadvm of snapshot '" + m.snapshot + "' that no earlier savevm creates");
+    // Virtual time moves only with the clock's ticks: a later tick never comes.
+    for (const auto& m : s.main)
+        if (m.after_tick > s.clock_ticks)
+            c.fail(m.line, "after_tick = " + std::to_string(m.after_tick) + ", but the clock stops at tick " + std::to_string(s.clock_ticks) +
+                               " ([clock] ticks)");
+    // Say so now, rather than after every execution ran into the limit.
+    if (const auto need = guest_steps_needed(s); need >= s.max_steps) {
+        const std::uint64_t suggest = std::min<std::uint64_t>(limits::kMaxSteps, (2 * need + 1000) / 1000 * 1000);
+        c.fail(root.get("max_steps"), "max_steps = " + std::to_string(s.max_steps) + " ends every execution early: the vCPUs that start running execute at least " +
+                                          std::to_string(need) + " guest steps, a step each; set max_steps to " + std::to_string(suggest) +
+                                          " or more" + (suggest <= need ? " (the limit is " + std::to_string(limits::kMaxSteps) + ": shorten the programs)" : ""));
+    }
     return s;
 }
 
@@ -389,11 +466,9 @@ std::vector<bool> Scenario::bsp_flags() const {
 Scenario load_scenario(const std::string& name_or_path, const std::string& bundled_dir) {
     std::filesystem::path p = name_or_path;
     if (!std::filesystem::exists(p) && p.extension() != ".toml") p = std::filesystem::path(bundled_dir) / (name_or_path + ".toml");
-    std::ifstream in(p, std::ios::binary);
-    if (!in) throw InputError(name_or_path + ": no such scenario file or bundled scenario (see 'regsync list')");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    Scenario s = parse_scenario(ss.str(), p.string());
+    const auto text = read_input_file(p.string(), limits::kTomlBytes, "scenario");
+    if (!text) throw InputError(name_or_path + ": no such scenario file or bundled scenario (see 'regsync list')");
+    Scenario s = parse_scenario(*text, p.string());
     s.source = name_or_path;
     return s;
 }

@@ -21,8 +21,4 @@ inline toml::table parse_toml(const std::string& text, const std::string& file) 
     return parse_toml_or_throw(file, [&] { return toml::parse(text, file); });
 }
 
-inline toml::table parse_toml_file(const std::string& path) {
-    return parse_toml_or_throw(path, [&] { return toml::parse_file(path); });
-}
-
 }  // namespace regsync::harness

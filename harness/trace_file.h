@@ -47,6 +47,10 @@ struct Trace {
     // (cli/supervisor.h), e.g. "SIGSEGV", in which hook.
     std::string fault;
     std::string fault_hook;
+    // Where trace_from_json read it, and the line of each decision there, for
+    // errors found at replay (not written).
+    std::string file;
+    std::vector<long> decision_lines;
 };
 
 std::string outcome_string(const ExecutionResult& r);

@@ -16,7 +16,7 @@ constexpr int EXCP_HLT = 0x10001;
 }  // namespace
 
 Vmm::Vmm(sim::World& world, KvmVm& vm, SyncPolicy& policy, const std::vector<RegisterValues>& initial_env)
-    : world_(world), vm_(vm), policy_(&policy), arch_(catalogue(vm.arch())),
+    : world_(world), policy_(&policy), arch_(catalogue(vm.arch())),
       cpus_(static_cast<std::size_t>(vm.vcpu_count())), thread_actor_(cpus_.size(), sim::kNoActor) {
     for (int i = 0; i < vm.vcpu_count(); ++i) {
         auto& c = cpus_[static_cast<std::size_t>(i)];

@@ -74,7 +74,6 @@ private:
     void read_runstate();             // a policy's get may read runstate_is_running()
 
     sim::World& world_;
-    KvmVm& vm_;
     SyncPolicy* policy_;
     ArchSync arch_;
     std::vector<CPUState> cpus_;

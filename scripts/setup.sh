@@ -8,6 +8,7 @@ PACKAGES=(
   librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
   spin binutils
+  clang libclang-rt-14-dev libfuzzer-14-dev
   chromium
 )
 

@@ -100,8 +100,9 @@ TEST(Explain, LatchedInitClearedIsTheInitTheCachedGetAndThePutsThatUndoIt) {
     ASSERT_GE(x.steps.size(), 4u);
     EXPECT_EQ(x.steps[0].step, lost->origin);
     EXPECT_NE(x.steps[0].what.find("init-sent vcpu0 -> vcpu1"), std::string::npos);
+    const auto& steps = x.steps;  // clang 14 cannot capture a structured binding
     const auto has = [&](const std::string& what, const std::string& where) {
-        return std::any_of(x.steps.begin(), x.steps.end(), [&](const auto& s) { return s.what.find(what) != std::string::npos && s.where.find(where) != std::string::npos; });
+        return std::any_of(steps.begin(), steps.end(), [&](const auto& s) { return s.what.find(what) != std::string::npos && s.where.find(where) != std::string::npos; });
     };
     EXPECT_TRUE(has("KVM_GET_VCPU_EVENTS vcpu1: the INIT of step " + std::to_string(lost->origin) + " still pending, smi.latched_init = 1", "synchronize_state"));
     EXPECT_TRUE(has("vmm-do-cpu-init vcpu1", "process_async_events"));
