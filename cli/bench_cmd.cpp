@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "explore/catalogue.h"
@@ -257,9 +259,104 @@ void spin_comparison(const BenchOptions& o) {
     std::printf("\n");
 }
 
+// Resident and peak resident memory now (/proc/self/status), in KiB.
+std::pair<long, long> rss_kib() {
+    long rss = -1, hwm = -1;
+    if (FILE* f = std::fopen("/proc/self/status", "r")) {
+        char line[256];
+        while (std::fgets(line, sizeof line, f)) {
+            std::sscanf(line, "VmRSS: %ld", &rss);
+            std::sscanf(line, "VmHWM: %ld", &hwm);
+        }
+        std::fclose(f);
+    }
+    return {rss, hwm};
+}
+
+// Every cell of the matrix (bundled scenario x policy for its arch x bundled
+// kernel profile), execution i in cell i % cells with random seed i: the
+// engine over a long run, with every policy and kernel behaviour in it.
+int soak(const BenchOptions& o) {
+    struct Cell {
+        const harness::Scenario* scenario;
+        std::string policy;
+        const fakekvm::KernelConfig* kernel;
+    };
+    std::vector<harness::Scenario> scenarios;
+    for (const auto& n : harness::bundled_scenarios(o.scenario_dir)) scenarios.push_back(harness::load_scenario(n, o.scenario_dir));
+    std::vector<harness::KernelProfile> kernels;
+    for (const auto& k : harness::bundled_kernels()) kernels.push_back(harness::resolve_kernel(k));
+    std::vector<Cell> cells;
+    for (const auto& s : scenarios)
+        for (const auto& p : model::policies())
+            if (model::policy_supports(p.name, s.arch))
+                for (const auto& k : kernels) cells.push_back({&s, std::string(p.name), &k.config});
+    if (cells.empty()) throw harness::InputError(o.scenario_dir + ": no bundled scenario to soak");
+    std::printf("# regsync bench --soak %llu: %zu scenarios x their policies x %zu kernel profiles = %zu cells, -j %d\n\n",
+                static_cast<unsigned long long>(o.soak), scenarios.size(), kernels.size(), cells.size(), o.jobs);
+#if defined(REGSYNC_SANITIZE)
+    std::printf("build: ASan and UBSan (a report would have ended the run)\n\n");
+#else
+    std::printf("build: no sanitizers (the README's figure comes from build/asan)\n\n");
+#endif
+    std::printf("| executions | seconds | exec/s | resident KiB | peak resident KiB |\n|---|---|---|---|---|\n");
+    struct Tally {
+        std::uint64_t quiescent = 0, violated = 0, step_limited = 0, errors = 0;
+    };
+    std::vector<Tally> tallies(static_cast<std::size_t>(o.jobs));
+    const auto t0 = Clock::now();
+    // Ten slices; every thread runs its share of a slice, then the sample.
+    std::vector<std::pair<long, long>> samples;
+    const std::uint64_t slices = 10;
+    const auto at_start = rss_kib();  // the scenarios and profiles loaded, nothing run
+    std::printf("| 0 | 0.0 | | %ld | %ld |\n", at_start.first, at_start.second);
+    for (std::uint64_t slice = 0; slice < slices; ++slice) {
+        const std::uint64_t begin = o.soak * slice / slices, end = o.soak * (slice + 1) / slices;
+        std::vector<std::thread> threads;
+        for (int j = 0; j < o.jobs; ++j)
+            threads.emplace_back([&, j] {
+                thread_local harness::Engine engine;
+                auto& t = tallies[static_cast<std::size_t>(j)];
+                for (std::uint64_t i = begin + static_cast<std::uint64_t>(j); i < end; i += static_cast<std::uint64_t>(o.jobs)) {
+                    const auto& c = cells[i % cells.size()];
+                    sched::RandomDecisions d(i);
+                    const auto r = engine.run(*c.scenario, c.policy, *c.kernel, d);
+                    if (r.end == sched::RunEnd::ActorError) ++t.errors;
+                    else if (r.end == sched::RunEnd::StepLimit) ++t.step_limited;
+                    if (!r.verdict.violations.empty()) ++t.violated;
+                    else if (r.end == sched::RunEnd::Quiescent) ++t.quiescent;
+                }
+            });
+        for (auto& th : threads) th.join();
+        samples.push_back(rss_kib());
+        const double secs = seconds_since(t0);
+        std::printf("| %llu | %.1f | %.0f | %ld | %ld |\n", static_cast<unsigned long long>(end), secs, static_cast<double>(end) / secs,
+                    samples.back().first, samples.back().second);
+        std::fflush(stdout);
+    }
+    Tally all;
+    for (const auto& t : tallies) {
+        all.quiescent += t.quiescent;
+        all.violated += t.violated;
+        all.step_limited += t.step_limited;
+        all.errors += t.errors;
+    }
+    std::printf("\noutcomes: %llu violated a property (the catalogued bugs), %llu ended quiescent and clean, %llu step-limited, %llu actor errors\n",
+                static_cast<unsigned long long>(all.violated), static_cast<unsigned long long>(all.quiescent),
+                static_cast<unsigned long long>(all.step_limited), static_cast<unsigned long long>(all.errors));
+    // The first half fills the caches (and ASan's quarantine); after it,
+    // resident memory must stay flat: within 5% or 8 MiB of the midpoint.
+    const long mid = samples[slices / 2 - 1].first, last = samples.back().first;
+    const bool grew = last > mid + std::max(mid / 20, 8192L);
+    std::printf("resident memory at %llu executions: %ld KiB, at %llu: %ld KiB: %s\n", static_cast<unsigned long long>(o.soak / 2), mid,
+                static_cast<unsigned long long>(o.soak), last, grew ? "GROWS with the number of executions" : "flat");
+    return grew ? 1 : 0;
+}
+
 }  // namespace
 
 int cmd_bench(const BenchOptions& o) {
+    if (o.soak > 0) return soak(o);
     std::printf("# regsync bench%s\n\n", o.quick ? " (quick)" : "");
     BenchOptions q = o;
     if (o.quick) q.executions = std::min<std::uint64_t>(o.executions, 2000);

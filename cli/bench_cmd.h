@@ -14,6 +14,11 @@ struct BenchOptions {
     std::string spin_dir;             // the Promela models (bench/spin)
     std::uint64_t executions = 100000; // per throughput measurement
     bool quick = false;               // fewer executions, for tests
+    // --soak N: instead of the figures, N executions dealt across every
+    // (bundled scenario, policy, kernel profile) cell, with resident memory
+    // sampled; exit 1 if it grows in the second half of the run.
+    std::uint64_t soak = 0;
+    int jobs = 1;
 };
 
 int cmd_bench(const BenchOptions& o);

@@ -177,6 +177,8 @@ void print_summary(const std::string& scenario, const explore::ExploreConfig& cf
     std::printf("executions: %llu, scheduling decisions: %llu, steps: %llu, step-limited: %llu\n",
                 static_cast<unsigned long long>(rep.executions), static_cast<unsigned long long>(rep.decisions),
                 static_cast<unsigned long long>(rep.steps), static_cast<unsigned long long>(rep.step_limited));
+    if (rep.executions > 0 && rep.step_limited == rep.executions)
+        std::printf("every execution reached the scenario's max_steps: a livelock in every schedule, or a scenario longer than its max_steps (raise it)\n");
     std::printf("coverage: %llu distinct schedules, %llu distinct final states",
                 static_cast<unsigned long long>(rep.distinct_schedules), static_cast<unsigned long long>(rep.distinct_final_states));
     if (cfg.strategy == "dfs")
@@ -614,6 +616,8 @@ int main(int argc, char** argv) {
     bn->add_option("--executions", bo.executions, "Executions per throughput figure")->capture_default_str();
     bn->add_option("--spin-dir", bo.spin_dir, "Where the Promela models are")->capture_default_str();
     bn->add_flag("--quick", bo.quick, "Small budgets (a smoke run)");
+    bn->add_option("--soak", bo.soak, "Instead: N executions across every bundled scenario, policy and kernel profile, with resident memory sampled (exit 1 if it grows)");
+    bn->add_option("-j,--jobs", bo.jobs, "--soak: threads")->check(CLI::Range(1, 64));
 
     cli::MutantsOptions mo;
     auto* mu = app.add_subcommand("mutants", "Plant generic faults in every policy that holds somewhere and score the scenarios by the mutants they kill (exit 1 if one survives)");

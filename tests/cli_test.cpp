@@ -189,6 +189,20 @@ TEST(Cli, BenchQuickPrintsEveryTable) {
     EXPECT_EQ(r.output.find("(no violation!)"), std::string::npos) << r.output;
 }
 
+// The soak deals executions over every cell, runs under both builds, and
+// finds the catalogued bugs among them (its figures are the README's).
+TEST(Cli, BenchSoakRunsEveryCellAndSamplesMemory) {
+    // ASan's quarantine of freed memory (256 MiB by default) fills over a
+    // long run before resident memory levels off; a small one fills at once.
+    const auto r = run_cli("bench --soak 3000 -j 2", "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=8");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find(" kernel profiles = "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("| 3000 | "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(" 0 actor errors"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("outcomes: 0 violated"), std::string::npos) << "no catalogued bug in 3,000 executions:\n" << r.output;
+    EXPECT_NE(r.output.find(": flat"), std::string::npos) << r.output;
+}
+
 TEST(Cli, ShardAndMergeFromTheCommandLine) {
     const auto dir = temp_path("shards");
     std::string files;
