@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include <iostream>
 
 #include "cli/bench_cmd.h"
+#include "cli/shard_spec.h"
 #include "cli/host_kernel.h"
 #include "cli/mutants_cmd.h"
 #include "cli/supervisor.h"
@@ -221,6 +223,10 @@ void write_shard(const Options& o, const harness::Scenario& s, const explore::Ex
     f.scenario_hash = s.content_hash;
     f.report = rep;
     f.violation = t;
+    if (const auto parent = std::filesystem::path(o.report_out).parent_path(); !parent.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(parent, ec);  // a failure shows as the write's error below
+    }
     std::ofstream out(o.report_out);
     out << explore::shard_to_json(f);
     if (!out) throw harness::InputError(o.report_out + ": cannot write the shard report");
@@ -252,8 +258,22 @@ int cmd_kvm_replay(const Options& o) {
 
 int cmd_merge(const Options& o) {
     std::vector<explore::ShardFile> shards;
-    for (const auto& p : o.merge_files) shards.push_back(explore::read_shard(p));
-    const auto m = explore::merge_shards(shards, o.merge_files);
+    // A folder stands for the .json reports in it (a job array's output).
+    std::vector<std::string> files;
+    for (const auto& p : o.merge_files) {
+        if (!std::filesystem::is_directory(p)) {
+            files.push_back(p);
+            continue;
+        }
+        std::vector<std::string> in;
+        for (const auto& e : std::filesystem::directory_iterator(p))
+            if (e.path().extension() == ".json") in.push_back(e.path().string());
+        if (in.empty()) throw harness::InputError(p + ": a folder with no .json shard report in it");
+        std::sort(in.begin(), in.end());
+        files.insert(files.end(), in.begin(), in.end());
+    }
+    for (const auto& p : files) shards.push_back(explore::read_shard(p));
+    const auto m = explore::merge_shards(shards, files);
     print_summary(m.scenario_name, m.cfg, m.report);
     if (!m.violation) return kExitOk;
     print_violations(*m.violation);
@@ -284,13 +304,12 @@ int cmd_explore(Options o) {
     if (o.cfg.executions == 0) throw harness::InputError("--executions must be at least 1");
     const bool sharded = !o.shard.empty();
     if (sharded) {
-        unsigned long long i = 0, n = 0;
-        char tail = 0;
-        if (std::sscanf(o.shard.c_str(), "%llu/%llu%c", &i, &n, &tail) != 2 || n == 0 || i >= n)
-            throw harness::InputError("--shard: '" + o.shard + "' is not I/N with 0 <= I < N");
+        const auto spec = cli::resolve_shard(o.shard, [](const char* v) { return static_cast<const char*>(std::getenv(v)); });
         if (o.report_out.empty()) throw harness::InputError("--shard needs --report-out FILE (the shard's part of the report)");
-        o.cfg.shard_index = i;
-        o.cfg.shard_count = n;
+        o.report_out = cli::shard_path(o.report_out, spec);
+        o.cfg.shard_index = spec.index;
+        o.cfg.shard_count = spec.count;
+        o.cfg.shard_report = true;
     }
     const auto s = harness::load_scenario(o.scenario, o.scenario_dir);
     harness::Engine engine;
@@ -556,15 +575,17 @@ int main(int argc, char** argv) {
     ex->add_option("--trace-out", o.trace_out, "Where to write the trace of a violation");
     ex->add_flag("--no-shrink", o.no_shrink, "Write the violating trace as found, without minimising it");
     ex->add_flag("--events", o.events, "After a violation, print the full event log before its explanation");
-    ex->add_option("--shard", o.shard, "random/pct: run only the executions i with i % N == I (I/N)");
-    ex->add_option("--report-out", o.report_out, "With --shard: where to write this shard's report");
+    ex->add_option("--shard", o.shard,
+                   "Run only this shard's part (I/N), or auto / auto/N: I and N from the job engine (Slurm array, Open MPI, PMI, Kubernetes, "
+                   "GitLab, Buildkite, CircleCI, GoogleTest)");
+    ex->add_option("--report-out", o.report_out, "With --shard: where to write this shard's report (%i: the shard index, %n: the count)");
 
     auto* kp = app.add_subcommand("kvm-probe", "Run each modelled kernel behaviour on the fake and on /dev/kvm and compare (exit 2 without /dev/kvm)");
     kp->add_option("--profile-out", o.profile_out, "Decide every kernel axis from the real kernel's answers and write the profile here");
     kp->add_option("--arch", o.probe_arch, "The architecture to probe: x86 (default), ppc-booke, arm64 or riscv64 (only the host's own; exit 2 otherwise)");
 
     auto* mg = app.add_subcommand("merge", "Merge the shard reports of one sharded explore run into its report");
-    mg->add_option("reports", o.merge_files, "Shard report files")->required();
+    mg->add_option("reports", o.merge_files, "Shard report files, or folders of them")->required();
 
     auto* kr = app.add_subcommand("kvm-replay", "Replay an x86 trace on the fake with every vCPU ioctl mirrored to /dev/kvm; compare, and judge the real run (exit 2 without /dev/kvm)");
     kr->add_option("trace", o.trace, "Trace file")->required();

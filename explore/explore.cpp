@@ -252,7 +252,7 @@ ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harn
             before = rep.executions_all_bounds;
             if (rep.violating_execution || !rep.exhausted || b >= cfg.preemption_bound) break;
         }
-        if (cfg.shard_count > 1) rep.dfs_passes = std::move(passes);
+        if (cfg.shard_count > 1 || cfg.shard_report) rep.dfs_passes = std::move(passes);
         return rep;
     }
     const bool pct = cfg.strategy == "pct";
@@ -319,7 +319,7 @@ ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harn
             if (found_at[t] == first.load()) rep.first_violation = std::move(found[t]);
         note_violation(rep);
     }
-    if (shards > 1) rep.runs = std::move(mine);
+    if (shards > 1 || cfg.shard_report) rep.runs = std::move(mine);
     return rep;
 }
 

@@ -34,6 +34,9 @@ struct ExploreConfig {
     // i % shard_count == shard_index (regsync merge combines the shards).
     std::uint64_t shard_index = 0;
     std::uint64_t shard_count = 1;
+    // Keep what `regsync merge` needs (per-execution stats, dfs passes) even
+    // as the only shard: a job array of one task writes a report too.
+    bool shard_report = false;
 };
 
 // What one execution contributes to a report (kept per index so that shards

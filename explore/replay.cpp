@@ -3,6 +3,7 @@
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
 #include "harness/kernel_profile.h"
+#include "model/policy_registry.h"
 #include "sched/decision_source.h"
 
 namespace regsync::explore {
@@ -13,7 +14,11 @@ ReplayReport replay_trace(const harness::Trace& t, const std::string& bundled_di
         throw harness::InputError(s.file + ": scenario '" + t.scenario_name + "' has changed since the trace was recorded (content hash " +
                                   harness::hex64(s.content_hash) + ", trace has " + harness::hex64(t.scenario_hash) + ")");
     auto profile = harness::find_kernel(t.kernel);
-    if (!profile) throw harness::InputError((t.file.empty() ? "trace" : t.file) + ": unknown kernel variant or profile '" + t.kernel + "'");
+    const std::string file = t.file.empty() ? "trace" : t.file;
+    if (!profile) throw harness::InputError::at(file, t.kernel_line, "unknown kernel variant or profile '" + t.kernel + "'");
+    if (!model::policy_supports(t.policy, s.arch))
+        throw harness::InputError::at(file, t.policy_line, "policy '" + t.policy + "' does not sync " + std::string(model::to_string(s.arch)) +
+                                                              " vCPUs, the architecture of scenario '" + s.name + "'");
     const auto kernel = std::optional<fakekvm::KernelConfig>(profile->config);
     sched::ReplayDecisions d(std::vector<sim::ActorId>(t.decisions.begin(), t.decisions.end()));
     auto r = engine.run(s, t.policy, *kernel, d);

@@ -187,6 +187,8 @@ Trace trace_from_json(const std::string& text, const std::string& file) {
         t.seed = json_integer<std::uint64_t>(j.at("seed"), "seed");
         t.execution = json_integer<std::uint64_t>(j.at("execution"), "execution");
         t.file = file;
+        t.policy_line = key_line("policy");
+        t.kernel_line = key_line("kernel");
         t.decision_lines = element_lines(text, "decisions");
         t.decisions = decisions_from_json(j.at("decisions"), t.decision_lines, file);
         t.outcome = j.at("outcome").get<std::string>();

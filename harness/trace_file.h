@@ -51,6 +51,7 @@ struct Trace {
     // errors found at replay (not written).
     std::string file;
     std::vector<long> decision_lines;
+    long policy_line = 1, kernel_line = 1;
 };
 
 std::string outcome_string(const ExecutionResult& r);

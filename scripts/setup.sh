@@ -9,6 +9,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
   spin binutils
   clang libclang-rt-14-dev libfuzzer-14-dev
+  slurm-wlm munge openmpi-bin
   chromium
 )
 

@@ -1,6 +1,10 @@
 // The CLI's contract: exit codes 0 held, 1 violated, 2 usage or input error,
 // 3 replay diverged, and one-line errors naming file and line.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <tuple>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -201,6 +205,77 @@ TEST(Cli, BenchSoakRunsEveryCellAndSamplesMemory) {
     EXPECT_NE(r.output.find(" 0 actor errors"), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("outcomes: 0 violated"), std::string::npos) << "no catalogued bug in 3,000 executions:\n" << r.output;
     EXPECT_NE(r.output.find(": flat"), std::string::npos) << r.output;
+}
+
+// --shard auto: the job engine's variables (and no others: `env -u` the
+// ones a CI machine may have set) give the shard; %i names its report.
+CommandResult explore_shard_auto(const std::string& shard, const std::string& vars, const std::string& report) {
+    std::string env;
+    for (const char* v : {"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_STEP", "OMPI_COMM_WORLD_RANK",
+                          "OMPI_COMM_WORLD_SIZE", "PMI_RANK", "PMI_SIZE", "JOB_COMPLETION_INDEX", "CI_NODE_INDEX", "CI_NODE_TOTAL",
+                          "BUILDKITE_PARALLEL_JOB", "BUILDKITE_PARALLEL_JOB_COUNT", "CIRCLE_NODE_INDEX", "CIRCLE_NODE_TOTAL", "GTEST_SHARD_INDEX",
+                          "GTEST_TOTAL_SHARDS"})
+        env += std::string("-u ") + v + " ";
+    return run_cli("explore --scenario init-sipi-halt --executions 40 --shard " + shard + " --report-out " + report, env + vars);
+}
+
+TEST(Cli, ShardAutoReadsEachJobEngineAndRefusesConflictsAndMissingCounts) {
+    const auto report = temp_path("r-%i-of-%n.json");
+    const auto path = [&](int i, int n) { return temp_path("r-" + std::to_string(i) + "-of-" + std::to_string(n) + ".json"); };
+    struct Case {
+        const char* vars;
+        int index, count;
+    };
+    // Slurm numbers array tasks by --array ids: 1,3,5,7 is tasks 0..3.
+    for (const Case& c : {Case{"SLURM_ARRAY_TASK_ID=5 SLURM_ARRAY_TASK_COUNT=4 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_STEP=2", 2, 4},
+                          Case{"OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_SIZE=3", 1, 3}, Case{"PMI_RANK=2 PMI_SIZE=5", 2, 5},
+                          Case{"CI_NODE_INDEX=2 CI_NODE_TOTAL=2", 1, 2},  // GitLab counts from 1
+                          Case{"BUILDKITE_PARALLEL_JOB=0 BUILDKITE_PARALLEL_JOB_COUNT=6", 0, 6},
+                          Case{"CIRCLE_NODE_INDEX=3 CIRCLE_NODE_TOTAL=4", 3, 4}, Case{"GTEST_SHARD_INDEX=0 GTEST_TOTAL_SHARDS=2", 0, 2},
+                          // Two engines that agree (mpirun under a Slurm allocation).
+                          Case{"OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_SIZE=2 PMI_RANK=1 PMI_SIZE=2", 1, 2}}) {
+        const auto r = explore_shard_auto("auto", c.vars, report);
+        EXPECT_EQ(r.exit_code, 0) << c.vars << "\n" << r.output;
+        EXPECT_NE(r.output.find("shard " + std::to_string(c.index) + "/" + std::to_string(c.count) + " report written to " + path(c.index, c.count)),
+                  std::string::npos)
+            << c.vars << "\n" << r.output;
+    }
+    // Kubernetes gives the index only: the count comes with the flag.
+    auto r = explore_shard_auto("auto/3", "JOB_COMPLETION_INDEX=2", report);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find(path(2, 3)), std::string::npos) << r.output;
+    for (const auto& [shard, vars, error] : std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"auto", "JOB_COMPLETION_INDEX=2", "regsync: --shard auto: Kubernetes Indexed Job (JOB_COMPLETION_INDEX) gives no shard count: give it as --shard auto/N\n"},
+             {"auto", "", "regsync: --shard auto: no job engine's variables are set (Slurm array, Open MPI, PMI, Kubernetes, GitLab, Buildkite, CircleCI, GoogleTest); give --shard I/N\n"},
+             {"auto", "OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_SIZE=2 GTEST_SHARD_INDEX=0 GTEST_TOTAL_SHARDS=2",
+              "regsync: --shard auto: Open MPI (OMPI_COMM_WORLD_RANK, OMPI_COMM_WORLD_SIZE) says shard 1 of 2, GoogleTest sharding (GTEST_SHARD_INDEX, GTEST_TOTAL_SHARDS) says 0 of 2\n"},
+             {"auto/4", "PMI_RANK=1 PMI_SIZE=2", "regsync: --shard auto/4: MPICH/PMI (PMI_RANK, PMI_SIZE) says 2 shards\n"},
+             {"auto", "OMPI_COMM_WORLD_SIZE=2", "regsync: --shard auto: OMPI_COMM_WORLD_SIZE is set but OMPI_COMM_WORLD_RANK is not\n"},
+             {"auto", "CI_NODE_INDEX=3 CI_NODE_TOTAL=2", "regsync: --shard auto: GitLab parallel job (CI_NODE_INDEX, CI_NODE_TOTAL) gives shard index 2 of 2\n"},
+             {"2/2", "", "regsync: --shard: '2/2' is not I/N with 0 <= I < N, nor auto or auto/N\n"}}) {
+        r = explore_shard_auto(shard, vars, report);
+        EXPECT_EQ(r.exit_code, 2) << vars;
+        EXPECT_EQ(r.output, error) << vars;
+    }
+}
+
+// A job array of one task writes a report too, and merge takes a folder.
+TEST(Cli, MergeTakesAFolderOfReportsAndASingleShard) {
+    const auto dir = temp_path("reports");
+    for (int i = 0; i < 3; ++i)
+        run_cli("explore --scenario init-sipi-halt --kernel init-mp-state --executions 300 --shard " + std::to_string(i) + "/3 --report-out " + dir +
+                "/r-%i.json");
+    run_cli("explore --scenario init-sipi-halt --kernel init-mp-state --executions 300 --shard 0/1 --report-out " + temp_path("whole.json"));
+    const auto folder = run_cli("merge " + dir);
+    const auto whole = run_cli("merge " + temp_path("whole.json"));
+    EXPECT_EQ(folder.exit_code, 1) << folder.output;
+    EXPECT_NE(folder.output.find("VIOLATION in execution"), std::string::npos) << folder.output;
+    EXPECT_EQ(folder.output, whole.output);
+    const auto empty = temp_path("empty");
+    ::mkdir(empty.c_str(), 0700);
+    const auto r = run_cli("merge " + empty);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.output, "regsync: " + empty + ": a folder with no .json shard report in it\n");
 }
 
 TEST(Cli, ShardAndMergeFromTheCommandLine) {

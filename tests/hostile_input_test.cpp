@@ -219,6 +219,21 @@ TEST(FuzzFindings, ATraceOfAnUnknownPolicyNamesTheFileAndLine) {
     EXPECT_NE(trace_error(regression("trace", "unknown-policy-named-without-the-file.json")).find("t.json:"), std::string::npos);
 }
 
+TEST(FuzzFindings, ATraceWhosePolicyCannotSyncItsScenariosArchitectureNamesTheFileAndLine) {
+    auto j = regression_trace();
+    j["policy"] = "qemu-riscv-no-mpstate";
+    const auto text = j.dump(1);
+    const long line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(text.find("\"policy\"")), '\n');
+    harness::Engine engine;
+    try {
+        explore::replay_trace(harness::trace_from_json(text, "t.json"), scenario_dir(), engine);
+        FAIL() << "replayed an x86 scenario under a riscv64 policy";
+    } catch (const InputError& e) {
+        EXPECT_EQ(std::string(e.what()), "t.json:" + std::to_string(line) +
+                                             ": policy 'qemu-riscv-no-mpstate' does not sync x86 vCPUs, the architecture of scenario 'init-sipi-halt'");
+    }
+}
+
 TEST(FuzzFindings, AFloatWhereAShardReportHasAnIntegerIsAnInputError) {
     auto j = nlohmann::ordered_json::parse(read_file(std::string(REGSYNC_SOURCE_DIR) + "/fuzz/seeds/shard/pct-one.json"));
     j["seed"] = 5.7e19;
