@@ -307,6 +307,7 @@ int cmd_explore(Options o) {
         const auto spec = cli::resolve_shard(o.shard, [](const char* v) { return static_cast<const char*>(std::getenv(v)); });
         if (o.report_out.empty()) throw harness::InputError("--shard needs --report-out FILE (the shard's part of the report)");
         o.report_out = cli::shard_path(o.report_out, spec);
+        if (!o.trace_out.empty()) o.trace_out = cli::shard_path(o.trace_out, spec);
         o.cfg.shard_index = spec.index;
         o.cfg.shard_count = spec.count;
         o.cfg.shard_report = true;
@@ -336,16 +337,21 @@ int cmd_explore(Options o) {
         found = sh.result;
     }
     const auto t = harness::make_trace(s, o.cfg.policy, o.cfg.kernel, o.cfg.strategy, o.cfg.seed, *rep.violating_execution, found);
-    const std::string path = o.trace_out.empty() ? default_trace_path(s, o.cfg) : o.trace_out;
-    harness::write_trace(path, t);
+    // A shard's trace is in its report; a file only where asked for (the
+    // tasks of an array would all write the one default path).
+    const std::string path = o.trace_out.empty() && !sharded ? default_trace_path(s, o.cfg) : o.trace_out;
+    if (!path.empty()) harness::write_trace(path, t);
     if (sharded) write_shard(o, s, rep, t);
     print_violations(t);
     print_events(o, t);
     print_explanation(o, t, engine);
     std::string plugins;
     for (const auto& p : o.plugins) plugins += " --policy-plugin " + p;
-    std::printf("trace written to %s\nreplay with: regsync replay %s%s\n", path.c_str(), path.c_str(), plugins.c_str());
-    return kExitViolation;
+    if (!path.empty()) std::printf("trace written to %s\nreplay with: regsync replay %s%s\n", path.c_str(), path.c_str(), plugins.c_str());
+    // A shard that wrote its report has done its part: the verdict is
+    // merge's. Exit 1 here would make mpirun abort the other ranks and Slurm
+    // mark the task failed.
+    return sharded ? kExitOk : kExitViolation;
 }
 
 int cmd_explain(const Options& o) {
@@ -572,13 +578,14 @@ int main(int argc, char** argv) {
     ex->add_option("--reduction", o.cfg.reduction,
                    "dfs: partial-order reduction: none, sleep (sleep sets), dpor (DPOR + sleep sets), bpor (DPOR without sleep sets, for bounds)")
         ->capture_default_str();
-    ex->add_option("--trace-out", o.trace_out, "Where to write the trace of a violation");
+    ex->add_option("--trace-out", o.trace_out, "Where to write the trace of a violation (with --shard: %i, %n as in --report-out; by default only in the report)");
     ex->add_flag("--no-shrink", o.no_shrink, "Write the violating trace as found, without minimising it");
     ex->add_flag("--events", o.events, "After a violation, print the full event log before its explanation");
     ex->add_option("--shard", o.shard,
                    "Run only this shard's part (I/N), or auto / auto/N: I and N from the job engine (Slurm array, Open MPI, PMI, Kubernetes, "
                    "GitLab, Buildkite, CircleCI, GoogleTest)");
-    ex->add_option("--report-out", o.report_out, "With --shard: where to write this shard's report (%i: the shard index, %n: the count)");
+    ex->add_option("--report-out", o.report_out,
+                   "With --shard: where to write this shard's report (%i: the shard index, %n: the count). The shard then exits 0; merge gives the verdict");
 
     auto* kp = app.add_subcommand("kvm-probe", "Run each modelled kernel behaviour on the fake and on /dev/kvm and compare (exit 2 without /dev/kvm)");
     kp->add_option("--profile-out", o.profile_out, "Decide every kernel axis from the real kernel's answers and write the profile here");

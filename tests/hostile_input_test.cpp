@@ -22,15 +22,21 @@ namespace {
 using harness::InputError;
 namespace limits = harness::limits;
 
-// The error text of parsing `text` as a scenario ("" when it parses).
-std::string scenario_error(const std::string& text) {
+// The text of the InputError f throws ("" when it throws none), which must
+// be one line.
+template <typename F>
+std::string error_of(F&& f) {
     try {
-        harness::parse_scenario(text, "bad.toml");
+        f();
     } catch (const InputError& e) {
         EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
         return e.what();
     }
     return "";
+}
+
+std::string scenario_error(const std::string& text) {
+    return error_of([&] { harness::parse_scenario(text, "bad.toml"); });
 }
 
 std::string repeat(const std::string& s, std::size_t n) {
@@ -132,13 +138,7 @@ nlohmann::ordered_json regression_trace() {
 }
 
 std::string trace_error(const std::string& text) {
-    try {
-        harness::trace_from_json(text, "t.json");
-    } catch (const InputError& e) {
-        EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
-        return e.what();
-    }
-    return "";
+    return error_of([&] { harness::trace_from_json(text, "t.json"); });
 }
 
 TEST(Limits, TraceDecisionsAreActorIndicesAndAtMostOnePerStep) {

@@ -90,7 +90,7 @@ check() {
     local dir="$work/$engine-$run"
     mkdir -p "$dir"
     local -n a="$run"
-    "$@" "$dir" "${a[@]}" > "$dir.out" 2>&1
+    "$@" "$dir" "${a[@]}" > "$dir.out" 2>&1 || fail "$engine exited $? for the $run run (a shard that wrote its report exits 0): $(cat "$dir.out")"
     local n; n="$(ls "$dir"/r-*.json 2>/dev/null | wc -l)"
     [ "$n" -eq 4 ] || fail "$engine wrote $n of 4 reports for the $run run: $(cat "$dir.out" "$dir"/*.out 2>/dev/null)"
     "$regsync" merge "$dir" > "$dir-merged.txt"
