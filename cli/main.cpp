@@ -16,6 +16,8 @@
 
 #include "cli/bench_cmd.h"
 #include "cli/shard_spec.h"
+#include "harness/input_file.h"
+#include "harness/limits.h"
 #include "cli/host_kernel.h"
 #include "cli/mutants_cmd.h"
 #include "cli/supervisor.h"
@@ -216,6 +218,17 @@ void print_summary(const std::string& scenario, const explore::ExploreConfig& cf
     }
 }
 
+// A shard's report, its folder made.
+void write_report(const std::string& path, const std::string& text) {
+    if (const auto parent = std::filesystem::path(path).parent_path(); !parent.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(parent, ec);  // a failure shows as the write's error below
+    }
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+    if (!out) throw harness::InputError(path + ": cannot write the shard report");
+}
+
 void write_shard(const Options& o, const harness::Scenario& s, const explore::ExploreReport& rep, const std::optional<harness::Trace>& t) {
     explore::ShardFile f;
     f.cfg = o.cfg;
@@ -223,13 +236,7 @@ void write_shard(const Options& o, const harness::Scenario& s, const explore::Ex
     f.scenario_hash = s.content_hash;
     f.report = rep;
     f.violation = t;
-    if (const auto parent = std::filesystem::path(o.report_out).parent_path(); !parent.empty()) {
-        std::error_code ec;
-        std::filesystem::create_directories(parent, ec);  // a failure shows as the write's error below
-    }
-    std::ofstream out(o.report_out);
-    out << explore::shard_to_json(f);
-    if (!out) throw harness::InputError(o.report_out + ": cannot write the shard report");
+    write_report(o.report_out, explore::shard_to_json(f));
     std::printf("shard %llu/%llu report written to %s (merge with: regsync merge FILE...)\n",
                 static_cast<unsigned long long>(o.cfg.shard_index), static_cast<unsigned long long>(o.cfg.shard_count), o.report_out.c_str());
 }
@@ -272,7 +279,25 @@ int cmd_merge(const Options& o) {
         std::sort(in.begin(), in.end());
         files.insert(files.end(), in.begin(), in.end());
     }
-    for (const auto& p : files) shards.push_back(explore::read_shard(p));
+    // The shards of a matrix run, or of an explore run.
+    std::vector<std::string> texts;
+    for (const auto& p : files) {
+        auto text = harness::read_input_file(p, harness::limits::kJsonBytes, "shard report");
+        if (!text) throw harness::InputError(p + ": cannot open shard report");
+        texts.push_back(std::move(*text));
+    }
+    if (texts.front().find("\"regsync-matrix-shard\"") != std::string::npos) {
+        if (o.json && o.markdown) throw harness::InputError("--json and --markdown are exclusive");
+        harness::Engine engine;
+        explore::MatrixConfig base;
+        base.scenario_dir = o.scenario_dir;
+        base.trace_dir = o.matrix_traces;
+        const auto [rep, cfg] = explore::merge_matrix_shards(texts, files, base, explore::load_catalogue(o.catalogue, o.scenario_dir), engine);
+        const std::string out = o.json ? explore::matrix_json(rep, cfg) : o.markdown ? explore::matrix_markdown(rep, cfg) : explore::matrix_text(rep, cfg);
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        return rep.disagreements() == 0 ? kExitOk : kExitViolation;
+    }
+    for (std::size_t k = 0; k < files.size(); ++k) shards.push_back(explore::shard_from_json(texts[k], files[k]));
     const auto m = explore::merge_shards(shards, files);
     print_summary(m.scenario_name, m.cfg, m.report);
     if (!m.violation) return kExitOk;
@@ -543,6 +568,16 @@ int cmd_matrix(const Options& o) {
     cfg.jobs = o.matrix_jobs;
     for (const auto& s : cfg.only_scenarios) harness::load_scenario(s, o.scenario_dir);  // unknown names are input errors
     harness::Engine engine;
+    if (!o.shard.empty()) {
+        const auto spec = cli::resolve_shard(o.shard, [](const char* v) { return static_cast<const char*>(std::getenv(v)); });
+        if (o.report_out.empty()) throw harness::InputError("--shard needs --report-out FILE (the shard's part of the matrix)");
+        cfg.shard_index = spec.index;
+        cfg.shard_count = spec.count;
+        write_report(cli::shard_path(o.report_out, spec), explore::run_matrix_shard(cfg, engine));
+        std::printf("matrix shard %llu/%llu report written to %s (merge with: regsync merge FILE...)\n", static_cast<unsigned long long>(spec.index),
+                    static_cast<unsigned long long>(spec.count), cli::shard_path(o.report_out, spec).c_str());
+        return kExitOk;
+    }
     const auto rep = explore::run_matrix(cfg, cat, engine);
     const std::string out = o.json ? explore::matrix_json(rep, cfg) : o.markdown ? explore::matrix_markdown(rep, cfg) : explore::matrix_text(rep, cfg);
     std::fwrite(out.data(), 1, out.size(), stdout);
@@ -592,7 +627,11 @@ int main(int argc, char** argv) {
     kp->add_option("--arch", o.probe_arch, "The architecture to probe: x86 (default), ppc-booke, arm64 or riscv64 (only the host's own; exit 2 otherwise)");
 
     auto* mg = app.add_subcommand("merge", "Merge the shard reports of one sharded explore run into its report");
-    mg->add_option("reports", o.merge_files, "Shard report files, or folders of them")->required();
+    mg->add_option("reports", o.merge_files, "Shard report files, or folders of them (of an explore run, or of a matrix run)")->required();
+    mg->add_option("--catalogue", o.catalogue, "A matrix run: the catalogue of expected verdicts")->capture_default_str();
+    mg->add_option("--trace-dir", o.matrix_traces, "A matrix run: where the shortest violating trace of each cell goes")->capture_default_str();
+    mg->add_flag("--json", o.json, "A matrix run: JSON output");
+    mg->add_flag("--markdown", o.markdown, "A matrix run: Markdown output");
 
     auto* kr = app.add_subcommand("kvm-replay", "Replay an x86 trace on the fake with every vCPU ioctl mirrored to /dev/kvm; compare, and judge the real run (exit 2 without /dev/kvm)");
     kr->add_option("trace", o.trace, "Trace file")->required();
@@ -637,6 +676,8 @@ int main(int argc, char** argv) {
     mx->add_option("-j,--jobs", o.matrix_jobs, "Threads (cells run in parallel; same output)")->capture_default_str();
     mx->add_flag("--json", o.json, "JSON output");
     mx->add_flag("--markdown", o.markdown, "Markdown output");
+    mx->add_option("--shard", o.shard, "Run only this shard's cells (I/N, or auto / auto/N as for explore); needs --report-out");
+    mx->add_option("--report-out", o.report_out, "With --shard: where to write this shard's report (%i, %n as for explore); merge prints the matrix");
 
     cli::BenchOptions bo;
     bo.spin_dir = REGSYNC_SPIN_DIR;

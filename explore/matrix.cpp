@@ -12,6 +12,9 @@
 #include "fakekvm/kernel_axes.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
+#include "harness/json_input.h"
+#include "harness/limits.h"
+#include "sched/decision_source.h"
 #include "harness/kernel_profile.h"
 #include "harness/trace_file.h"
 #include "model/policy_registry.h"
@@ -143,8 +146,24 @@ std::size_t MatrixReport::disagreements() const {
     return static_cast<std::size_t>(std::count_if(cells.begin(), cells.end(), [](const Cell& c) { return !c.agrees; }));
 }
 
-MatrixReport run_matrix(const MatrixConfig& cfg, const Catalogue& cat, harness::Engine& engine) {
-    MatrixReport rep;
+namespace {
+
+// The cells of a matrix run, and the distinct searches that decide them.
+struct Plan {
+    MatrixReport rep;  // its names, and its cells sized
+    std::vector<harness::KernelProfile> kernels;
+    std::vector<harness::Scenario> scenarios;
+    std::size_t per_scenario = 0;
+    std::vector<std::size_t> search_of;  // cell -> search
+    std::vector<std::size_t> searched;   // search -> its first cell
+    const harness::Scenario& scenario(std::size_t cell) const { return scenarios[cell / per_scenario]; }
+    const std::string& policy(std::size_t cell) const { return rep.policies[cell % per_scenario / rep.kernels.size()]; }
+    const harness::KernelProfile& kernel(std::size_t cell) const { return kernels[cell % per_scenario % rep.kernels.size()]; }
+};
+
+Plan plan_matrix(const MatrixConfig& cfg) {
+    Plan plan;
+    MatrixReport& rep = plan.rep;
     rep.scenarios = cfg.only_scenarios.empty() ? harness::bundled_scenarios(cfg.scenario_dir) : cfg.only_scenarios;
     if (cfg.only_policies.empty())
         for (const auto& p : model::policies()) rep.policies.emplace_back(p.name);
@@ -159,39 +178,156 @@ MatrixReport run_matrix(const MatrixConfig& cfg, const Catalogue& cat, harness::
     else
         for (const auto& k : cfg.kernels) kernels.push_back(harness::resolve_kernel(k));
     for (const auto& k : kernels) rep.kernels.push_back(k.name);
-    std::vector<harness::Scenario> scenarios;
-    for (const auto& name : rep.scenarios) scenarios.push_back(harness::load_scenario(name, cfg.scenario_dir));
-    const std::size_t per_scenario = rep.policies.size() * rep.kernels.size();
-    rep.cells.resize(scenarios.size() * per_scenario);
+    plan.kernels = std::move(kernels);
+    for (const auto& name : rep.scenarios) plan.scenarios.push_back(harness::load_scenario(name, cfg.scenario_dir));
+    plan.per_scenario = rep.policies.size() * rep.kernels.size();
+    rep.cells.resize(plan.scenarios.size() * plan.per_scenario);
     // One search per distinct (scenario, policy, kernel as the scenario sees it).
-    std::vector<std::size_t> search_of(rep.cells.size());
-    std::vector<std::size_t> searched;  // the first cell of each distinct search
+    plan.search_of.resize(rep.cells.size());
     std::map<std::string, std::size_t> seen;
     for (std::size_t i = 0; i < rep.cells.size(); ++i) {
-        const auto& s = scenarios[i / per_scenario];
-        const std::size_t j = i % per_scenario;
-        const auto key = std::to_string(i / per_scenario) + "|" + rep.policies[j / rep.kernels.size()] + "|" +
-                         effective_kernel(kernels[j % rep.kernels.size()].config, s.arch);
-        auto [it, fresh] = seen.emplace(key, searched.size());
-        if (fresh) searched.push_back(i);
-        search_of[i] = it->second;
+        const auto key = std::to_string(i / plan.per_scenario) + "|" + plan.policy(i) + "|" + effective_kernel(plan.kernel(i).config, plan.scenario(i).arch);
+        auto [it, fresh] = seen.emplace(key, plan.searched.size());
+        if (fresh) plan.searched.push_back(i);
+        plan.search_of[i] = it->second;
     }
-    std::vector<CellSearch> results(searched.size());
-    auto search = [&](std::size_t t, harness::Engine& eng) {
-        const std::size_t i = searched[t];
-        const auto& s = scenarios[i / per_scenario];
-        const std::size_t j = i % per_scenario;
-        if (!model::policy_supports(rep.policies[j / rep.kernels.size()], s.arch)) return;
-        results[t] = search_cell(s, rep.policies[j / rep.kernels.size()], kernels[j % rep.kernels.size()].config, cfg.search(), eng);
-    };
-    parallel_for(searched.size(), cfg.jobs, engine, search);
-    for (std::size_t i = 0; i < rep.cells.size(); ++i) {
-        const std::size_t j = i % per_scenario;
-        rep.cells[i] = make_cell(cfg, cat, scenarios[i / per_scenario], rep.policies[j / rep.kernels.size()], kernels[j % rep.kernels.size()],
-                                 results[search_of[i]]);
+    rep.searches = plan.searched.size();
+    return plan;
+}
+
+// The searches of one shard (all of them for shard 0 of 1); the others stay empty.
+std::vector<CellSearch> search_shard(const Plan& plan, const MatrixConfig& cfg, harness::Engine& engine) {
+    std::vector<CellSearch> results(plan.searched.size());
+    std::vector<std::size_t> mine;
+    for (std::size_t t = 0; t < plan.searched.size(); ++t)
+        if (t % cfg.shard_count == cfg.shard_index) mine.push_back(t);
+    parallel_for(mine.size(), cfg.jobs, engine, [&](std::size_t k, harness::Engine& eng) {
+        const std::size_t i = plan.searched[mine[k]];
+        if (!model::policy_supports(plan.policy(i), plan.scenario(i).arch)) return;
+        results[mine[k]] = search_cell(plan.scenario(i), plan.policy(i), plan.kernel(i).config, cfg.search(), eng);
+    });
+    return results;
+}
+
+MatrixReport assemble(Plan plan, const MatrixConfig& cfg, const Catalogue& cat, const std::vector<CellSearch>& results) {
+    for (std::size_t i = 0; i < plan.rep.cells.size(); ++i)
+        plan.rep.cells[i] = make_cell(cfg, cat, plan.scenario(i), plan.policy(i), plan.kernel(i), results[plan.search_of[i]]);
+    return std::move(plan.rep);
+}
+
+}  // namespace
+
+MatrixReport run_matrix(const MatrixConfig& cfg, const Catalogue& cat, harness::Engine& engine) {
+    const auto plan = plan_matrix(cfg);
+    MatrixConfig whole = cfg;
+    whole.shard_index = 0;
+    whole.shard_count = 1;
+    return assemble(plan, cfg, cat, search_shard(plan, whole, engine));
+}
+
+std::string run_matrix_shard(const MatrixConfig& cfg, harness::Engine& engine) {
+    const auto plan = plan_matrix(cfg);
+    const auto results = search_shard(plan, cfg, engine);
+    nlohmann::ordered_json j;
+    j["format"] = "regsync-matrix-shard";
+    j["format_version"] = 1;
+    j["tool_version"] = REGSYNC_VERSION;
+    j["config"] = {{"seed", cfg.seed}, {"strategy", cfg.strategy}, {"bound", cfg.bound}, {"budget", cfg.budget}, {"executions", cfg.executions}};
+    auto scenarios = nlohmann::ordered_json::array();
+    for (const auto& s : plan.scenarios) scenarios.push_back({s.name, harness::hex64(s.content_hash)});
+    j["scenarios"] = scenarios;
+    j["policies"] = plan.rep.policies;
+    j["kernels"] = cfg.kernels.empty() ? plan.rep.kernels : cfg.kernels;
+    j["shard"] = {cfg.shard_index, cfg.shard_count};
+    auto searches = nlohmann::ordered_json::array();
+    for (std::size_t t = cfg.shard_index; t < results.size(); t += cfg.shard_count) {
+        const auto& r = results[t];
+        searches.push_back({{"search", t}, {"found", r.found}, {"executions", r.executions}, {"dfs_schedules", r.dfs_schedules},
+                            {"random_executions", r.random_executions}, {"exhausted", r.exhausted}, {"exhausted_bound", r.exhausted_bound},
+                            {"violating", r.violating}, {"first_violation", r.first_violation}, {"shortest_decisions", r.shortest.decisions},
+                            {"shortest_strategy", r.shortest_strategy}, {"shortest_index", r.shortest_index}});
     }
-    rep.searches = searched.size();
-    return rep;
+    j["searches"] = searches;
+    return j.dump(1) + "\n";
+}
+
+std::pair<MatrixReport, MatrixConfig> merge_matrix_shards(const std::vector<std::string>& texts, const std::vector<std::string>& paths,
+                                                          MatrixConfig cfg, const Catalogue& cat, harness::Engine& engine) {
+    if (texts.empty()) throw harness::InputError("merge: no matrix shard reports given");
+    std::vector<nlohmann::ordered_json> js;
+    for (std::size_t k = 0; k < texts.size(); ++k) {
+        try {
+            js.push_back(nlohmann::ordered_json::parse(texts[k]));
+        } catch (const nlohmann::json::exception& e) {
+            throw harness::InputError::at(paths[k], 1, std::string("not valid JSON: ") + e.what());
+        }
+        const auto& j = js.back();
+        if (!j.is_object() || !j.contains("format") || j["format"] != "regsync-matrix-shard" || j.value("format_version", 0) != 1)
+            throw harness::InputError::at(paths[k], 1, "not a regsync matrix shard report (format 1)");
+        if (j.value("tool_version", "") != REGSYNC_VERSION) throw harness::InputError::at(paths[k], 1, "written by another regsync version than " REGSYNC_VERSION);
+        for (const char* key : {"config", "scenarios", "policies", "kernels", "shard"})
+            if (j[key] != js.front()[key] && std::string(key) != "shard")
+                throw harness::InputError::at(paths[k], 1, "not a shard of the same matrix run as " + paths.front() + " (its " + key + " differ)");
+    }
+    std::vector<CellSearch> results;
+    std::vector<bool> have;
+    Plan plan;
+    try {
+        const auto& c = js.front()["config"];
+        cfg.seed = harness::json_integer<std::uint64_t>(c.at("seed"), "seed");
+        cfg.strategy = c.at("strategy").get<std::string>();
+        cfg.bound = harness::json_integer<std::uint32_t>(c.at("bound"), "bound");
+        cfg.budget = harness::json_integer<std::uint64_t>(c.at("budget"), "budget");
+        cfg.executions = harness::json_integer<std::uint64_t>(c.at("executions"), "executions");
+        cfg.only_scenarios.clear();
+        for (const auto& s : js.front().at("scenarios")) cfg.only_scenarios.push_back(s.at(0).get<std::string>());
+        cfg.only_policies = js.front().at("policies").get<std::vector<std::string>>();
+        cfg.kernels = js.front().at("kernels").get<std::vector<std::string>>();
+        plan = plan_matrix(cfg);
+        for (std::size_t k = 0; k < plan.scenarios.size(); ++k)
+            if (js.front()["scenarios"][k].at(1).get<std::string>() != harness::hex64(plan.scenarios[k].content_hash))
+                throw harness::InputError::at(paths.front(), 1, "scenario '" + plan.scenarios[k].name + "' has changed since the shards ran");
+        results.resize(plan.searched.size());
+        have.assign(plan.searched.size(), false);
+        const auto count = harness::json_integer<std::uint64_t>(js.front()["shard"].at(1), "shard count");
+        std::vector<bool> shard_seen(std::min<std::uint64_t>(count, harness::limits::kShards), false);
+        for (std::size_t k = 0; k < js.size(); ++k) {
+            const auto index = harness::json_integer<std::uint64_t>(js[k]["shard"].at(0), "shard index");
+            if (harness::json_integer<std::uint64_t>(js[k]["shard"].at(1), "shard count") != count || index >= shard_seen.size() || shard_seen[index])
+                throw harness::InputError::at(paths[k], 1, "shard " + js[k]["shard"].dump() + " is out of range or given twice");
+            shard_seen[index] = true;
+            for (const auto& e : js[k].at("searches")) {
+                const auto t = harness::json_integer<std::size_t>(e.at("search"), "search");
+                if (t >= results.size() || t % count != index || have[t]) throw harness::InputError::at(paths[k], 1, "search " + std::to_string(t) + " does not belong to this shard");
+                auto& r = results[t];
+                for (const auto& f : e.at("found")) r.found.insert(f.get<std::string>());
+                r.executions = harness::json_integer<std::uint64_t>(e.at("executions"), "executions");
+                r.dfs_schedules = harness::json_integer<std::uint64_t>(e.at("dfs_schedules"), "dfs_schedules");
+                r.random_executions = harness::json_integer<std::uint64_t>(e.at("random_executions"), "random_executions");
+                r.exhausted = e.at("exhausted").get<bool>();
+                r.exhausted_bound = harness::json_integer<int>(e.at("exhausted_bound"), "exhausted_bound");
+                r.violating = harness::json_integer<std::uint64_t>(e.at("violating"), "violating");
+                r.first_violation = harness::json_integer<std::uint64_t>(e.at("first_violation"), "first_violation");
+                r.shortest_strategy = e.at("shortest_strategy").get<std::string>();
+                r.shortest_index = harness::json_integer<std::uint64_t>(e.at("shortest_index"), "shortest_index");
+                if (r.violating > 0) {
+                    // The shortest execution again, from its decisions: executions are deterministic.
+                    const std::size_t i = plan.searched[t];
+                    sched::ReplayDecisions d(harness::json_integers<sim::ActorId>(e.at("shortest_decisions"), "shortest_decisions"));
+                    r.shortest = engine.run(plan.scenario(i), plan.policy(i), plan.kernel(i).config, d);
+                    if (d.diverged()) throw harness::InputError::at(paths[k], 1, "search " + std::to_string(t) + ": its shortest execution does not replay");
+                }
+                have[t] = true;
+            }
+        }
+        for (std::size_t s = 0; s < shard_seen.size(); ++s)
+            if (!shard_seen[s]) throw harness::InputError("merge: matrix shard " + std::to_string(s) + " of " + std::to_string(count) + " is missing");
+    } catch (const nlohmann::json::exception& e) {
+        throw harness::InputError::at(paths.front(), 1, std::string("malformed matrix shard report: ") + e.what());
+    } catch (const harness::JsonFieldError& e) {
+        throw harness::InputError::at(paths.front(), 1, std::string("malformed matrix shard report: ") + e.what());
+    }
+    return {assemble(std::move(plan), cfg, cat, results), cfg};
 }
 
 std::string matrix_text(const MatrixReport& r, const MatrixConfig& cfg) {

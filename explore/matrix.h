@@ -33,6 +33,10 @@ struct MatrixConfig {
     std::vector<std::string> kernels;
     std::string kernel_dir = harness::data_kernel_dir();
     int jobs = 1;                             // cells run in parallel, reported in order
+    // A shard of the matrix runs the distinct searches t with
+    // t % shard_count == shard_index and writes them (matrix_shard_json);
+    // merge_matrix_shards() assembles the report one process would print.
+    std::uint64_t shard_index = 0, shard_count = 1;
     CellSearchConfig search() const { return {strategy, bound, budget, executions, seed}; }
 };
 
@@ -66,6 +70,16 @@ struct MatrixReport {
 };
 
 MatrixReport run_matrix(const MatrixConfig& cfg, const Catalogue& cat, harness::Engine& engine);
+
+// The shard cfg.shard_index of cfg.shard_count: its searches, as JSON
+// ("regsync-matrix-shard").
+std::string run_matrix_shard(const MatrixConfig& cfg, harness::Engine& engine);
+// Every shard of one run, from their JSON texts (paths name them in errors):
+// the report run_matrix() would have made, and the config it ran with (the
+// catalogue, scenario and kernel folders are this process's). Throws
+// InputError for reports that are not the shards of one run.
+std::pair<MatrixReport, MatrixConfig> merge_matrix_shards(const std::vector<std::string>& texts, const std::vector<std::string>& paths,
+                                                          MatrixConfig base, const Catalogue& cat, harness::Engine& engine);
 
 std::string matrix_text(const MatrixReport& r, const MatrixConfig& cfg);
 std::string matrix_markdown(const MatrixReport& r, const MatrixConfig& cfg);

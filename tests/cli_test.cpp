@@ -281,6 +281,33 @@ TEST(Cli, MergeTakesAFolderOfReportsAndASingleShard) {
     EXPECT_EQ(r.output, "regsync: " + empty + ": a folder with no .json shard report in it\n");
 }
 
+// The main job sharded: its distinct searches dealt to the shards, merged
+// into the matrix one process prints, in each output format.
+TEST(Cli, MatrixShardsMergeToTheUnshardedMatrix) {
+    const std::string run = "matrix --scenario tsr-timer-race --scenario init-sipi-halt --policy qemu-levels --policy ppc-onereg-tsr --policy qemu-today "
+                            "--kernel debian-6.1 --kernel linux-3.8-booke --trace-dir " +
+                            temp_path("traces");
+    const auto dir = temp_path("matrix");
+    for (int i = 0; i < 3; ++i) {
+        const auto r = run_cli(run + " --shard " + std::to_string(i) + "/3 --report-out " + dir + "/m-%i.json");
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+    }
+    for (const char* format : {"", " --json", " --markdown"}) {
+        const auto whole = run_cli(run + format);
+        const auto merged = run_cli("merge --trace-dir " + temp_path("traces") + format + " " + dir);
+        EXPECT_EQ(merged.exit_code, whole.exit_code) << merged.output;
+        EXPECT_EQ(merged.output, whole.output) << format;
+    }
+    // A shard missing, or one of another run, is an input error.
+    auto r = run_cli("merge " + dir + "/m-0.json " + dir + "/m-2.json");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.output, "regsync: merge: matrix shard 1 of 3 is missing\n");
+    run_cli("matrix --scenario tsr-timer-race --kernel debian-6.1 --seed 7 --shard 1/3 --report-out " + temp_path("other.json"));
+    r = run_cli("merge " + dir + "/m-0.json " + temp_path("other.json") + " " + dir + "/m-2.json");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.output, "regsync: " + temp_path("other.json") + ":1: not a shard of the same matrix run as " + dir + "/m-0.json (its config differ)\n");
+}
+
 TEST(Cli, ShardAndMergeFromTheCommandLine) {
     const auto dir = temp_path("shards");
     std::string files;

@@ -2,9 +2,10 @@
 # ctest label "distributed": sharded runs on the engines people run jobs on.
 # Starts munge, slurmctld and slurmd on this machine (Debian's munge and
 # slurm-wlm; no init system here, so directly, each stopped by its pid),
-# runs a four-task job array of `regsync explore --shard auto`, and the same
-# under `mpirun -np 4` (Debian's openmpi-bin); each time `regsync merge` of
-# the four reports must print byte for byte what the unsharded run prints.
+# runs four-task job arrays of `regsync explore --shard auto` and of
+# `regsync matrix --shard auto`, and the same under `mpirun -np 4` (Debian's
+# openmpi-bin); each time `regsync merge` of the four reports must print byte
+# for byte what the unsharded run prints.
 # Exit 77 (skip), with the reason, only where the engines cannot start.
 #
 # usage: engines_test.sh REGSYNC
@@ -81,19 +82,22 @@ mkdir -p "$work/whole"
 "$regsync" "${found[@]}" --shard 0/1 --report-out "$work/whole/found.json" > /dev/null
 "$regsync" merge "$work/whole/found.json" > "$work/found-unsharded.txt"
 grep -q "^VIOLATION" "$work/found-unsharded.txt" || fail "the unsharded run found no violation: $(cat "$work/found-unsharded.txt")"
+# The main job on two scenarios, its cells dealt to the tasks.
+matrix=(matrix --scenario init-sipi-halt --scenario tsr-timer-race --trace-dir "$work/traces")
+"$regsync" "${matrix[@]}" > "$work/matrix-unsharded.txt" || fail "the unsharded matrix disagrees with the catalogue: $(cat "$work/matrix-unsharded.txt")"
 
 # Runs both arrays on one engine: $1 names it, the rest is the launcher
 # (the command line is appended, with --shard auto --report-out DIR/r-%i.json).
 check() {
   local engine="$1"; shift
-  for run in clean found; do
+  for run in clean found matrix; do
     local dir="$work/$engine-$run"
     mkdir -p "$dir"
     local -n a="$run"
     "$@" "$dir" "${a[@]}" > "$dir.out" 2>&1 || fail "$engine exited $? for the $run run (a shard that wrote its report exits 0): $(cat "$dir.out")"
     local n; n="$(ls "$dir"/r-*.json 2>/dev/null | wc -l)"
     [ "$n" -eq 4 ] || fail "$engine wrote $n of 4 reports for the $run run: $(cat "$dir.out" "$dir"/*.out 2>/dev/null)"
-    "$regsync" merge "$dir" > "$dir-merged.txt"
+    "$regsync" merge --trace-dir "$work/traces" "$dir" > "$dir-merged.txt"
     cmp -s "$work/$run-unsharded.txt" "$dir-merged.txt" || fail "$engine: the merged $run report differs: $(diff "$work/$run-unsharded.txt" "$dir-merged.txt")"
   done
   echo "$engine, 4 tasks: the merged reports equal the unsharded ones"
