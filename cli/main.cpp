@@ -29,6 +29,7 @@
 #include "harness/kernel_profile.h"
 #include "sched/dpor.h"
 #include "explore/matrix.h"
+#include "explore/mutants.h"
 #include "explore/shard.h"
 #include "explore/shrink.h"
 #include "explore/shrink_scenario.h"
@@ -218,17 +219,6 @@ void print_summary(const std::string& scenario, const explore::ExploreConfig& cf
     }
 }
 
-// A shard's report, its folder made.
-void write_report(const std::string& path, const std::string& text) {
-    if (const auto parent = std::filesystem::path(path).parent_path(); !parent.empty()) {
-        std::error_code ec;
-        std::filesystem::create_directories(parent, ec);  // a failure shows as the write's error below
-    }
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-    if (!out) throw harness::InputError(path + ": cannot write the shard report");
-}
-
 void write_shard(const Options& o, const harness::Scenario& s, const explore::ExploreReport& rep, const std::optional<harness::Trace>& t) {
     explore::ShardFile f;
     f.cfg = o.cfg;
@@ -236,7 +226,7 @@ void write_shard(const Options& o, const harness::Scenario& s, const explore::Ex
     f.scenario_hash = s.content_hash;
     f.report = rep;
     f.violation = t;
-    write_report(o.report_out, explore::shard_to_json(f));
+    cli::write_report(o.report_out, explore::shard_to_json(f));
     std::printf("shard %llu/%llu report written to %s (merge with: regsync merge FILE...)\n",
                 static_cast<unsigned long long>(o.cfg.shard_index), static_cast<unsigned long long>(o.cfg.shard_count), o.report_out.c_str());
 }
@@ -296,6 +286,12 @@ int cmd_merge(const Options& o) {
         const std::string out = o.json ? explore::matrix_json(rep, cfg) : o.markdown ? explore::matrix_markdown(rep, cfg) : explore::matrix_text(rep, cfg);
         std::fwrite(out.data(), 1, out.size(), stdout);
         return rep.disagreements() == 0 ? kExitOk : kExitViolation;
+    }
+    if (texts.front().find("\"regsync-mutants-shard\"") != std::string::npos) {
+        const auto rep = explore::merge_mutants_shards(texts, files);
+        const std::string out = o.markdown ? explore::mutants_markdown(rep) : explore::mutants_text(rep);
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        return rep.killed() == rep.applicable() ? kExitOk : kExitViolation;
     }
     for (std::size_t k = 0; k < files.size(); ++k) shards.push_back(explore::shard_from_json(texts[k], files[k]));
     const auto m = explore::merge_shards(shards, files);
@@ -573,7 +569,7 @@ int cmd_matrix(const Options& o) {
         if (o.report_out.empty()) throw harness::InputError("--shard needs --report-out FILE (the shard's part of the matrix)");
         cfg.shard_index = spec.index;
         cfg.shard_count = spec.count;
-        write_report(cli::shard_path(o.report_out, spec), explore::run_matrix_shard(cfg, engine));
+        cli::write_report(cli::shard_path(o.report_out, spec), explore::run_matrix_shard(cfg, engine));
         std::printf("matrix shard %llu/%llu report written to %s (merge with: regsync merge FILE...)\n", static_cast<unsigned long long>(spec.index),
                     static_cast<unsigned long long>(spec.count), cli::shard_path(o.report_out, spec).c_str());
         return kExitOk;
@@ -699,6 +695,8 @@ int main(int argc, char** argv) {
     mu->add_option("--executions", mo.executions, "Random executions per cell after an unfinished dfs")->capture_default_str();
     mu->add_option("-j,--jobs", mo.jobs, "Threads (same output)")->capture_default_str();
     mu->add_flag("--markdown", mo.markdown, "Markdown table");
+    mu->add_option("--shard", mo.shard, "Search only this shard's mutants (I/N, or auto / auto/N as for explore); needs --report-out");
+    mu->add_option("--report-out", mo.report_out, "With --shard: where to write this shard's report (%i, %n as for explore); merge prints the score");
 
     // A sync layer of the user's, loaded as a plugin: the same option on every command.
     app.add_option("--policy-plugin", o.plugins, "Load sync layers from this shared object (repeatable; include/regsync/regsync.h)");

@@ -1,7 +1,9 @@
 #include "cli/mutants_cmd.h"
 
 #include <cstdio>
+#include <cstdlib>
 
+#include "cli/shard_spec.h"
 #include "explore/mutants.h"
 #include "harness/input_error.h"
 
@@ -19,6 +21,17 @@ int cmd_mutants(const MutantsOptions& o) {
     cfg.jobs = o.jobs;
     for (const auto& s : cfg.only_scenarios) harness::load_scenario(s, cfg.scenario_dir);  // unknown names are input errors
     harness::Engine engine;
+    if (!o.shard.empty()) {
+        const auto spec = resolve_shard(o.shard, [](const char* v) { return static_cast<const char*>(std::getenv(v)); });
+        if (o.report_out.empty()) throw harness::InputError("--shard needs --report-out FILE (the shard's part of the score)");
+        cfg.shard_index = spec.index;
+        cfg.shard_count = spec.count;
+        const auto path = shard_path(o.report_out, spec);
+        write_report(path, explore::mutants_shard_json(explore::run_mutants(cfg, engine), cfg));
+        std::printf("mutants shard %llu/%llu report written to %s (merge with: regsync merge FILE...)\n", static_cast<unsigned long long>(spec.index),
+                    static_cast<unsigned long long>(spec.count), path.c_str());
+        return 0;
+    }
     const auto rep = explore::run_mutants(cfg, engine);
     const std::string out = o.markdown ? explore::mutants_markdown(rep) : explore::mutants_text(rep);
     std::fwrite(out.data(), 1, out.size(), stdout);

@@ -17,6 +17,7 @@ struct MutantsOptions {
     std::uint64_t budget = 5000, executions = 2000, seed = 1;
     int jobs = 1;
     bool markdown = false;
+    std::string shard, report_out;         // --shard I/N|auto, --report-out F (%i, %n)
 };
 
 int cmd_mutants(const MutantsOptions& o);

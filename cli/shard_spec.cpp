@@ -1,6 +1,8 @@
 #include "cli/shard_spec.h"
 
 #include <charconv>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <vector>
 
@@ -112,6 +114,16 @@ std::string shard_path(const std::string& pattern, const ShardSpec& s) {
         else throw InputError("--report-out: '" + pattern + "': %" + std::string(1, c) + " is not %i, %n or %%");
     }
     return out;
+}
+
+void write_report(const std::string& path, const std::string& text) {
+    if (const auto parent = std::filesystem::path(path).parent_path(); !parent.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(parent, ec);  // a failure shows as the write's error below
+    }
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+    if (!out) throw InputError(path + ": cannot write the shard report");
 }
 
 }  // namespace regsync::cli

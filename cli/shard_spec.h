@@ -24,4 +24,7 @@ ShardSpec resolve_shard(const std::string& arg, const Getenv& getenv);
 // --report-out with "%i" (the shard index) and "%n" (the count); "%%" is %.
 std::string shard_path(const std::string& pattern, const ShardSpec& s);
 
+// Writes a shard's report, making its folder; InputError if it cannot.
+void write_report(const std::string& path, const std::string& text);
+
 }  // namespace regsync::cli

@@ -2,17 +2,100 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "explore/explore.h"
 #include "explore/parallel.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
+#include "harness/json_input.h"
+#include "harness/limits.h"
 #include "harness/kernel_profile.h"
 #include "model/mutation.h"
 #include "model/policy_registry.h"
 #include "sched/decision_source.h"
 
 namespace regsync::explore {
+
+std::string mutants_shard_json(const MutantsReport& r, const MutantsConfig& cfg) {
+    nlohmann::ordered_json j;
+    j["format"] = "regsync-mutants-shard";
+    j["format_version"] = 1;
+    j["tool_version"] = REGSYNC_VERSION;
+    j["config"] = {{"scenarios", r.scenarios}, {"kernels", r.kernels}, {"policies", cfg.policies}, {"strategy", cfg.search.strategy},
+                   {"bound", cfg.search.bound}, {"budget", cfg.search.budget}, {"executions", cfg.search.executions}, {"seed", cfg.search.seed},
+                   {"probe_executions", cfg.probe_executions}};
+    j["policies"] = r.policies;
+    j["mutants"] = r.mutants.size();
+    j["shard"] = {cfg.shard_index, cfg.shard_count};
+    auto ms = nlohmann::ordered_json::array();
+    for (std::size_t i = cfg.shard_index; i < r.mutants.size(); i += cfg.shard_count) {
+        const auto& m = r.mutants[i];
+        ms.push_back({{"mutant", i}, {"policy", m.policy}, {"mutation", m.mutation}, {"applicable", m.applicable}, {"killed", m.killed},
+                      {"scenario", m.scenario}, {"kernel", m.kernel}, {"baseline", m.baseline}, {"found", m.found}});
+    }
+    j["results"] = ms;
+    return j.dump(1) + "\n";
+}
+
+MutantsReport merge_mutants_shards(const std::vector<std::string>& texts, const std::vector<std::string>& paths) {
+    if (texts.empty()) throw harness::InputError("merge: no mutants shard reports given");
+    MutantsReport rep;
+    std::vector<nlohmann::ordered_json> js;
+    for (std::size_t k = 0; k < texts.size(); ++k) {
+        try {
+            js.push_back(nlohmann::ordered_json::parse(texts[k]));
+        } catch (const nlohmann::json::exception& e) {
+            throw harness::InputError::at(paths[k], 1, std::string("not valid JSON: ") + e.what());
+        }
+        const auto& j = js.back();
+        if (!j.is_object() || !j.contains("format") || j["format"] != "regsync-mutants-shard" || j.value("format_version", 0) != 1)
+            throw harness::InputError::at(paths[k], 1, "not a regsync mutants shard report (format 1)");
+        if (j.value("tool_version", "") != REGSYNC_VERSION) throw harness::InputError::at(paths[k], 1, "written by another regsync version than " REGSYNC_VERSION);
+        for (const char* key : {"config", "policies", "mutants"})
+            if (j[key] != js.front()[key])
+                throw harness::InputError::at(paths[k], 1, "not a shard of the same mutants run as " + paths.front() + " (its " + key + " differ)");
+    }
+    try {
+        const auto& c = js.front()["config"];
+        rep.scenarios = c.at("scenarios").get<std::vector<std::string>>();
+        rep.kernels = c.at("kernels").get<std::vector<std::string>>();
+        rep.policies = js.front().at("policies").get<std::vector<std::string>>();
+        const auto n = harness::json_integer<std::size_t>(js.front().at("mutants"), "mutants");
+        const auto count = harness::json_integer<std::uint64_t>(js.front().at("shard").at(1), "shard count");
+        if (count == 0 || count > harness::limits::kShards || n > 1'000'000)
+            throw harness::InputError::at(paths.front(), 1, "shard count or mutant count out of range");
+        rep.mutants.resize(n);
+        std::vector<bool> seen(count, false), have(n, false);
+        for (std::size_t k = 0; k < js.size(); ++k) {
+            const auto index = harness::json_integer<std::uint64_t>(js[k].at("shard").at(0), "shard index");
+            if (harness::json_integer<std::uint64_t>(js[k].at("shard").at(1), "shard count") != count || index >= count || seen[index])
+                throw harness::InputError::at(paths[k], 1, "shard " + js[k]["shard"].dump() + " is out of range or given twice");
+            seen[index] = true;
+            for (const auto& e : js[k].at("results")) {
+                const auto i = harness::json_integer<std::size_t>(e.at("mutant"), "mutant");
+                if (i >= n || i % count != index || have[i]) throw harness::InputError::at(paths[k], 1, "mutant " + std::to_string(i) + " does not belong to this shard");
+                have[i] = true;
+                auto& m = rep.mutants[i];
+                m.policy = e.at("policy").get<std::string>();
+                m.mutation = e.at("mutation").get<std::string>();
+                m.applicable = e.at("applicable").get<bool>();
+                m.killed = e.at("killed").get<bool>();
+                m.scenario = e.at("scenario").get<std::string>();
+                m.kernel = e.at("kernel").get<std::string>();
+                m.baseline = e.at("baseline").get<std::vector<std::string>>();
+                m.found = e.at("found").get<std::vector<std::string>>();
+            }
+        }
+        for (std::size_t s = 0; s < count; ++s)
+            if (!seen[s]) throw harness::InputError("merge: mutants shard " + std::to_string(s) + " of " + std::to_string(count) + " is missing");
+    } catch (const nlohmann::json::exception& e) {
+        throw harness::InputError::at(paths.front(), 1, std::string("malformed mutants shard report: ") + e.what());
+    } catch (const harness::JsonFieldError& e) {
+        throw harness::InputError::at(paths.front(), 1, std::string("malformed mutants shard report: ") + e.what());
+    }
+    return rep;
+}
 
 namespace {
 
@@ -72,12 +155,15 @@ MutantsReport run_mutants(const MutantsConfig& cfg, harness::Engine& engine) {
 
     const auto& muts = model::mutations();
     rep.mutants.resize(policy_rows.size() * muts.size());
+    for (std::size_t i = 0; i < rep.mutants.size(); ++i) {
+        rep.mutants[i].policy = candidates[policy_rows[i / muts.size()]];
+        rep.mutants[i].mutation = muts[i % muts.size()].name();
+    }
     parallel_for(rep.mutants.size(), cfg.jobs, engine, [&](std::size_t i, harness::Engine& eng) {
+        if (i % cfg.shard_count != cfg.shard_index) return;
         const std::size_t p = policy_rows[i / muts.size()];
         const auto& mut = muts[i % muts.size()];
         auto& m = rep.mutants[i];
-        m.policy = candidates[p];
-        m.mutation = mut.name();
         harness::ExecutionOptions opt;
         opt.mutation = &mut;
         const auto kill = [&](std::size_t c, const std::set<std::string>& found) {

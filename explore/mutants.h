@@ -23,6 +23,9 @@ struct MutantsConfig {
     CellSearchConfig search;                        // as the matrix searches a cell
     std::uint64_t probe_executions = 20;            // random executions per cell that look for the fault running
     int jobs = 1;
+    // A shard searches the mutants i with i % shard_count == shard_index
+    // (every shard finds the unmutated verdicts it compares with).
+    std::uint64_t shard_index = 0, shard_count = 1;
 };
 
 struct MutantResult {
@@ -41,6 +44,11 @@ struct MutantsReport {
 };
 
 MutantsReport run_mutants(const MutantsConfig& cfg, harness::Engine& engine);
+// A shard's part of the report, as JSON ("regsync-mutants-shard").
+std::string mutants_shard_json(const MutantsReport& r, const MutantsConfig& cfg);
+// Every shard of one run, from their JSON texts: the report one process
+// makes. Throws InputError for reports that are not the shards of one run.
+MutantsReport merge_mutants_shards(const std::vector<std::string>& texts, const std::vector<std::string>& paths);
 std::string mutants_text(const MutantsReport& r);
 std::string mutants_markdown(const MutantsReport& r);
 

@@ -308,6 +308,25 @@ TEST(Cli, MatrixShardsMergeToTheUnshardedMatrix) {
     EXPECT_EQ(r.output, "regsync: " + temp_path("other.json") + ":1: not a shard of the same matrix run as " + dir + "/m-0.json (its config differ)\n");
 }
 
+// The mutation score sharded: mutants dealt to the shards, merged into the
+// score one process prints.
+TEST(Cli, MutantsShardsMergeToTheUnshardedScore) {
+    const std::string run = "mutants --scenario tsc-runtime-writeback --policy qemu-levels --budget 500";
+    const auto dir = temp_path("mutants");
+    for (int i = 0; i < 2; ++i) {
+        const auto r = run_cli(run + " --shard " + std::to_string(i) + "/2 --report-out " + dir + "/u-%i.json");
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+    }
+    const auto whole = run_cli(run);
+    const auto merged = run_cli("merge " + dir);
+    EXPECT_NE(whole.output.find("mutation score:"), std::string::npos) << whole.output;
+    EXPECT_EQ(merged.exit_code, whole.exit_code) << merged.output;
+    EXPECT_EQ(merged.output, whole.output);
+    const auto r = run_cli("merge " + dir + "/u-1.json");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.output, "regsync: merge: mutants shard 0 of 2 is missing\n");
+}
+
 TEST(Cli, ShardAndMergeFromTheCommandLine) {
     const auto dir = temp_path("shards");
     std::string files;
