@@ -9,6 +9,7 @@
 #include "explore/explore.h"
 #include "explore/cell_search.h"
 #include "explore/parallel.h"
+#include "explore/shard.h"
 #include "fakekvm/kernel_axes.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
@@ -253,22 +254,7 @@ std::string run_matrix_shard(const MatrixConfig& cfg, harness::Engine& engine) {
 
 std::pair<MatrixReport, MatrixConfig> merge_matrix_shards(const std::vector<std::string>& texts, const std::vector<std::string>& paths,
                                                           MatrixConfig cfg, const Catalogue& cat, harness::Engine& engine) {
-    if (texts.empty()) throw harness::InputError("merge: no matrix shard reports given");
-    std::vector<nlohmann::ordered_json> js;
-    for (std::size_t k = 0; k < texts.size(); ++k) {
-        try {
-            js.push_back(nlohmann::ordered_json::parse(texts[k]));
-        } catch (const nlohmann::json::exception& e) {
-            throw harness::InputError::at(paths[k], 1, std::string("not valid JSON: ") + e.what());
-        }
-        const auto& j = js.back();
-        if (!j.is_object() || !j.contains("format") || j["format"] != "regsync-matrix-shard" || j.value("format_version", 0) != 1)
-            throw harness::InputError::at(paths[k], 1, "not a regsync matrix shard report (format 1)");
-        if (j.value("tool_version", "") != REGSYNC_VERSION) throw harness::InputError::at(paths[k], 1, "written by another regsync version than " REGSYNC_VERSION);
-        for (const char* key : {"config", "scenarios", "policies", "kernels", "shard"})
-            if (j[key] != js.front()[key] && std::string(key) != "shard")
-                throw harness::InputError::at(paths[k], 1, "not a shard of the same matrix run as " + paths.front() + " (its " + key + " differ)");
-    }
+    const auto js = parse_shard_reports(texts, paths, "regsync-matrix-shard", {"config", "scenarios", "policies", "kernels"});
     std::vector<CellSearch> results;
     std::vector<bool> have;
     Plan plan;

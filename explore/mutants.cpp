@@ -6,6 +6,7 @@
 
 #include "explore/explore.h"
 #include "explore/parallel.h"
+#include "explore/shard.h"
 #include "fakekvm/kernel_config.h"
 #include "harness/input_error.h"
 #include "harness/json_input.h"
@@ -39,23 +40,8 @@ std::string mutants_shard_json(const MutantsReport& r, const MutantsConfig& cfg)
 }
 
 MutantsReport merge_mutants_shards(const std::vector<std::string>& texts, const std::vector<std::string>& paths) {
-    if (texts.empty()) throw harness::InputError("merge: no mutants shard reports given");
     MutantsReport rep;
-    std::vector<nlohmann::ordered_json> js;
-    for (std::size_t k = 0; k < texts.size(); ++k) {
-        try {
-            js.push_back(nlohmann::ordered_json::parse(texts[k]));
-        } catch (const nlohmann::json::exception& e) {
-            throw harness::InputError::at(paths[k], 1, std::string("not valid JSON: ") + e.what());
-        }
-        const auto& j = js.back();
-        if (!j.is_object() || !j.contains("format") || j["format"] != "regsync-mutants-shard" || j.value("format_version", 0) != 1)
-            throw harness::InputError::at(paths[k], 1, "not a regsync mutants shard report (format 1)");
-        if (j.value("tool_version", "") != REGSYNC_VERSION) throw harness::InputError::at(paths[k], 1, "written by another regsync version than " REGSYNC_VERSION);
-        for (const char* key : {"config", "policies", "mutants"})
-            if (j[key] != js.front()[key])
-                throw harness::InputError::at(paths[k], 1, "not a shard of the same mutants run as " + paths.front() + " (its " + key + " differ)");
-    }
+    const auto js = parse_shard_reports(texts, paths, "regsync-mutants-shard", {"config", "policies", "mutants"});
     try {
         const auto& c = js.front()["config"];
         rep.scenarios = c.at("scenarios").get<std::vector<std::string>>();

@@ -140,6 +140,29 @@ ShardFile shard_from_json(const std::string& text, const std::string& path) {
     return f;
 }
 
+std::vector<ordered_json> parse_shard_reports(const std::vector<std::string>& texts, const std::vector<std::string>& paths,
+                                              const std::string& format, std::initializer_list<const char*> same) {
+    if (texts.empty()) throw harness::InputError("merge: no shard reports given");
+    std::vector<ordered_json> js;
+    for (std::size_t k = 0; k < texts.size(); ++k) {
+        try {
+            js.push_back(ordered_json::parse(texts[k]));
+        } catch (const nlohmann::json::exception& e) {
+            throw harness::InputError::at(paths[k], 1, std::string("not valid JSON: ") + e.what());
+        }
+        const auto& j = js.back();
+        // Comparisons, not get<>(): a field of another type is just not equal.
+        if (!j.is_object() || !j.contains("format") || j["format"] != format || !j.contains("format_version") || j["format_version"] != 1)
+            throw harness::InputError::at(paths[k], 1, "not a " + format + " report (format 1)");
+        if (!j.contains("tool_version") || j["tool_version"] != REGSYNC_VERSION)
+            throw harness::InputError::at(paths[k], 1, "written by another regsync version than " REGSYNC_VERSION);
+        for (const char* key : same)
+            if (!j.contains(key) || j[key] != js.front()[key])
+                throw harness::InputError::at(paths[k], 1, "not a shard of the same run as " + paths.front() + " (its " + key + " differ)");
+    }
+    return js;
+}
+
 namespace {
 
 // The merged run's violation is the one this shard found (its trace, and

@@ -3,6 +3,8 @@
 // stats; `regsync merge` combines the files into the report one process
 // would have printed (same executions, coverage and first violation).
 #pragma once
+#include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,5 +40,11 @@ struct MergedRun {
 // Throws InputError when the files are not the shards of one run or leave
 // out executions the merged report needs.
 MergedRun merge_shards(const std::vector<ShardFile>& shards, const std::vector<std::string>& paths);
+
+// The matrix's and mutants' shard reports: the JSON of each text, which must
+// be a report of kind `format` (version 1, by this regsync) agreeing with
+// the first on every key of `same`. Throws InputError naming the file.
+std::vector<nlohmann::ordered_json> parse_shard_reports(const std::vector<std::string>& texts, const std::vector<std::string>& paths,
+                                                        const std::string& format, std::initializer_list<const char*> same);
 
 }  // namespace regsync::explore

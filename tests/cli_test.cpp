@@ -305,7 +305,7 @@ TEST(Cli, MatrixShardsMergeToTheUnshardedMatrix) {
     run_cli("matrix --scenario tsr-timer-race --kernel debian-6.1 --seed 7 --shard 1/3 --report-out " + temp_path("other.json"));
     r = run_cli("merge " + dir + "/m-0.json " + temp_path("other.json") + " " + dir + "/m-2.json");
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_EQ(r.output, "regsync: " + temp_path("other.json") + ":1: not a shard of the same matrix run as " + dir + "/m-0.json (its config differ)\n");
+    EXPECT_EQ(r.output, "regsync: " + temp_path("other.json") + ":1: not a shard of the same run as " + dir + "/m-0.json (its config differ)\n");
 }
 
 // The mutation score sharded: mutants dealt to the shards, merged into the
