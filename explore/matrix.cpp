@@ -269,7 +269,12 @@ std::pair<MatrixReport, MatrixConfig> merge_matrix_shards(const std::vector<std:
         for (const auto& s : js.front().at("scenarios")) cfg.only_scenarios.push_back(s.at(0).get<std::string>());
         cfg.only_policies = js.front().at("policies").get<std::vector<std::string>>();
         cfg.kernels = js.front().at("kernels").get<std::vector<std::string>>();
-        plan = plan_matrix(cfg);
+        try {
+            plan = plan_matrix(cfg);
+        } catch (const harness::InputError& e) {
+            // An unknown scenario, policy or kernel: it is the report's.
+            throw harness::InputError::at(paths.front(), 1, std::string("the run it is a shard of: ") + e.what());
+        }
         for (std::size_t k = 0; k < plan.scenarios.size(); ++k)
             if (js.front()["scenarios"][k].at(1).get<std::string>() != harness::hex64(plan.scenarios[k].content_hash))
                 throw harness::InputError::at(paths.front(), 1, "scenario '" + plan.scenarios[k].name + "' has changed since the shards ran");

@@ -80,6 +80,10 @@ int main(int argc, char** argv) {
                     "\"violating_execution\", \"violation_found\", \"dfs\", \"preemption_bound\", \"reduction\", \"split_depth\", \"passes\", "
                     "\"bound\", \"complete\", \"task_count\", \"tasks\", \"violation\", random, pct, dfs, none, sleep, dpor, bpor");
         w.insert("\n--- next shard ---\n");
+        add_list(w, "\"regsync-matrix-shard\", \"regsync-mutants-shard\", \"config\", \"scenarios\", \"policies\", \"kernels\", \"budget\", "
+                    "\"searches\", \"search\", \"found\", \"dfs_schedules\", \"random_executions\", \"exhausted\", \"exhausted_bound\", "
+                    "\"violating\", \"first_violation\", \"shortest_decisions\", \"shortest_strategy\", \"shortest_index\", \"mutants\", "
+                    "\"results\", \"mutant\", \"mutation\", \"applicable\", \"killed\", \"baseline\", \"probe_executions\"");
         add_names(w);
     } else if (format == "plugin") {
         add_list(w, "abi_version, size, arch, flags, name, description, follows, null, create_vcpu, needs_synchronize, synchronize_state, "

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "explore/catalogue.h"
+#include "explore/matrix.h"
 #include "explore/replay.h"
 #include "explore/shard.h"
 #include "harness/execution.h"
@@ -250,6 +252,18 @@ TEST(FuzzFindings, ANumberBeyondEveryJsonNumberTypeIsAnInputError) {
     EXPECT_EQ(trace_error("{\"format\": \"regsync-trace\", \"seed\": 1e400}"),
               "t.json:1: not valid JSON: [json.exception.out_of_range.406] number overflow parsing '1e400'");
     EXPECT_THROW(explore::shard_from_json(regression("shard", "number-too-large-for-json.txt"), "s.json"), InputError);
+}
+
+TEST(FuzzFindings, AMatrixShardOfAnUnknownPolicyNamesTheReport) {
+    const auto pair = read_file(std::string(REGSYNC_SOURCE_DIR) + "/fuzz/seeds/shard/matrix-pair.txt");
+    auto j = nlohmann::ordered_json::parse(pair.substr(0, pair.find("\n--- next shard ---\n")));  // the first of the two
+    j["policies"][0] = "qdmu-today";
+    harness::Engine engine;
+    const auto cat = explore::load_catalogue(REGSYNC_CATALOGUE, scenario_dir());
+    explore::MatrixConfig base;
+    base.scenario_dir = scenario_dir();
+    EXPECT_EQ(error_of([&] { explore::merge_matrix_shards({j.dump(1)}, {"m.json"}, base, cat, engine); }),
+              "m.json:1: the run it is a shard of: unknown policy 'qdmu-today' (see 'regsync list')");
 }
 
 }  // namespace
