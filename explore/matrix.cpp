@@ -259,7 +259,7 @@ std::pair<MatrixReport, MatrixConfig> merge_matrix_shards(const std::vector<std:
     std::vector<bool> have;
     Plan plan;
     try {
-        const auto& c = js.front()["config"];
+        const auto& c = js.front().at("config");
         cfg.seed = harness::json_integer<std::uint64_t>(c.at("seed"), "seed");
         cfg.strategy = c.at("strategy").get<std::string>();
         cfg.bound = harness::json_integer<std::uint32_t>(c.at("bound"), "bound");
@@ -276,16 +276,16 @@ std::pair<MatrixReport, MatrixConfig> merge_matrix_shards(const std::vector<std:
             throw harness::InputError::at(paths.front(), 1, std::string("the run it is a shard of: ") + e.what());
         }
         for (std::size_t k = 0; k < plan.scenarios.size(); ++k)
-            if (js.front()["scenarios"][k].at(1).get<std::string>() != harness::hex64(plan.scenarios[k].content_hash))
+            if (js.front().at("scenarios").at(k).at(1).get<std::string>() != harness::hex64(plan.scenarios[k].content_hash))
                 throw harness::InputError::at(paths.front(), 1, "scenario '" + plan.scenarios[k].name + "' has changed since the shards ran");
         results.resize(plan.searched.size());
         have.assign(plan.searched.size(), false);
-        const auto count = harness::json_integer<std::uint64_t>(js.front()["shard"].at(1), "shard count");
+        const auto count = harness::json_integer<std::uint64_t>(js.front().at("shard").at(1), "shard count");
         std::vector<bool> shard_seen(std::min<std::uint64_t>(count, harness::limits::kShards), false);
         for (std::size_t k = 0; k < js.size(); ++k) {
-            const auto index = harness::json_integer<std::uint64_t>(js[k]["shard"].at(0), "shard index");
-            if (harness::json_integer<std::uint64_t>(js[k]["shard"].at(1), "shard count") != count || index >= shard_seen.size() || shard_seen[index])
-                throw harness::InputError::at(paths[k], 1, "shard " + js[k]["shard"].dump() + " is out of range or given twice");
+            const auto index = harness::json_integer<std::uint64_t>(js[k].at("shard").at(0), "shard index");
+            if (harness::json_integer<std::uint64_t>(js[k].at("shard").at(1), "shard count") != count || index >= shard_seen.size() || shard_seen[index])
+                throw harness::InputError::at(paths[k], 1, "shard " + js[k].at("shard").dump() + " is out of range or given twice");
             shard_seen[index] = true;
             for (const auto& e : js[k].at("searches")) {
                 const auto t = harness::json_integer<std::size_t>(e.at("search"), "search");

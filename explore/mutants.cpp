@@ -43,7 +43,7 @@ MutantsReport merge_mutants_shards(const std::vector<std::string>& texts, const 
     MutantsReport rep;
     const auto js = parse_shard_reports(texts, paths, "regsync-mutants-shard", {"config", "policies", "mutants"});
     try {
-        const auto& c = js.front()["config"];
+        const auto& c = js.front().at("config");
         rep.scenarios = c.at("scenarios").get<std::vector<std::string>>();
         rep.kernels = c.at("kernels").get<std::vector<std::string>>();
         rep.policies = js.front().at("policies").get<std::vector<std::string>>();
@@ -56,7 +56,7 @@ MutantsReport merge_mutants_shards(const std::vector<std::string>& texts, const 
         for (std::size_t k = 0; k < js.size(); ++k) {
             const auto index = harness::json_integer<std::uint64_t>(js[k].at("shard").at(0), "shard index");
             if (harness::json_integer<std::uint64_t>(js[k].at("shard").at(1), "shard count") != count || index >= count || seen[index])
-                throw harness::InputError::at(paths[k], 1, "shard " + js[k]["shard"].dump() + " is out of range or given twice");
+                throw harness::InputError::at(paths[k], 1, "shard " + js[k].at("shard").dump() + " is out of range or given twice");
             seen[index] = true;
             for (const auto& e : js[k].at("results")) {
                 const auto i = harness::json_integer<std::size_t>(e.at("mutant"), "mutant");

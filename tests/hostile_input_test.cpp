@@ -266,5 +266,19 @@ TEST(FuzzFindings, AMatrixShardOfAnUnknownPolicyNamesTheReport) {
               "m.json:1: the run it is a shard of: unknown policy 'qdmu-today' (see 'regsync list')");
 }
 
+// nlohmann's operator[] on a const object with a missing key reads past the
+// end (ASan: heap-buffer-overflow); every read of a shard report is at().
+TEST(FuzzFindings, AMatrixShardWithoutItsShardKeyIsAnInputError) {
+    const auto pair = read_file(std::string(REGSYNC_SOURCE_DIR) + "/fuzz/seeds/shard/matrix-pair.txt");
+    auto j = nlohmann::ordered_json::parse(pair.substr(0, pair.find("\n--- next shard ---\n")));
+    j.erase("shard");
+    harness::Engine engine;
+    const auto cat = explore::load_catalogue(REGSYNC_CATALOGUE, scenario_dir());
+    explore::MatrixConfig base;
+    base.scenario_dir = scenario_dir();
+    EXPECT_EQ(error_of([&] { explore::merge_matrix_shards({j.dump(1)}, {"m.json"}, base, cat, engine); }),
+              "m.json:1: malformed matrix shard report: [json.exception.out_of_range.403] key 'shard' not found");
+}
+
 }  // namespace
 }  // namespace regsync::testing
