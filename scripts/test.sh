@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 jobs="$(nproc)"
 
-# After a ctest run in build dir $1: how many of the tests labelled realkvm
-# (they need a working /dev/kvm) ran, and how many skipped and why.
-realkvm_summary() {
+# After a ctest run in build dir $1: how many of the tests labelled $2 ran,
+# and how many skipped and why (realkvm: they need a working /dev/kvm;
+# distributed: they start Slurm's daemons and mpirun).
+label_summary() {
   local ran=0 skipped=0 why="" name
   while read -r name; do
     [ -n "$name" ] || continue
@@ -17,15 +18,19 @@ realkvm_summary() {
     else
       ran=$((ran + 1))
     fi
-  done < <(cd "$1" && ctest -N -L realkvm | sed -n 's/^ *Test *#[0-9]*: //p')
-  [ "$skipped" -eq 0 ] || why=" ($(grep -m1 -o 'no real KVM here: [^<]*\|release-build budget[^<&]*' "$1/junit.xml" || true))"
-  echo "real-KVM tests ($(basename "$1")): $ran ran, $skipped skipped$why"
+  done < <(cd "$1" && ctest -N -L "$2" | sed -n 's/^ *Test *#[0-9]*: //p')
+  [ "$skipped" -eq 0 ] || why=" ($(grep -m1 -o "$3" "$1/junit.xml" || true))"
+  echo "$2 tests ($(basename "$1")): $ran ran, $skipped skipped$why"
+}
+summaries() {
+  label_summary "$1" realkvm 'no real KVM here: [^<]*\|release-build budget[^<&]*'
+  label_summary "$1" distributed 'SKIP: [^<&]*'
 }
 
 scripts/build.sh release
 (cd build/release && ctest --output-on-failure -j "$jobs" --output-junit junit.xml)
-realkvm_summary build/release
+summaries build/release
 scripts/build.sh asan
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest --output-on-failure -j "$jobs" --output-junit junit.xml)
-realkvm_summary build/asan
+summaries build/asan

@@ -284,6 +284,9 @@ TEST(Cli, MergeTakesAFolderOfReportsAndASingleShard) {
 // The main job sharded: its distinct searches dealt to the shards, merged
 // into the matrix one process prints, in each output format.
 TEST(Cli, MatrixShardsMergeToTheUnshardedMatrix) {
+#ifdef REGSYNC_SANITIZE
+    GTEST_SKIP() << "seven matrix runs are a release-build budget; the shard fuzz target merges matrix shards under the sanitizers";
+#endif
     const std::string run = "matrix --scenario tsr-timer-race --scenario init-sipi-halt --policy qemu-levels --policy ppc-onereg-tsr --policy qemu-today "
                             "--kernel debian-6.1 --kernel linux-3.8-booke --trace-dir " +
                             temp_path("traces");
@@ -311,6 +314,9 @@ TEST(Cli, MatrixShardsMergeToTheUnshardedMatrix) {
 // The mutation score sharded: mutants dealt to the shards, merged into the
 // score one process prints.
 TEST(Cli, MutantsShardsMergeToTheUnshardedScore) {
+#ifdef REGSYNC_SANITIZE
+    GTEST_SKIP() << "three mutants runs are a release-build budget; the shard fuzz target merges mutants shards under the sanitizers";
+#endif
     const std::string run = "mutants --scenario tsc-runtime-writeback --policy qemu-levels --budget 500";
     const auto dir = temp_path("mutants");
     for (int i = 0; i < 2; ++i) {
