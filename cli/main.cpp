@@ -325,7 +325,7 @@ int cmd_explore(Options o) {
     if (o.cfg.executions == 0) throw harness::InputError("--executions must be at least 1");
     const bool sharded = !o.shard.empty();
     if (sharded) {
-        const auto spec = cli::resolve_shard(o.shard, [](const char* v) { return static_cast<const char*>(std::getenv(v)); });
+        const auto spec = cli::resolve_shard(o.shard);
         if (o.report_out.empty()) throw harness::InputError("--shard needs --report-out FILE (the shard's part of the report)");
         o.report_out = cli::shard_path(o.report_out, spec);
         if (!o.trace_out.empty()) o.trace_out = cli::shard_path(o.trace_out, spec);
@@ -565,7 +565,7 @@ int cmd_matrix(const Options& o) {
     for (const auto& s : cfg.only_scenarios) harness::load_scenario(s, o.scenario_dir);  // unknown names are input errors
     harness::Engine engine;
     if (!o.shard.empty()) {
-        const auto spec = cli::resolve_shard(o.shard, [](const char* v) { return static_cast<const char*>(std::getenv(v)); });
+        const auto spec = cli::resolve_shard(o.shard);
         if (o.report_out.empty()) throw harness::InputError("--shard needs --report-out FILE (the shard's part of the matrix)");
         cfg.shard_index = spec.index;
         cfg.shard_count = spec.count;

@@ -1,7 +1,6 @@
 #include "cli/mutants_cmd.h"
 
 #include <cstdio>
-#include <cstdlib>
 
 #include "cli/shard_spec.h"
 #include "explore/mutants.h"
@@ -22,7 +21,7 @@ int cmd_mutants(const MutantsOptions& o) {
     for (const auto& s : cfg.only_scenarios) harness::load_scenario(s, cfg.scenario_dir);  // unknown names are input errors
     harness::Engine engine;
     if (!o.shard.empty()) {
-        const auto spec = resolve_shard(o.shard, [](const char* v) { return static_cast<const char*>(std::getenv(v)); });
+        const auto spec = resolve_shard(o.shard);
         if (o.report_out.empty()) throw harness::InputError("--shard needs --report-out FILE (the shard's part of the score)");
         cfg.shard_index = spec.index;
         cfg.shard_count = spec.count;

@@ -1,6 +1,7 @@
 #include "cli/shard_spec.h"
 
 #include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -98,6 +99,10 @@ ShardSpec resolve_shard(const std::string& arg, const Getenv& env) {
     if (s.index >= s.count)
         throw InputError("--shard auto: " + s.source + " gives shard index " + std::to_string(s.index) + " of " + std::to_string(s.count));
     return s;
+}
+
+ShardSpec resolve_shard(const std::string& arg) {
+    return resolve_shard(arg, [](const char* v) { return static_cast<const char*>(std::getenv(v)); });
 }
 
 std::string shard_path(const std::string& pattern, const ShardSpec& s) {

@@ -20,6 +20,8 @@ using Getenv = std::function<const char*(const char*)>;
 // Throws InputError: a malformed value, no source, sources that disagree,
 // a count missing, or an index out of range.
 ShardSpec resolve_shard(const std::string& arg, const Getenv& getenv);
+// The same from this process's environment.
+ShardSpec resolve_shard(const std::string& arg);
 
 // --report-out with "%i" (the shard index) and "%n" (the count); "%%" is %.
 std::string shard_path(const std::string& pattern, const ShardSpec& s);

@@ -254,29 +254,29 @@ TEST(FuzzFindings, ANumberBeyondEveryJsonNumberTypeIsAnInputError) {
     EXPECT_THROW(explore::shard_from_json(regression("shard", "number-too-large-for-json.txt"), "s.json"), InputError);
 }
 
-TEST(FuzzFindings, AMatrixShardOfAnUnknownPolicyNamesTheReport) {
+// The error of merging the first shard of fuzz/seeds/shard/matrix-pair.txt,
+// edited by `edit`, as the only shard of its run.
+template <typename Edit>
+std::string matrix_shard_error(Edit&& edit) {
     const auto pair = read_file(std::string(REGSYNC_SOURCE_DIR) + "/fuzz/seeds/shard/matrix-pair.txt");
     auto j = nlohmann::ordered_json::parse(pair.substr(0, pair.find("\n--- next shard ---\n")));  // the first of the two
-    j["policies"][0] = "qdmu-today";
+    edit(j);
     harness::Engine engine;
     const auto cat = explore::load_catalogue(REGSYNC_CATALOGUE, scenario_dir());
     explore::MatrixConfig base;
     base.scenario_dir = scenario_dir();
-    EXPECT_EQ(error_of([&] { explore::merge_matrix_shards({j.dump(1)}, {"m.json"}, base, cat, engine); }),
+    return error_of([&] { explore::merge_matrix_shards({j.dump(1)}, {"m.json"}, base, cat, engine); });
+}
+
+TEST(FuzzFindings, AMatrixShardOfAnUnknownPolicyNamesTheReport) {
+    EXPECT_EQ(matrix_shard_error([](auto& j) { j["policies"][0] = "qdmu-today"; }),
               "m.json:1: the run it is a shard of: unknown policy 'qdmu-today' (see 'regsync list')");
 }
 
 // nlohmann's operator[] on a const object with a missing key reads past the
 // end (ASan: heap-buffer-overflow); every read of a shard report is at().
 TEST(FuzzFindings, AMatrixShardWithoutItsShardKeyIsAnInputError) {
-    const auto pair = read_file(std::string(REGSYNC_SOURCE_DIR) + "/fuzz/seeds/shard/matrix-pair.txt");
-    auto j = nlohmann::ordered_json::parse(pair.substr(0, pair.find("\n--- next shard ---\n")));
-    j.erase("shard");
-    harness::Engine engine;
-    const auto cat = explore::load_catalogue(REGSYNC_CATALOGUE, scenario_dir());
-    explore::MatrixConfig base;
-    base.scenario_dir = scenario_dir();
-    EXPECT_EQ(error_of([&] { explore::merge_matrix_shards({j.dump(1)}, {"m.json"}, base, cat, engine); }),
+    EXPECT_EQ(matrix_shard_error([](auto& j) { j.erase("shard"); }),
               "m.json:1: malformed matrix shard report: [json.exception.out_of_range.403] key 'shard' not found");
 }
 
