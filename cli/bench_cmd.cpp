@@ -353,10 +353,87 @@ int soak(const BenchOptions& o) {
     return grew ? 1 : 0;
 }
 
+// A dfs run stopped at a wall-clock limit: its figures so far.
+struct Limited {
+    explore::ExploreReport rep;
+    double seconds = 0;
+    bool timed_out = false;
+    std::uint64_t executions = 0;  // when it timed out: executions run
+};
+
+struct OutOfTime {
+    std::uint64_t executions;
+};
+
+Limited limited_explore(const harness::Scenario& s, const explore::ExploreConfig& cfg, double limit) {
+    harness::Engine engine;
+    Limited l;
+    const auto t0 = Clock::now();
+    try {
+        l.rep = explore::explore(s, cfg, engine, [&](std::uint64_t n) {
+            if (seconds_since(t0) > limit) throw OutOfTime{n};
+        });
+        l.executions = l.rep.executions_all_bounds;
+    } catch (const OutOfTime& t) {
+        l.timed_out = true;
+        l.executions = t.executions;
+    }
+    l.seconds = seconds_since(t0);
+    return l;
+}
+
+std::string scaling_cell(const Limited& l, double limit) {
+    char buf[160];
+    if (l.timed_out)
+        std::snprintf(buf, sizeof buf, " > %.0f s (%llu schedules run) |", limit, static_cast<unsigned long long>(l.executions));
+    else
+        std::snprintf(buf, sizeof buf, " %llu / %llu / %llu, %.2f s%s |", static_cast<unsigned long long>(l.rep.executions),
+                      static_cast<unsigned long long>(l.rep.distinct_interleavings), static_cast<unsigned long long>(l.rep.sleep_blocked),
+                      l.seconds, l.rep.violating_execution ? " (violation)" : "");
+    return buf;
+}
+
+int scaling(const BenchOptions& o) {
+    const auto dir = std::filesystem::path(o.spin_dir).parent_path() / "init-storm";
+    std::printf("# regsync bench --scaling %d: the INIT-storm family (%s)\n\n", o.scaling, dir.string().c_str());
+    std::printf("The BSP sends INIT and SIPI to each of N-1 APs; each AP runs two steps, then its program at the SIPI vector;\n"
+                "the monitor reads AP 1. Policy qemu-today-init-fix, kernel debian-6.1 (no violation: every figure is a proof).\n"
+                "A cell: schedules run / Mazurkiewicz traces among them / executions cut short as redundant (sleep-set blocked), seconds;\n"
+                "every run alone on one core, stopped after %.0f s.\n\n", o.time_limit);
+    struct Column {
+        const char* reduction;
+        std::uint32_t bound;
+    };
+    const Column cols[] = {{"dpor", sched::kUnbounded}, {"lock-aware", sched::kUnbounded}, {"bpor", 2}, {"dpor", 2}, {"lock-aware-bpor", 2}};
+    std::printf("| N |");
+    for (const auto& c : cols) std::printf(" %s, %s |", c.reduction, c.bound == sched::kUnbounded ? "unbounded" : "bound 2");
+    std::printf("\n|---|");
+    for (std::size_t i = 0; i < std::size(cols); ++i) std::printf("---|");
+    std::printf("\n");
+    for (int n = 2; n <= o.scaling; ++n) {
+        const auto s = harness::load_scenario((dir / ("init-storm-" + std::to_string(n) + ".toml")).string(), o.scenario_dir);
+        std::string cells;
+        for (const auto& c : cols) {
+            explore::ExploreConfig cfg;
+            cfg.policy = "qemu-today-init-fix";
+            cfg.strategy = "dfs";
+            cfg.reduction = c.reduction;
+            cfg.preemption_bound = c.bound;
+            cfg.executions = ~0ULL;
+            cells += scaling_cell(limited_explore(s, cfg, o.time_limit), o.time_limit);
+        }
+        std::printf("| %d |%s\n", n, cells.c_str());
+        std::fflush(stdout);
+    }
+    std::printf("\n(bound 2: the last pass of the iterative bound, 0..2; its time includes the passes before it)\n\n");
+    return 0;
+}
+
 }  // namespace
 
 int cmd_bench(const BenchOptions& o) {
     if (o.soak > 0) return soak(o);
+    if (o.scaling > 0) return scaling(o);
     std::printf("# regsync bench%s\n\n", o.quick ? " (quick)" : "");
     BenchOptions q = o;
     if (o.quick) q.executions = std::min<std::uint64_t>(o.executions, 2000);

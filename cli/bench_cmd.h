@@ -19,6 +19,11 @@ struct BenchOptions {
     // sampled; exit 1 if it grows in the second half of the run.
     std::uint64_t soak = 0;
     int jobs = 1;
+    // --scaling N: instead, the INIT-storm family (bench/init-storm) for
+    // 2..N vCPUs under each reduction, unbounded and at bound 2, each run
+    // stopped after `time_limit` seconds; then dfs on -j 1 against -j 2.
+    int scaling = 0;
+    double time_limit = 60;
 };
 
 int cmd_bench(const BenchOptions& o);

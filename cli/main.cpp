@@ -87,6 +87,7 @@ struct Options {
     std::string matrix_strategy = "dfs";
     std::uint32_t matrix_bound = 2;
     std::uint64_t matrix_budget = 5000;
+    std::string matrix_reduction = "bpor";
     bool json = false;
     bool markdown = false;
     std::vector<std::string> matrix_policies;
@@ -545,6 +546,7 @@ int cmd_matrix(const Options& o) {
     cfg.strategy = o.matrix_strategy;
     cfg.bound = o.matrix_bound;
     cfg.budget = o.matrix_budget;
+    cfg.reduction = explore::check_cell_reduction(o.matrix_reduction);
     cfg.scenario_dir = o.scenario_dir;
     cfg.trace_dir = o.matrix_traces;
     cfg.only_scenarios = o.matrix_scenarios;
@@ -607,7 +609,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     ex->add_option("--preemption-bound", o.bound, "dfs: at most this many preemptions per schedule, or 'unbounded'")->capture_default_str();
     ex->add_option("--reduction", o.cfg.reduction,
-                   "dfs: partial-order reduction: none, sleep (sleep sets), dpor (DPOR + sleep sets), bpor (DPOR without sleep sets, for bounds)")
+                   "dfs: partial-order reduction: none, sleep (sleep sets), dpor (DPOR + sleep sets), bpor (DPOR without sleep sets, for bounds), lock-aware (dpor that does not reorder commuting critical sections of one mutex), lock-aware-bpor (the same without sleep sets, for bounds)")
         ->capture_default_str();
     ex->add_option("--trace-out", o.trace_out, "Where to write the trace of a violation (with --shard: %i, %n as in --report-out; by default only in the report)");
     ex->add_flag("--no-shrink", o.no_shrink, "Write the violating trace as found, without minimising it");
@@ -664,6 +666,7 @@ int main(int argc, char** argv) {
     mx->add_option("--strategy", o.matrix_strategy, "dfs (bounded exhaustive, random after an unfinished search) or random")->capture_default_str();
     mx->add_option("--preemption-bound", o.matrix_bound, "dfs: preemptions per schedule")->capture_default_str();
     mx->add_option("--budget", o.matrix_budget, "dfs: schedules per cell before falling back to random")->capture_default_str();
+    mx->add_option("--reduction", o.matrix_reduction, "dfs: bpor, or lock-aware-bpor (critical sections of one mutex that commute are not reordered)")->capture_default_str();
     mx->add_option("--executions", o.matrix_executions, "Random executions per cell (strategy random, or after an unfinished dfs)")->capture_default_str();
     mx->add_option("--trace-dir", o.matrix_traces, "Where the shortest violating trace of each cell goes")->capture_default_str();
     mx->add_option("--scenario", o.matrix_scenarios, "Only these bundled scenarios (repeatable)");
@@ -683,6 +686,8 @@ int main(int argc, char** argv) {
     bn->add_flag("--quick", bo.quick, "Small budgets (a smoke run)");
     bn->add_option("--soak", bo.soak, "Instead: N executions across every bundled scenario, policy and kernel profile, with resident memory sampled (exit 1 if it grows)");
     bn->add_option("-j,--jobs", bo.jobs, "--soak: threads")->check(CLI::Range(1, 64));
+    bn->add_option("--scaling", bo.scaling, "Instead: the INIT-storm family for 2..N vCPUs under each reduction (bench/init-storm), then dfs on -j 1 against -j 2")->check(CLI::Range(2, 5));
+    bn->add_option("--time-limit", bo.time_limit, "--scaling: seconds per run before it is stopped")->capture_default_str()->check(CLI::Range(1.0, 86400.0));
 
     cli::MutantsOptions mo;
     auto* mu = app.add_subcommand("mutants", "Plant generic faults in every policy that holds somewhere and score the scenarios by the mutants they kill (exit 1 if one survives)");
@@ -692,6 +697,7 @@ int main(int argc, char** argv) {
     mu->add_option("--kernel", mo.kernels, "Kernel variants or profiles to search under (repeatable; default init-apic-events and init-mp-state)");
     mu->add_option("--preemption-bound", mo.bound, "dfs: preemptions per schedule")->capture_default_str();
     mu->add_option("--budget", mo.budget, "dfs: schedules per cell before falling back to random")->capture_default_str();
+    mu->add_option("--reduction", mo.reduction, "dfs: bpor, or lock-aware-bpor")->capture_default_str();
     mu->add_option("--executions", mo.executions, "Random executions per cell after an unfinished dfs")->capture_default_str();
     mu->add_option("-j,--jobs", mo.jobs, "Threads (same output)")->capture_default_str();
     mu->add_flag("--markdown", mo.markdown, "Markdown table");

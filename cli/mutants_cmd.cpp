@@ -16,7 +16,7 @@ int cmd_mutants(const MutantsOptions& o) {
     cfg.only_scenarios = o.scenarios;
     cfg.policies = o.policies;
     if (!o.kernels.empty()) cfg.kernels = o.kernels;
-    cfg.search = {"dfs", o.bound, o.budget, o.executions, o.seed};
+    cfg.search = {"dfs", o.bound, o.budget, o.executions, o.seed, explore::check_cell_reduction(o.reduction)};
     cfg.jobs = o.jobs;
     for (const auto& s : cfg.only_scenarios) harness::load_scenario(s, cfg.scenario_dir);  // unknown names are input errors
     harness::Engine engine;

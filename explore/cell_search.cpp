@@ -1,10 +1,17 @@
 #include "explore/cell_search.h"
 
 #include "explore/explore.h"
+#include "harness/input_error.h"
 #include "sched/decision_source.h"
 #include "sched/dpor.h"
 
 namespace regsync::explore {
+
+std::string check_cell_reduction(const std::string& name) {
+    if (name != "bpor" && name != "lock-aware-bpor")
+        throw harness::InputError("unknown cell reduction '" + name + "' (bpor, lock-aware-bpor: a bounded search keeps no sleep sets)");
+    return name;
+}
 
 CellSearch search_cell(const harness::Scenario& s, const std::string& policy, const fakekvm::KernelConfig& kernel,
                        const CellSearchConfig& cfg, harness::Engine& engine, const harness::ExecutionOptions& base,
@@ -33,8 +40,9 @@ CellSearch search_cell(const harness::Scenario& s, const std::string& policy, co
         // fewer preemptions first.
         harness::ExecutionOptions opt = base;
         opt.record_footprints = true;
+        const auto reduction = parse_reduction(cfg.reduction);
         for (std::uint32_t b = 0; b <= cfg.bound && c.dfs_schedules < cfg.budget; ++b) {
-            sched::Dpor dpor(sched::Reduction::Bpor, b);
+            sched::Dpor dpor(reduction, b);
             bool more = true;
             while (more && c.dfs_schedules < cfg.budget) {
                 auto r = engine.run(s, policy, kernel, dpor.source(), opt);

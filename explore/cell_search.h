@@ -21,6 +21,10 @@ struct CellSearchConfig {
     std::uint64_t budget = 5000;      // dfs schedules
     std::uint64_t executions = 2000;  // random executions
     std::uint64_t seed = 1;
+    // dfs: bpor, or lock-aware-bpor (sched/dpor.h); both keep every final
+    // state of plain bounded dfs, and the matrix test holds them to the
+    // same verdicts.
+    std::string reduction = "bpor";
 };
 
 struct CellSearch {
@@ -35,6 +39,11 @@ struct CellSearch {
     bool stopped = false;       // `stop` ended the search early
     bool mutation_fired = false;  // with a mutation: its faulty path ran in some execution
 };
+
+// A cell search's reduction: "bpor" or "lock-aware-bpor" (the others
+// either keep sleep sets, which a preemption bound makes unsound, or do not
+// reduce); returns it, or throws InputError.
+std::string check_cell_reduction(const std::string& name);
 
 // `stop`, if given, is asked after every violating execution with the set
 // found so far; true ends the search there.

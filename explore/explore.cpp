@@ -101,25 +101,37 @@ std::optional<std::uint64_t> summarise_dfs(ExploreReport& rep, std::vector<DfsTa
     return violated;
 }
 
-namespace {
-
-sched::Reduction reduction_of(const std::string& r) {
+sched::Reduction parse_reduction(const std::string& r) {
     if (r == "none") return sched::Reduction::None;
     if (r == "sleep") return sched::Reduction::Sleep;
     if (r == "dpor") return sched::Reduction::Dpor;
     if (r == "bpor") return sched::Reduction::Bpor;
-    throw harness::InputError("unknown reduction '" + r + "' (none, sleep, dpor, bpor)");
+    if (r == "lock-aware") return sched::Reduction::LockAware;
+    if (r == "lock-aware-bpor") return sched::Reduction::LockAwareBpor;
+    throw harness::InputError("unknown reduction '" + r + "' (none, sleep, dpor, bpor, lock-aware, lock-aware-bpor)");
 }
 
+namespace {
+
 // One bound's pass: this process's tasks (all of them without a split),
-// shared among cfg.jobs threads. A thread stops once its next task lies
-// past the lowest violating task found so far: the tasks before it are
-// explored in full whatever the timing, so the report is the same.
+// shared among cfg.jobs threads. Each thread claims the next unclaimed task
+// when it has finished its own (work sharing in task order: every thread
+// walks the same prefixes, so the first to arrive takes a task). A thread
+// stops once its next task lies past the lowest task that violated, or
+// that reached the cap: the tasks before it are explored in full whatever
+// the timing, so the report is the same for any number of threads.
+//
+// With a split, --executions caps in whole tasks: the report holds the
+// tasks, in order, whose executions together stay within the cap, so that
+// it does not depend on which thread ran what. Without one, it cuts the
+// only task where the cap falls.
 ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, const fakekvm::KernelConfig& kernel,
                           harness::Engine& engine, const std::function<void(std::uint64_t)>& progress, DfsPass& pass) {
-    const auto red = reduction_of(cfg.reduction);
-    const int workers = cfg.split_depth > 0 ? cfg.jobs : 1;
+    const auto red = parse_reduction(cfg.reduction);
+    const bool split_run = cfg.split_depth > 0;
+    const int workers = split_run ? cfg.jobs : 1;
     std::atomic<std::uint64_t> stop_after{~0ULL};
+    std::atomic<std::uint64_t> next_claim{0};  // this shard's next unclaimed task, counted within the shard
     struct Worker {
         std::uint64_t states = 0, revisits = 0;
         std::vector<DfsTask> tasks;
@@ -127,31 +139,36 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
         std::uint64_t task_count = 0;
         std::optional<harness::ExecutionResult> violation;
         std::uint64_t violation_task = 0;
+        std::optional<std::uint64_t> capped;  // the task the cap cut
     };
     std::vector<Worker> out(static_cast<std::size_t>(workers));
+    const auto lower = [&stop_after](std::uint64_t task) {
+        for (auto cur = stop_after.load(); task < cur && !stop_after.compare_exchange_weak(cur, task);) {
+        }
+    };
     const auto work = [&](int t, harness::Engine& eng) {
         sched::Split split;
         split.depth = cfg.split_depth;
-        if (cfg.split_depth > 0)
-            split.ours = [&cfg, t, workers](std::uint64_t task) {
-                return task % cfg.shard_count == cfg.shard_index && (task / cfg.shard_count) % static_cast<std::uint64_t>(workers) == static_cast<std::uint64_t>(t);
+        std::uint64_t mine = ~0ULL;  // the task this thread claimed last
+        if (split_run)
+            split.ours = [&cfg, &next_claim, &mine](std::uint64_t task) {
+                if (task % cfg.shard_count != cfg.shard_index) return false;
+                const std::uint64_t k = task / cfg.shard_count;
+                if (mine == ~0ULL || k > mine) mine = next_claim.fetch_add(1);
+                return k == mine;
             };
         sched::Dpor dpor(red, cfg.preemption_bound, split, cfg.state_cache);
         harness::ExecutionOptions opt;
         opt.record_footprints = true;
         opt.state_hash = cfg.state_cache;
         auto& w = out[static_cast<std::size_t>(t)];
-        std::uint64_t runs = 0;
+        std::uint64_t runs = 0, task_runs = 0;
         for (bool more = true; more;) {
             if (dpor.next_task() > stop_after.load()) {
                 w.complete = false;
                 break;
             }
-            if (runs >= cfg.executions) {
-                w.complete = false;
-                break;
-            }
-            if (t == 0 && progress && (runs & 0xffff) == 0 && runs > 0) progress(runs);
+            if (t == 0 && progress && (runs & 0x3ff) == 0 && runs > 0) progress(runs);
             w.states = dpor.states();
             w.revisits = dpor.revisits();
             auto r = eng.run(s, cfg.policy, kernel, dpor.source(), opt);
@@ -161,6 +178,7 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
             if (w.tasks.empty() || w.tasks.back().task != dpor.last_task()) {
                 w.tasks.emplace_back();
                 w.tasks.back().task = dpor.last_task();
+                task_runs = 0;
             }
             auto& ts = w.tasks.back();
             if (r.end == sched::RunEnd::Pruned) {  // redundant: its equivalent is explored elsewhere
@@ -168,6 +186,7 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
                 continue;
             }
             ++runs;
+            ++task_runs;
             ++ts.executions;
             ts.finals.push_back(r.final_state);
             ts.interleavings.push_back(interleaving_fingerprint(r.steps));
@@ -180,8 +199,13 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
                 r.steps.clear();
                 w.violation = std::move(r);
                 w.violation_task = ts.task;
-                for (auto cur = stop_after.load(); ts.task < cur && !stop_after.compare_exchange_weak(cur, ts.task);) {
-                }
+                lower(ts.task);
+                break;
+            }
+            if (task_runs >= cfg.executions && more) {  // the cap falls inside this task
+                w.capped = ts.task;
+                w.complete = false;
+                lower(ts.task);
                 break;
             }
         }
@@ -199,10 +223,30 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
     }
     pass = DfsPass{};
     pass.bound = cfg.preemption_bound;
+    std::optional<std::uint64_t> capped;
     for (auto& w : out) {
         pass.tasks.insert(pass.tasks.end(), w.tasks.begin(), w.tasks.end());
         pass.complete = pass.complete && w.complete;
         pass.task_count = std::max(pass.task_count, w.task_count);
+        if (w.capped && (!capped || *w.capped < *capped)) capped = w.capped;
+    }
+    std::sort(pass.tasks.begin(), pass.tasks.end(), [](const DfsTask& a, const DfsTask& b) { return a.task < b.task; });
+    if (split_run) {
+        // Whole tasks within the cap, in task order; a task is cut short only
+        // without a split (then there is one).
+        std::uint64_t total = 0;
+        std::size_t keep = 0;
+        for (; keep < pass.tasks.size(); ++keep) {
+            const auto& ts = pass.tasks[keep];
+            if ((capped && ts.task >= *capped) || total + ts.executions > cfg.executions) break;
+            total += ts.executions;
+            if (ts.violated) {
+                ++keep;
+                break;
+            }
+        }
+        if (keep < pass.tasks.size() && !(keep > 0 && pass.tasks[keep - 1].violated)) pass.complete = false;
+        pass.tasks.resize(keep);
     }
     ExploreReport rep;
     const auto v = summarise_dfs(rep, pass.tasks, pass.complete);

@@ -10,6 +10,7 @@
 #include "fakekvm/kernel_config.h"
 #include "harness/execution.h"
 #include "harness/scenario.h"
+#include "sched/dpor.h"
 
 namespace regsync::explore {
 
@@ -22,7 +23,7 @@ struct ExploreConfig {
     int depth = 3;  // pct
     int jobs = 1;   // threads, each with its own fiber scheduler
     std::uint32_t preemption_bound = 2;  // dfs
-    std::string reduction = "dpor";      // dfs: none, sleep, dpor, bpor
+    std::string reduction = "dpor";      // dfs: none, sleep, dpor, bpor, lock-aware
     // dfs: expand the first D branching points in full and share the
     // subtrees below them (tasks) among threads and shards (sched/dpor.h);
     // 0: no split (then -j and --shard are refused for dfs).
@@ -108,6 +109,9 @@ void summarise(ExploreReport& rep, const std::vector<RunStats>& runs);
 std::optional<std::uint64_t> summarise_dfs(ExploreReport& rep, std::vector<DfsTask> tasks, bool complete);
 
 std::uint64_t execution_seed(std::uint64_t seed, std::uint64_t index);
+
+// A --reduction name (InputError if unknown).
+sched::Reduction parse_reduction(const std::string& name);
 
 // Whether an execution violates anything: a property, the step limit
 // (a livelock: LIVE), the main loop never finishing (a deadlock: DEAD), or

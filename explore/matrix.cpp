@@ -119,8 +119,8 @@ std::string search_line(const MatrixConfig& cfg) {
                       static_cast<unsigned long long>(cfg.seed));
     else
         std::snprintf(buf, sizeof buf,
-                      "bounded exhaustive search per cell (dfs, reduction bpor, at most %u preemptions, budget %llu schedules); a cell whose search did not finish then runs %llu random executions (seed %llu)",
-                      cfg.bound, static_cast<unsigned long long>(cfg.budget), static_cast<unsigned long long>(cfg.executions),
+                      "bounded exhaustive search per cell (dfs, reduction %s, at most %u preemptions, budget %llu schedules); a cell whose search did not finish then runs %llu random executions (seed %llu)",
+                      cfg.reduction.c_str(), cfg.bound, static_cast<unsigned long long>(cfg.budget), static_cast<unsigned long long>(cfg.executions),
                       static_cast<unsigned long long>(cfg.seed));
     return buf;
 }
@@ -233,7 +233,8 @@ std::string run_matrix_shard(const MatrixConfig& cfg, harness::Engine& engine) {
     j["format"] = "regsync-matrix-shard";
     j["format_version"] = 1;
     j["tool_version"] = REGSYNC_VERSION;
-    j["config"] = {{"seed", cfg.seed}, {"strategy", cfg.strategy}, {"bound", cfg.bound}, {"budget", cfg.budget}, {"executions", cfg.executions}};
+    j["config"] = {{"seed", cfg.seed}, {"strategy", cfg.strategy}, {"bound", cfg.bound}, {"budget", cfg.budget}, {"executions", cfg.executions},
+                   {"reduction", cfg.reduction}};
     auto scenarios = nlohmann::ordered_json::array();
     for (const auto& s : plan.scenarios) scenarios.push_back({s.name, harness::hex64(s.content_hash)});
     j["scenarios"] = scenarios;
@@ -265,6 +266,10 @@ std::pair<MatrixReport, MatrixConfig> merge_matrix_shards(const std::vector<std:
         cfg.bound = harness::json_integer<std::uint32_t>(c.at("bound"), "bound");
         cfg.budget = harness::json_integer<std::uint64_t>(c.at("budget"), "budget");
         cfg.executions = harness::json_integer<std::uint64_t>(c.at("executions"), "executions");
+        // Reports of regsync before --reduction searched with bpor.
+        cfg.reduction = c.contains("reduction") ? c.at("reduction").get<std::string>() : "bpor";
+        if (cfg.reduction != "bpor" && cfg.reduction != "lock-aware-bpor")
+            throw harness::InputError::at(paths.front(), 1, "unknown reduction '" + cfg.reduction + "' in the config");
         cfg.only_scenarios.clear();
         for (const auto& s : js.front().at("scenarios")) cfg.only_scenarios.push_back(s.at(0).get<std::string>());
         cfg.only_policies = js.front().at("policies").get<std::vector<std::string>>();
@@ -406,6 +411,7 @@ std::string matrix_json(const MatrixReport& r, const MatrixConfig& cfg) {
     if (cfg.strategy != "random") {
         j["preemption_bound"] = cfg.bound;
         j["budget_schedules_per_cell"] = cfg.budget;
+        j["reduction"] = cfg.reduction;
     }
     j["random_executions_per_cell"] = cfg.executions;
     j["disagreements"] = r.disagreements();

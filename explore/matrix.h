@@ -23,6 +23,7 @@ struct MatrixConfig {
     std::string strategy = "dfs";
     std::uint32_t bound = 2;
     std::uint64_t budget = 5000;
+    std::string reduction = "bpor";  // dfs: bpor or lock-aware-bpor (cell_search.h)
     std::string scenario_dir;
     std::string trace_dir;            // shortest violating trace of each cell goes here ("" = none)
     std::vector<std::string> only_scenarios;  // empty = every bundled scenario
@@ -37,7 +38,7 @@ struct MatrixConfig {
     // t % shard_count == shard_index and writes them (matrix_shard_json);
     // merge_matrix_shards() assembles the report one process would print.
     std::uint64_t shard_index = 0, shard_count = 1;
-    CellSearchConfig search() const { return {strategy, bound, budget, executions, seed}; }
+    CellSearchConfig search() const { return {strategy, bound, budget, executions, seed, reduction}; }
 };
 
 struct Cell {

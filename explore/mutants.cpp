@@ -24,7 +24,7 @@ std::string mutants_shard_json(const MutantsReport& r, const MutantsConfig& cfg)
     j["format_version"] = 1;
     j["tool_version"] = REGSYNC_VERSION;
     j["config"] = {{"scenarios", r.scenarios}, {"kernels", r.kernels}, {"policies", cfg.policies}, {"strategy", cfg.search.strategy},
-                   {"bound", cfg.search.bound}, {"budget", cfg.search.budget}, {"executions", cfg.search.executions}, {"seed", cfg.search.seed},
+                   {"bound", cfg.search.bound}, {"budget", cfg.search.budget}, {"executions", cfg.search.executions}, {"seed", cfg.search.seed}, {"reduction", cfg.search.reduction},
                    {"probe_executions", cfg.probe_executions}};
     j["policies"] = r.policies;
     j["mutants"] = r.mutants.size();

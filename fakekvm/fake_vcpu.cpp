@@ -163,14 +163,14 @@ void FakeVcpu::kick() {
 
 void FakeVcpu::lock() {
     auto& w = vm_.world();
-    w.read(Obj::vcpu(index_, Obj::kVcpuMutex));
+    w.lock_attempt(Obj::vcpu(index_, Obj::kVcpuMutex));
     if (mutex_held_) w.sched().wait_until([this] { return !mutex_held_; });
     mutex_held_ = true;
-    w.write(Obj::vcpu(index_, Obj::kVcpuMutex));
+    w.acquired(Obj::vcpu(index_, Obj::kVcpuMutex));
 }
 
 void FakeVcpu::unlock() {
-    vm_.world().write(Obj::vcpu(index_, Obj::kVcpuMutex));
+    vm_.world().released(Obj::vcpu(index_, Obj::kVcpuMutex));
     mutex_held_ = false;
 }
 

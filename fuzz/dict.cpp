@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
         add_list(w, "\"format\", \"regsync-shard\", \"format_version\", \"tool_version\", \"" REGSYNC_VERSION "\", \"scenario\", \"name\", "
                     "\"hash\", \"policy\", \"kernel\", \"strategy\", \"seed\", \"executions\", \"depth\", \"shard\", \"pct\", \"runs\", "
                     "\"violating_execution\", \"violation_found\", \"dfs\", \"preemption_bound\", \"reduction\", \"split_depth\", \"passes\", "
-                    "\"bound\", \"complete\", \"task_count\", \"tasks\", \"violation\", random, pct, dfs, none, sleep, dpor, bpor");
+                    "\"bound\", \"complete\", \"task_count\", \"tasks\", \"violation\", random, pct, dfs, none, sleep, dpor, bpor, lock-aware, lock-aware-bpor");
         w.insert("\n--- next shard ---\n");
         add_list(w, "\"regsync-matrix-shard\", \"regsync-mutants-shard\", \"config\", \"scenarios\", \"policies\", \"kernels\", \"budget\", "
                     "\"searches\", \"search\", \"found\", \"dfs_schedules\", \"random_executions\", \"exhausted\", \"exhausted_bound\", "

@@ -49,15 +49,23 @@ std::uint64_t Vmm::state_hash() const {
 
 void Vmm::bql_lock() {
     world_.sched().point();  // taking a contended mutex is a scheduling point
-    world_.read(Obj::kBql);
+    world_.lock_attempt(Obj::kBql);
     if (bql_held_) world_.sched().wait_until([this] { return !bql_held_; });
     bql_held_ = true;
-    world_.write(Obj::kBql);
+    world_.acquired(Obj::kBql);
 }
 
 void Vmm::bql_unlock() {
-    world_.write(Obj::kBql);
+    world_.released(Obj::kBql);
     bql_held_ = false;
+}
+
+// Every hook may read and write the CPUState of its vCPU: recorded as one
+// object, so that the lock-aware reduction (sched/dpor.h) sees the data the
+// BQL protects and does not rely on the BQL's order alone.
+sim::HookNote Vmm::enter_hook(const char* hook, CPUState& cpu) {
+    world_.write(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));
+    return sim::HookNote(world_, hook, cpu.cpu_index);
 }
 
 template <typename Pred>
@@ -65,7 +73,7 @@ bool Vmm::cond_wait(Pred pred) {
     bql_unlock();
     if (!world_.sched().wait_or_stop([&] { return pred() && !bql_held_; })) return false;  // the execution is over
     bql_held_ = true;
-    world_.write(Obj::kBql);
+    world_.reacquired(Obj::kBql);
     return true;
 }
 
@@ -76,6 +84,7 @@ void Vmm::qemu_kvm_cpu_thread_fn(int index) {
     thread_actor_[static_cast<std::size_t>(index)] = world_.actor();
     bql_lock();
     for (;;) {
+        world_.read(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));  // cpu->stop, cpu->stopped
         if (!cpu.stop && !cpu.stopped && kvm_cpu_exec(cpu) == kExecutionOver) return;
         if (!qemu_wait_io_event(cpu)) return;
     }
@@ -122,6 +131,7 @@ void Vmm::run_on_cpu(CPUState& cpu, sim::FunctionRef<void(CPUState&)> fn) {
 }
 
 void Vmm::qemu_cpu_kick(CPUState& cpu) {
+    world_.write(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));  // cpu->thread_kicked
     if (!cpu.thread_kicked) {
         cpu.kvm->kick();  // pthread_kill(SIG_IPI)
         cpu.thread_kicked = true;
@@ -137,6 +147,7 @@ bool Vmm::all_vcpus_paused() const {
 void Vmm::pause_all_vcpus() {
     world_.write(Obj::kMainLoop);
     for (auto& c : cpus_) {
+        world_.write(Obj::vcpu(c.cpu_index, Obj::kVmmCpu));
         c.stop = true;
         qemu_cpu_kick(c);
     }
@@ -147,6 +158,7 @@ void Vmm::pause_all_vcpus() {
 void Vmm::resume_all_vcpus() {
     world_.write(Obj::kMainLoop);
     for (auto& c : cpus_) {
+        world_.write(Obj::vcpu(c.cpu_index, Obj::kVmmCpu));
         c.stop = false;
         c.stopped = false;
         qemu_cpu_kick(c);
@@ -157,9 +169,10 @@ void Vmm::resume_all_vcpus() {
 // ---------------------------------------------------------- kvm-all.c
 
 void Vmm::cpu_synchronize_state(CPUState& cpu) {
+    world_.read(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));  // kvm_vcpu_dirty, from the caller's thread
     if (policy_->needs_synchronize(cpu))
         run_on_cpu(cpu, [this](CPUState& c) {
-            sim::HookNote note(world_, "synchronize_state", c.cpu_index);
+            auto note = enter_hook("synchronize_state", c);
             policy_->synchronize_state(c, arch_);
             read_runstate();
         });
@@ -178,21 +191,21 @@ void Vmm::cpu_synchronize_all_states() {
 
 void Vmm::cpu_synchronize_all_post_reset() {
     for (auto& c : cpus_) {
-        sim::HookNote note(world_, "post_reset", c.cpu_index);
+        auto note = enter_hook("post_reset", c);
         policy_->post_reset(c, arch_);
     }
 }
 
 void Vmm::cpu_synchronize_all_post_init() {
     for (auto& c : cpus_) {
-        sim::HookNote note(world_, "post_init", c.cpu_index);
+        auto note = enter_hook("post_init", c);
         policy_->post_init(c, arch_);
     }
 }
 
 void Vmm::cpu_synchronize_all_pre_loadvm() {
     for (auto& c : cpus_) {
-        sim::HookNote note(world_, "pre_loadvm", c.cpu_index);
+        auto note = enter_hook("pre_loadvm", c);
         policy_->pre_loadvm(c, arch_);
     }
 }
@@ -200,7 +213,7 @@ void Vmm::cpu_synchronize_all_pre_loadvm() {
 void Vmm::vm_start() {
     set_runstate(true);  // vm_prepare_start(): runstate_set, then vm_state_notify(1), then resume
     for (auto& c : cpus_) {
-        sim::HookNote note(world_, "vm_state_change", c.cpu_index);
+        auto note = enter_hook("vm_state_change", c);
         policy_->vm_state_change(c, arch_, true);
     }
     resume_all_vcpus();
@@ -220,12 +233,12 @@ void Vmm::vm_stop() {
     pause_all_vcpus();
     set_runstate(false);
     for (auto& c : cpus_) {
-        sim::HookNote note(world_, "vm_state_change", c.cpu_index);
+        auto note = enter_hook("vm_state_change", c);
         policy_->vm_state_change(c, arch_, false);
     }
     if (arch_.cat().arch == Arch::X86 && policy_->kvmclock_reads_tsc())
         for (auto& c : cpus_) run_on_cpu(c, [this](CPUState& cc) {
-            sim::HookNote note(world_, "kvm_get_tsc", cc.cpu_index);
+            auto note = enter_hook("kvm_get_tsc", cc);
             read_runstate();
             policy_->kvm_get_tsc(cc, arch_);
         });
@@ -235,7 +248,7 @@ void Vmm::vm_stop() {
 // rax, ppc r3): the device model reads the GPRs through the hot path and
 // writes the result through the register cache, as s390's DIAG handlers do.
 void Vmm::handle_hypercall(CPUState& cpu, std::uint64_t nr) {
-    sim::HookNote note(world_, "handle_hypercall", cpu.cpu_index);
+    auto note = enter_hook("handle_hypercall", cpu);
     policy_->synchronize_partial(cpu, arch_);
     read_runstate();
     const auto& cat = arch_.cat();
@@ -247,14 +260,14 @@ void Vmm::handle_hypercall(CPUState& cpu, std::uint64_t nr) {
 }
 
 int Vmm::kvm_cpu_exec(CPUState& cpu) {
-    if (sim::HookNote note(world_, "process_async_events", cpu.cpu_index); policy_->process_async_events(cpu, arch_)) {  // it synchronized, then ran do_cpu_init
+    if (auto note = enter_hook("process_async_events", cpu); policy_->process_async_events(cpu, arch_)) {  // it synchronized, then ran do_cpu_init
         read_runstate();
         world_.emit({.kind = sim::EventKind::VmmCpuInit, .vcpu = static_cast<std::int16_t>(cpu.cpu_index)});
     }
     const bool outside = policy_->puts_outside_bql();
     for (;;) {
         if (!outside) {
-            sim::HookNote note(world_, "pre_run", cpu.cpu_index);
+            auto note = enter_hook("pre_run", cpu);
             policy_->pre_run(cpu, arch_);
         }
         bql_unlock();
@@ -262,14 +275,14 @@ int Vmm::kvm_cpu_exec(CPUState& cpu) {
         // { kvm_arch_put_registers(RUNTIME); vcpu_dirty = false; }". A BQL
         // holder may see vcpu_dirty still set in the middle of the put.
         if (outside) {
-            sim::HookNote note(world_, "pre_run", cpu.cpu_index);
+            auto note = enter_hook("pre_run", cpu);
             policy_->pre_run(cpu, arch_);
         }
         const int run_ret = cpu.kvm->ioctl(KVM_RUN, nullptr);
         if (run_ret == kExecutionOver) return run_ret;
         bql_lock();
         {
-            sim::HookNote note(world_, "post_run", cpu.cpu_index);
+            auto note = enter_hook("post_run", cpu);
             policy_->post_run(cpu, arch_);
         }
         if (run_ret == -EINTR || run_ret == -EAGAIN) return EXCP_INTERRUPT;

@@ -70,6 +70,7 @@ private:
     void process_queued_cpu_work(CPUState& cpu);
     bool all_vcpus_paused() const;
     void handle_hypercall(CPUState& cpu, std::uint64_t nr);
+    sim::HookNote enter_hook(const char* hook, CPUState& cpu);
     void set_runstate(bool running);  // runstate_set(): every CPUState's vm_running
     void read_runstate();             // a policy's get may read runstate_is_running()
 

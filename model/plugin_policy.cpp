@@ -74,20 +74,20 @@ struct PluginServices {
         auto& w = *p.world_;
         try {
             w.sched().point();  // taking a contended mutex is a scheduling point
-            w.read(sim::Obj::plugin_lock(id));
+            w.lock_attempt(sim::Obj::plugin_lock(id));
             if (p.locks_held_ & bit) w.sched().wait_until([&] { return !(p.locks_held_ & bit); });
         } catch (const sim::Shutdown&) {
             p.shutdown_ = true;
             return;
         }
         p.locks_held_ |= bit;
-        w.write(sim::Obj::plugin_lock(id));
+        w.acquired(sim::Obj::plugin_lock(id));
     }
 
     static void unlock(regsync_vcpu* v, unsigned id) {
         PluginPolicy& p = *h(v).owner;
         if (p.shutdown_ || id >= kLocks) return;
-        p.world_->write(sim::Obj::plugin_lock(id));
+        p.world_->released(sim::Obj::plugin_lock(id));
         p.locks_held_ = static_cast<std::uint16_t>(p.locks_held_ & ~(1u << id));
     }
 

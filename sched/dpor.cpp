@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -51,6 +52,131 @@ Mask asleep(const std::vector<Dpor::Sleeper>& sleep) {
 }
 
 }  // namespace
+
+// LockAware: per step, where each actor stands with each mutex (free,
+// trying, or holding it), and the critical section around a step: the
+// actor's steps from the one that tried or took the mutex to the one that
+// released it. Two sections commute when their accesses conflict on nothing
+// but mutexes and the waking of waiters.
+class Dpor::LockSections {
+public:
+    LockSections(Dpor& d, const std::vector<sim::StepRecord>& steps, std::size_t n) : d_(d), steps_(steps) {
+        for (std::size_t k = 0; k < n; ++k)
+            for (const auto& op : steps[k].locks)
+                if (std::find(locks_.begin(), locks_.end(), op.obj) == locks_.end()) locks_.push_back(op.obj);
+        std::sort(locks_.begin(), locks_.end());
+        const std::size_t L = locks_.size();
+        before_.assign(n * L, 0);
+        after_.assign(n * L, 0);
+        prev_.assign(n, kNone);
+        next_.assign(n, kNone);
+        std::map<ActorId, std::size_t> last;
+        std::map<ActorId, std::vector<std::uint8_t>> state;  // 0 free, 1 trying, 2 held
+        for (std::size_t k = 0; k < n; ++k) {
+            const ActorId a = steps[k].actor;
+            if (auto it = last.find(a); it != last.end()) {
+                prev_[k] = it->second;
+                next_[it->second] = k;
+            }
+            last[a] = k;
+            auto& st = state[a];
+            st.resize(L, 0);
+            std::copy(st.begin(), st.end(), before_.begin() + static_cast<std::ptrdiff_t>(k * L));
+            for (const auto& op : steps[k].locks) {
+                const std::size_t l = index(op.obj);
+                st[l] = op.kind == sim::LockOp::Attempt ? 1 : op.kind == sim::LockOp::Release ? 0 : 2;
+            }
+            std::copy(st.begin(), st.end(), after_.begin() + static_cast<std::ptrdiff_t>(k * L));
+        }
+    }
+
+    // Whether the race of steps i < j is only the order of two critical
+    // sections that commute.
+    bool commuting_sections(std::size_t i, std::size_t j) {
+        if (locks_.empty()) return false;
+        const auto& a = d_.footprint(steps_, i);
+        const auto& b = d_.footprint(steps_, j);
+        bool lock_conflict = false, woke_waiter = false;
+        std::vector<std::uint32_t> mutexes;
+        for (std::size_t x = 0, y = 0; x < a.size() && y < b.size();) {
+            if (a[x].obj < b[y].obj) ++x;
+            else if (b[y].obj < a[x].obj) ++y;
+            else {
+                const std::uint32_t o = a[x].obj;
+                if (a[x].write || b[y].write) {
+                    if (sim::Obj::is_wake(o)) {
+                        // the waking of a waiter: ordered by the sections it waits for,
+                        // unless it waited for a condition
+                        if (o == sim::Obj::wake(steps_[j].actor)) woke_waiter = true;
+                    } else if (is_lock(o) && protocol(i, o) && protocol(j, o)) {
+                        lock_conflict = true;
+                        mutexes.push_back(o);
+                    } else {
+                        return false;  // a data conflict, or a mutex read outside its protocol
+                    }
+                }
+                ++x;
+                ++y;
+            }
+        }
+        if (!lock_conflict) return false;
+        for (std::uint32_t m : mutexes)
+            if (woke_waiter && reacquired(j, m)) return false;
+        for (std::uint32_t m : mutexes)
+            if (!independent(section(i, m), section(j, m))) return false;
+        return true;
+    }
+
+private:
+    static constexpr std::size_t kNone = ~std::size_t{0};
+
+    std::size_t index(std::uint32_t obj) const {
+        return static_cast<std::size_t>(std::lower_bound(locks_.begin(), locks_.end(), obj) - locks_.begin());
+    }
+    bool is_lock(std::uint32_t obj) const { return std::binary_search(locks_.begin(), locks_.end(), obj); }
+    // Whether step k touched mutex obj through its protocol only.
+    bool protocol(std::size_t k, std::uint32_t obj) const {
+        for (const auto& op : steps_[k].locks)
+            if (op.obj == obj) return true;
+        return false;
+    }
+    // Whether step k took mutex obj back after a condition wait: then the
+    // condition's data let it go, and the waker may have written that data
+    // outside any section.
+    bool reacquired(std::size_t k, std::uint32_t obj) const {
+        for (const auto& op : steps_[k].locks)
+            if (op.obj == obj && op.kind == sim::LockOp::Reacquire) return true;
+        return false;
+    }
+    std::uint8_t before(std::size_t k, std::size_t l) const { return before_[k * locks_.size() + l]; }
+    std::uint8_t after(std::size_t k, std::size_t l) const { return after_[k * locks_.size() + l]; }
+
+    // The accesses of the section of mutex m around step k, mutexes and
+    // wake objects left out.
+    const std::vector<sim::Access>& section(std::size_t k, std::uint32_t m) {
+        const std::size_t l = index(m);
+        std::size_t first = k, last = k;
+        while (before(first, l) != 0 && prev_[first] != kNone) first = prev_[first];
+        while (after(last, l) != 0 && next_[last] != kNone) last = next_[last];
+        auto [it, fresh] = sections_.try_emplace({first, m});
+        if (!fresh) return it->second;
+        std::vector<sim::Access> all;
+        for (std::size_t s = first;; s = next_[s]) {
+            for (const auto& acc : d_.footprint(steps_, s))
+                if (!sim::Obj::is_wake(acc.obj) && !is_lock(acc.obj)) all.push_back(acc);
+            if (s == last) break;
+        }
+        it->second = normalise(all);
+        return it->second;
+    }
+
+    Dpor& d_;
+    const std::vector<sim::StepRecord>& steps_;
+    std::vector<std::uint32_t> locks_;            // the mutexes of this execution, sorted
+    std::vector<std::uint8_t> before_, after_;    // [step][mutex]: 0 free, 1 trying, 2 held
+    std::vector<std::size_t> prev_, next_;        // the same actor's previous and next step
+    std::map<std::pair<std::size_t, std::uint32_t>, std::vector<sim::Access>> sections_;
+};
 
 const std::vector<sim::Access>& Dpor::footprint(const std::vector<sim::StepRecord>& steps, std::size_t k) {
     while (footprints_.size() <= k) footprints_.push_back(normalise(steps[footprints_.size()].accesses));
@@ -162,6 +288,8 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
     };
     std::map<std::uint32_t, ObjState> objs;
     std::vector<std::uint32_t> deps;
+    std::optional<LockSections> sections;
+    if (lock_aware()) sections.emplace(*this, steps, n);
     for (std::size_t j = 0; j < n; ++j) {
         const ActorId p = steps[j].actor;
         const auto& fp = footprint(steps, j);
@@ -178,6 +306,13 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
             if (a.write) deps.insert(deps.end(), o.reads.begin(), o.reads.end());
         }
         auto& cp = actor_clock[p];
+        if (sections) {
+            // Races that are only the order of commuting critical sections
+            // are neither reversed nor part of happens-before.
+            std::sort(deps.begin(), deps.end());
+            deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
+            std::erase_if(deps, [&](std::uint32_t i) { return steps[i].actor != p && sections->commuting_sections(i, j); });
+        }
         for (std::uint32_t i : deps) {
             const ActorId q = steps[i].actor;
             if (q == p || vc[i][q] <= cp[q]) continue;  // same actor, or already ordered

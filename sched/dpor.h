@@ -16,6 +16,24 @@
 //                     preemption bound: a sleep set may stand for a schedule
 //                     the bound then cuts, so Dpor under a bound can miss
 //                     states plain bounded dfs reaches (measured: README)
+//   Reduction::LockAware
+//                     Dpor in which two critical sections of one mutex (the
+//                     BQL, vcpu->mutex, a plugin lock) are not reordered
+//                     unless their accesses other than the mutex conflict
+//                     (Kokologiannakis et al., "Effective lock handling in
+//                     stateless model checking", OOPSLA 2019). Which
+//                     critical section took the lock first is then not a
+//                     distinction: a race between two steps whose only
+//                     conflicts are the mutex's own protocol (its acquire and
+//                     release) and the waking of its waiter adds neither a
+//                     backtrack point nor happens-before, so the data races
+//                     around the two sections are found and reversed on
+//                     their own. Preserves every reachable final state and
+//                     every violation, given footprints that record every
+//                     shared access; a read of a mutex outside its protocol
+//                     (a trylock) stays an ordinary conflict.
+//   Reduction::LockAwareBpor
+//                     the same without sleep sets, for a preemption bound
 //
 // Dependence comes from the footprints the fake kernel and the VMM record
 // (sim::StepRecord): two steps of different actors conflict when they touch
@@ -46,7 +64,7 @@
 
 namespace regsync::sched {
 
-enum class Reduction { None, Sleep, Dpor, Bpor };
+enum class Reduction { None, Sleep, Dpor, Bpor, LockAware, LockAwareBpor };
 
 inline constexpr std::uint32_t kUnbounded = 0xffffffffu;
 
@@ -125,8 +143,9 @@ private:
         friend class Dpor;
     };
 
-    bool sleep_sets() const { return reduction_ == Reduction::Sleep || reduction_ == Reduction::Dpor; }
-    bool races() const { return reduction_ == Reduction::Dpor || reduction_ == Reduction::Bpor; }
+    bool sleep_sets() const { return reduction_ == Reduction::Sleep || reduction_ == Reduction::Dpor || reduction_ == Reduction::LockAware; }
+    bool races() const { return reduction_ != Reduction::None && reduction_ != Reduction::Sleep; }
+    bool lock_aware() const { return reduction_ == Reduction::LockAware || reduction_ == Reduction::LockAwareBpor; }
     ActorId extend(const std::vector<ActorId>& enabled, ActorId current, const sim::World& w);
     std::uint32_t cost(const Node& n, ActorId p) const;
     // Step k's accesses, one entry per object, sorted: normalised once per
@@ -134,6 +153,7 @@ private:
     const std::vector<sim::Access>& footprint(const std::vector<sim::StepRecord>& steps, std::size_t k);
     void add_backtrack(std::size_t i, ActorId p);
     void analyse_races(const std::vector<sim::StepRecord>& steps);
+    class LockSections;  // LockAware: which races are only a mutex's order
 
     bool ours(std::uint64_t task) const { return !split_.ours || split_.ours(task); }
 

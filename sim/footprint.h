@@ -40,9 +40,22 @@ struct Access {
     bool operator==(const Access&) const = default;
 };
 
+// A mutex taken or released in a step (the BQL, vcpu->mutex, a plugin
+// lock). Its read and write are in `accesses` too; this says which of them
+// were the lock's own protocol, for the lock-aware reduction (sched/dpor.h).
+struct LockOp {
+    // Attempt: the read that finds it free or waits; Reacquire: taken back
+    // after a condition wait.
+    enum Kind : std::uint8_t { Attempt, Acquire, Reacquire, Release };
+    std::uint32_t obj;
+    Kind kind;
+    bool operator==(const LockOp&) const = default;
+};
+
 struct StepRecord {
     ActorId actor = kNoActor;
     std::vector<Access> accesses;
+    std::vector<LockOp> locks;
 };
 
 }  // namespace regsync::sim

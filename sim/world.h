@@ -49,11 +49,31 @@ public:
 
     void read(std::uint32_t obj) { touch(obj, false); }
     void write(std::uint32_t obj) { touch(obj, true); }
+    // A mutex's protocol: the read that tries it (before waiting for it),
+    // and the writes that take and release it.
+    void lock_attempt(std::uint32_t obj) {
+        touch(obj, false);
+        lock_op(obj, LockOp::Attempt);
+    }
+    void acquired(std::uint32_t obj) {
+        touch(obj, true);
+        lock_op(obj, LockOp::Acquire);
+    }
+    // Taken back after waiting for a condition (qemu_cond_wait): the
+    // waiter's data, not only the mutex, decided when.
+    void reacquired(std::uint32_t obj) {
+        touch(obj, true);
+        lock_op(obj, LockOp::Reacquire);
+    }
+    void released(std::uint32_t obj) {
+        touch(obj, true);
+        lock_op(obj, LockOp::Release);
+    }
 
     // Called by the scheduler when it hands control to an actor.
     void begin_step(ActorId a) {
         ++step_;
-        if (record_footprints_) steps_.push_back(StepRecord{a, {}});
+        if (record_footprints_) steps_.push_back(StepRecord{a, {}, {}});
     }
     std::uint32_t step() const { return step_; }
     const std::vector<StepRecord>& steps() const { return steps_; }
@@ -76,6 +96,9 @@ public:
 private:
     void touch(std::uint32_t obj, bool w) {
         if (record_footprints_ && !ended_ && !steps_.empty()) steps_.back().accesses.push_back({obj, w});
+    }
+    void lock_op(std::uint32_t obj, LockOp::Kind k) {
+        if (record_footprints_ && !ended_ && !steps_.empty()) steps_.back().locks.push_back({obj, k});
     }
     Scheduler* sched_;
     std::uint64_t now_ = 0;

@@ -97,6 +97,44 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, MatrixAgainstCatalogue, ::testing::ValuesIn(
                              return n;
                          });
 
+// The lock-aware reduction (sched/dpor.h) must not change a verdict: over
+// every scenario and policy, on Debian 12's kernel, each cell holds
+// or is violated under both reductions alike; where both searches finished
+// they found the same properties, and where they did not, lock-aware found
+// everything bpor found. It spends fewer schedules.
+TEST(Matrix, TheLockAwareReductionKeepsEveryVerdict) {
+#ifdef REGSYNC_SANITIZE
+    GTEST_SKIP() << "two matrices are a release-build budget";
+#endif
+    explore::MatrixConfig cfg;
+    cfg.scenario_dir = scenario_dir();
+    cfg.kernels = {"debian-6.1"};
+    cfg.jobs = 2;
+    harness::Engine engine;
+    const auto bpor = explore::run_matrix(cfg, bundled(), engine);
+    cfg.reduction = "lock-aware-bpor";
+    const auto aware = explore::run_matrix(cfg, bundled(), engine);
+    ASSERT_EQ(aware.cells.size(), bpor.cells.size());
+    std::uint64_t schedules[2] = {0, 0};
+    std::size_t violated = 0;
+    for (std::size_t i = 0; i < bpor.cells.size(); ++i) {
+        const auto& b = bpor.cells[i];
+        const auto& a = aware.cells[i];
+        SCOPED_TRACE(b.scenario + " / " + b.policy + " / " + b.kernel);
+        EXPECT_EQ(a.violating > 0, b.violating > 0);
+        const std::set<std::string> fa(a.found.begin(), a.found.end()), fb(b.found.begin(), b.found.end());
+        if (a.exhausted && b.exhausted) EXPECT_EQ(fa, fb);
+        else EXPECT_TRUE(std::includes(fa.begin(), fa.end(), fb.begin(), fb.end()));
+        violated += b.violating > 0;
+        if (a.exhausted && b.exhausted) {
+            schedules[0] += b.dfs_schedules;
+            schedules[1] += a.dfs_schedules;
+        }
+    }
+    EXPECT_GT(violated, 0u);
+    EXPECT_LT(schedules[1], schedules[0]);
+}
+
 TEST(Cli, MatrixPrintsTheTableAndExitsZeroWhenAllCellsAgree) {
 #ifdef REGSYNC_SANITIZE
     GTEST_SKIP() << "release-build budget";
@@ -263,6 +301,30 @@ TEST(Mutants, TheFixedArm64AndRiscv64PoliciesKillEveryGenericMutant) {
     EXPECT_TRUE(survivors.empty()) << *survivors.begin();
     EXPECT_GE(riscv_killed.size(), 8u);
     EXPECT_GE(rep.killed(), 16u);
+}
+
+// A mutant killed under bpor is killed under the lock-aware reduction, and
+// no other: the same score.
+TEST(Mutants, TheLockAwareReductionKeepsTheScore) {
+#ifdef REGSYNC_SANITIZE
+    GTEST_SKIP() << "release-build budget";
+#endif
+    explore::MutantsConfig cfg;
+    cfg.scenario_dir = scenario_dir();
+    cfg.policies = {"qemu-today-init-fix"};
+    cfg.kernels = {"init-apic-events"};
+    cfg.jobs = 2;
+    harness::Engine engine;
+    const auto killed = [&](const std::string& reduction) {
+        cfg.search.reduction = reduction;
+        std::set<std::string> out;
+        for (const auto& m : explore::run_mutants(cfg, engine).mutants)
+            if (m.killed) out.insert(m.policy + " / " + m.mutation);
+        return out;
+    };
+    const auto bpor = killed("bpor");
+    EXPECT_GE(bpor.size(), 5u);
+    EXPECT_EQ(killed("lock-aware-bpor"), bpor);
 }
 
 }  // namespace
