@@ -403,10 +403,13 @@ int scaling(const BenchOptions& o) {
     struct Column {
         const char* reduction;
         std::uint32_t bound;
+        bool state_cache;
     };
-    const Column cols[] = {{"dpor", sched::kUnbounded}, {"lock-aware", sched::kUnbounded}, {"bpor", 2}, {"dpor", 2}, {"lock-aware-bpor", 2}};
+    const Column cols[] = {{"dpor", sched::kUnbounded, false}, {"lock-aware", sched::kUnbounded, false}, {"sleep", sched::kUnbounded, true},
+                           {"bpor", 2, false},  {"dpor", 2, false}, {"lock-aware-bpor", 2, false}};
     std::printf("| N |");
-    for (const auto& c : cols) std::printf(" %s, %s |", c.reduction, c.bound == sched::kUnbounded ? "unbounded" : "bound 2");
+    for (const auto& c : cols)
+        std::printf(" %s%s, %s |", c.reduction, c.state_cache ? " + state cache" : "", c.bound == sched::kUnbounded ? "unbounded" : "bound 2");
     std::printf("\n|---|");
     for (std::size_t i = 0; i < std::size(cols); ++i) std::printf("---|");
     std::printf("\n");
@@ -419,6 +422,7 @@ int scaling(const BenchOptions& o) {
             cfg.strategy = "dfs";
             cfg.reduction = c.reduction;
             cfg.preemption_bound = c.bound;
+            cfg.state_cache = c.state_cache;
             cfg.executions = ~0ULL;
             cells += scaling_cell(limited_explore(s, cfg, o.time_limit), o.time_limit);
         }
@@ -426,6 +430,38 @@ int scaling(const BenchOptions& o) {
         std::fflush(stdout);
     }
     std::printf("\n(bound 2: the last pass of the iterative bound, 0..2; its time includes the passes before it)\n\n");
+    // Threads: the same dfs on one and two threads (identical reports), and
+    // random executions for comparison.
+    std::printf("## dfs on -j 1 and -j 2\n\n| run | -j 1 | -j 2 | speed-up |\n|---|---|---|---|\n");
+    const auto s2 = harness::load_scenario((dir / "init-storm-2.toml").string(), o.scenario_dir);
+    struct Parallel {
+        const char* name;
+        const char* strategy;
+        std::uint32_t split;
+        std::uint64_t executions;
+    };
+    for (const auto& p : {Parallel{"init-storm-2, dfs dpor unbounded, --split-depth 16", "dfs", 16, ~0ULL},
+                          Parallel{"init-storm-2, random, 200,000 executions", "random", 0, 200000}}) {
+        double secs[2];
+        std::uint64_t runs[2];
+        for (int j = 1; j <= 2; ++j) {
+            explore::ExploreConfig cfg;
+            cfg.policy = "qemu-today-init-fix";
+            cfg.strategy = p.strategy;
+            cfg.reduction = "dpor";
+            cfg.preemption_bound = sched::kUnbounded;
+            cfg.split_depth = p.split;
+            cfg.executions = p.executions;
+            cfg.jobs = j;
+            const auto t = timed_explore(s2, cfg);
+            secs[j - 1] = t.seconds;
+            runs[j - 1] = t.rep.executions;
+        }
+        std::printf("| %s | %llu executions, %.2f s | %llu, %.2f s | %.2fx |\n", p.name, static_cast<unsigned long long>(runs[0]), secs[0],
+                    static_cast<unsigned long long>(runs[1]), secs[1], secs[0] / secs[1]);
+        std::fflush(stdout);
+    }
+    std::printf("\n");
     return 0;
 }
 

@@ -230,11 +230,20 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
     }
     if (state_cache_ && source_.state_) {
         const std::uint64_t key = sim::hash_combine(source_.state_(), static_cast<std::uint64_t>(n.preemptions_before) << 16 | current);
-        if (!visited_.insert(key).second) {
-            ++revisits_;
-            cache_cut_ = true;
-            pruned_ = true;  // every continuation from here was explored from its first visit
-            return sim::kNoActor;
+        const Mask sleeping = asleep(n.sleep);
+        auto [it, fresh] = visited_.try_emplace(key, sleeping);
+        if (!fresh) {
+            // Godefroid's rule for sleep sets with state caching: a state
+            // first explored with fewer actors asleep covers every
+            // continuation explorable now. Otherwise explore it again, and
+            // remember the actors asleep both times.
+            if ((it->second & ~sleeping) == 0) {
+                ++revisits_;
+                cache_cut_ = true;
+                pruned_ = true;
+                return sim::kNoActor;
+            }
+            it->second &= sleeping;
         }
     }
     const Mask candidates = en & ~asleep(n.sleep);

@@ -56,7 +56,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "sched/decision_source.h"
@@ -163,7 +163,7 @@ private:
     std::uint64_t task_ = 0, last_task_ = 0;
     bool last_foreign_ = false;
     bool state_cache_ = false;
-    std::unordered_set<std::uint64_t> visited_;  // membership only: never iterated
+    std::unordered_map<std::uint64_t, Mask> visited_;  // state -> actors asleep at it (lookup only: never iterated)
     std::uint64_t revisits_ = 0;
     bool cache_cut_ = false;  // the running execution reached a state seen before
     Source source_{*this};

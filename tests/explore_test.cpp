@@ -339,12 +339,53 @@ TEST(Dfs, StateCacheKeepsVerdictsAndFinalStates) {
     }
 }
 
-TEST(Dfs, StateCacheGoesWithPlainEnumerationOnly) {
+// Sleep sets with the state cache (Godefroid's rule: a state seen before is
+// cut only if it was first explored with no more actors asleep): over every
+// schedule, the verdict and final states of unbounded DPOR.
+TEST(Dfs, StateCacheWithSleepSetsKeepsTheVerdictsAndFinalStatesOfDpor) {
+    struct Case {
+        const char* scenario;
+        const char* policy;
+        const char* kernel;
+    } cases[] = {
+        {"init-sipi-halt", "qemu-levels", "init-apic-events"},              // clean
+        {"partial-get-hypercall", "partial-get-safe", "init-apic-events"},  // clean
+        {"tsr-timer-race", "ppc-onereg-tsr", "init-apic-events"},          // clean
+        {"init-sipi-halt", "qemu-levels", "init-mp-state"},                 // lost INIT
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(std::string(c.scenario) + " / " + c.policy + " / " + c.kernel);
+        harness::Engine engine;
+        const auto s = harness::load_scenario(c.scenario, scenario_dir());
+        explore::ExploreConfig cfg;
+        cfg.policy = c.policy;
+        cfg.kernel = c.kernel;
+        cfg.strategy = "dfs";
+        cfg.preemption_bound = sched::kUnbounded;
+        cfg.executions = 1000000;
+        const auto dpor = explore::explore(s, cfg, engine);
+        cfg.reduction = "sleep";
+        cfg.state_cache = true;
+        const auto cached = explore::explore(s, cfg, engine);
+        EXPECT_EQ(cached.violating_execution.has_value(), dpor.violating_execution.has_value());
+        EXPECT_EQ(cached.exhausted, dpor.exhausted);
+        if (dpor.violating_execution) {
+            EXPECT_EQ(cached.first_violation.verdict.first()->property, dpor.first_violation.verdict.first()->property);
+        } else {
+            EXPECT_EQ(cached.distinct_final_states, dpor.distinct_final_states);
+        }
+    }
+}
+
+TEST(Dfs, StateCacheIsRefusedWithDpor) {
     harness::Engine engine;
     explore::ExploreConfig cfg;
     cfg.strategy = "dfs";
-    cfg.state_cache = true;  // with the default reduction, dpor
-    EXPECT_THROW(explore::explore(harness::load_scenario("init-sipi-halt", scenario_dir()), cfg, engine), harness::InputError);
+    cfg.state_cache = true;
+    for (const char* red : {"dpor", "bpor", "lock-aware", "lock-aware-bpor"}) {
+        cfg.reduction = red;
+        EXPECT_THROW(explore::explore(harness::load_scenario("init-sipi-halt", scenario_dir()), cfg, engine), harness::InputError) << red;
+    }
 }
 
 TEST(Dfs, RejectsAnUnknownReduction) {
@@ -440,6 +481,28 @@ TEST(Shard, ASplitDfsCoversTheSameInterleavings) {
     EXPECT_EQ(split.distinct_interleavings, whole.distinct_interleavings);
     EXPECT_EQ(split.distinct_final_states, whole.distinct_final_states);
     EXPECT_GT(split.dfs_tasks, 2u);
+}
+
+// --executions cuts a split run in whole subtrees, in order: one thread or
+// two, the same report, never more executions than the cap.
+TEST(Shard, ACappedSplitDfsIsTheSameOnAnyNumberOfThreads) {
+    harness::Engine engine;
+    const auto s = harness::load_scenario("init-sipi-halt", scenario_dir());
+    explore::ExploreConfig cfg;
+    cfg.strategy = "dfs";
+    cfg.preemption_bound = sched::kUnbounded;
+    cfg.split_depth = 4;
+    cfg.executions = 400;
+    const auto one = explore::explore(s, cfg, engine);
+    cfg.jobs = 2;
+    const auto two = explore::explore(s, cfg, engine);
+    EXPECT_FALSE(one.exhausted);
+    EXPECT_LE(one.executions, 400u);
+    EXPECT_GT(one.executions, 0u);
+    EXPECT_EQ(two.executions, one.executions);
+    EXPECT_EQ(two.distinct_interleavings, one.distinct_interleavings);
+    EXPECT_EQ(two.distinct_final_states, one.distinct_final_states);
+    EXPECT_EQ(two.exhausted, one.exhausted);
 }
 
 TEST(Shard, DfsNeedsASplitForThreadsOrShards) {
