@@ -19,8 +19,8 @@ using Mask = std::uint64_t;
 Mask bit(ActorId a) { return Mask{1} << a; }
 
 // One entry per object, write if any access wrote it, sorted by object.
-std::vector<sim::Access> normalise(const std::vector<sim::Access>& in) {
-    std::vector<sim::Access> out(in);
+void normalise_into(std::vector<sim::Access>& out, const std::vector<sim::Access>& in) {
+    out.assign(in.begin(), in.end());
     std::sort(out.begin(), out.end(), [](const sim::Access& a, const sim::Access& b) { return a.obj < b.obj; });
     std::size_t w = 0;
     for (std::size_t r = 0; r < out.size(); ++r) {
@@ -28,6 +28,11 @@ std::vector<sim::Access> normalise(const std::vector<sim::Access>& in) {
         else out[w++] = out[r];
     }
     out.resize(w);
+}
+
+std::vector<sim::Access> normalise(const std::vector<sim::Access>& in) {
+    std::vector<sim::Access> out;
+    normalise_into(out, in);
     return out;
 }
 
@@ -179,7 +184,11 @@ private:
 };
 
 const std::vector<sim::Access>& Dpor::footprint(const std::vector<sim::StepRecord>& steps, std::size_t k) {
-    while (footprints_.size() <= k) footprints_.push_back(normalise(steps[footprints_.size()].accesses));
+    while (footprints_used_ <= k) {
+        if (footprints_.size() <= footprints_used_) footprints_.emplace_back();
+        normalise_into(footprints_[footprints_used_], steps[footprints_used_].accesses);
+        ++footprints_used_;
+    }
     return footprints_[k];
 }
 
@@ -285,26 +294,58 @@ void Dpor::add_backtrack(std::size_t i, ActorId p) {
 
 void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
     const std::size_t n = stack_.size();
+    if (n == 0) return;
+    // Every footprint first: the ones below are held by reference while the
+    // critical sections are read, and must not move.
+    footprint(steps, n - 1);
     std::size_t actors = 0;
     for (std::size_t j = 0; j < n; ++j) actors = std::max<std::size_t>(actors, steps[j].actor + 1u);
-    // Vector clocks: clock[a] = 1 + the last step of actor a that happens before.
-    std::vector<std::vector<std::uint32_t>> vc(n);
-    std::vector<std::vector<std::uint32_t>> actor_clock(actors, std::vector<std::uint32_t>(actors, 0));
-    struct ObjState {
-        std::int64_t last_write = -1;
-        std::vector<std::uint32_t> reads;   // since the last write
-        std::vector<std::uint32_t> writes;  // Obj::wake only: since the waiter last ran
+    // Vector clocks, one row per step and per actor: clock[a] = 1 + the last
+    // step of actor a that happens before. Buffers reused across executions.
+    auto& vc = scratch_.vc;
+    auto& actor_clock = scratch_.actor_clock;
+    vc.assign(n * actors, 0);
+    actor_clock.assign(actors * actors, 0);
+    const auto row = [actors](std::vector<std::uint32_t>& m, std::size_t r) { return m.data() + r * actors; };
+    // The objects of this execution and their state: a slot per object id,
+    // found through a dense table (object ids are small: sim/footprint.h).
+    auto& ids = scratch_.ids;
+    auto& slot = scratch_.slot;
+    auto& objs = scratch_.objs;
+    constexpr std::size_t kDense = 0x10000 + 64;
+    if (slot.empty()) slot.assign(kDense, -1);
+    for (std::uint32_t id : ids) {
+        const std::size_t d = sim::Obj::is_wake(id) ? 0x10000 + (id & 0xffff) : id;
+        if (d < kDense) slot[d] = -1;
+    }
+    ids.clear();
+    const auto obj = [&](std::uint32_t id) -> Scratch::ObjState& {
+        const std::size_t d = sim::Obj::is_wake(id) ? 0x10000 + (id & 0xffff) : id;
+        std::int32_t k = d < kDense ? slot[d] : -1;
+        if (k < 0 && d >= kDense)  // not in the table: look it up
+            for (std::size_t x = 0; x < ids.size(); ++x)
+                if (ids[x] == id) k = static_cast<std::int32_t>(x);
+        if (k < 0) {
+            k = static_cast<std::int32_t>(ids.size());
+            ids.push_back(id);
+            if (d < kDense) slot[d] = k;
+            if (objs.size() < ids.size()) objs.emplace_back();
+            auto& o = objs[static_cast<std::size_t>(k)];
+            o.last_write = -1;
+            o.reads.clear();
+            o.writes.clear();
+        }
+        return objs[static_cast<std::size_t>(k)];
     };
-    std::map<std::uint32_t, ObjState> objs;
-    std::vector<std::uint32_t> deps;
+    auto& deps = scratch_.deps;
     std::optional<LockSections> sections;
     if (lock_aware()) sections.emplace(*this, steps, n);
     for (std::size_t j = 0; j < n; ++j) {
         const ActorId p = steps[j].actor;
-        const auto& fp = footprint(steps, j);
+        const auto& fp = footprints_[j];
         deps.clear();
         for (const auto& a : fp) {
-            auto& o = objs[a.obj];
+            auto& o = obj(a.obj);
             if (a.obj == sim::Obj::wake(p)) {
                 // Every step that enabled or disabled p while it waited
                 // races with p's waking: p might have run before it.
@@ -314,7 +355,7 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
             if (o.last_write >= 0) deps.push_back(static_cast<std::uint32_t>(o.last_write));
             if (a.write) deps.insert(deps.end(), o.reads.begin(), o.reads.end());
         }
-        auto& cp = actor_clock[p];
+        std::uint32_t* cp = row(actor_clock, p);
         if (sections) {
             // Races that are only the order of commuting critical sections
             // are neither reversed nor part of happens-before.
@@ -324,7 +365,7 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
         }
         for (std::uint32_t i : deps) {
             const ActorId q = steps[i].actor;
-            if (q == p || vc[i][q] <= cp[q]) continue;  // same actor, or already ordered
+            if (q == p || row(vc, i)[q] <= cp[q]) continue;  // same actor, or already ordered
             // A race: reverse it by running p first where step i was taken,
             // or, when p could not run there, whoever could.
             const Node& ni = stack_[i];
@@ -341,12 +382,14 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
                     break;
                 }
         }
-        for (std::uint32_t i : deps)
-            for (std::size_t a = 0; a < actors; ++a) cp[a] = std::max(cp[a], vc[i][a]);
+        for (std::uint32_t i : deps) {
+            const std::uint32_t* vi = row(vc, i);
+            for (std::size_t a = 0; a < actors; ++a) cp[a] = std::max(cp[a], vi[a]);
+        }
         cp[p] = static_cast<std::uint32_t>(j + 1);
-        vc[j] = cp;
+        std::copy(cp, cp + actors, row(vc, j));
         for (const auto& a : fp) {
-            auto& o = objs[a.obj];
+            auto& o = obj(a.obj);
             if (a.write) {
                 o.last_write = static_cast<std::int64_t>(j);
                 o.reads.clear();
@@ -368,7 +411,7 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
     for (std::size_t k = replay_ > 0 ? replay_ - 1 : 0; k < stack_.size(); ++k)
         stack_[k].explored.push_back({stack_[k].chosen, footprint(steps, k)});
     if (races()) analyse_races(steps);
-    footprints_.clear();  // the next execution records its own
+    footprints_used_ = 0;  // the next execution records its own (the buffers are kept)
     while (!stack_.empty()) {
         Node& n = stack_.back();
         const Mask todo = n.backtrack & n.enabled & ~n.done & ~asleep(n.sleep);

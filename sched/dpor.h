@@ -168,7 +168,18 @@ private:
     bool cache_cut_ = false;  // the running execution reached a state seen before
     Source source_{*this};
     std::vector<Node> stack_;
-    std::vector<std::vector<sim::Access>> footprints_;  // of the running execution
+    std::vector<std::vector<sim::Access>> footprints_;  // of the running execution: the first footprints_used_
+    std::size_t footprints_used_ = 0;
+    struct Scratch {  // analyse_races' buffers, kept from one execution to the next
+        struct ObjState {
+            std::int64_t last_write = -1;
+            std::vector<std::uint32_t> reads;   // since the last write
+            std::vector<std::uint32_t> writes;  // Obj::wake only: since the waiter last ran
+        };
+        std::vector<std::uint32_t> vc, actor_clock, ids, deps;  // ids: the objects of the execution, by slot
+        std::vector<std::int32_t> slot;                         // object id (dense) -> its slot, or -1
+        std::vector<ObjState> objs;
+    } scratch_;
     std::size_t replay_ = 0;  // nodes below this index are replayed
     std::size_t pos_ = 0;     // next node of the running execution
     bool pruned_ = false;
