@@ -432,7 +432,7 @@ int scaling(const BenchOptions& o) {
     std::printf("\n(bound 2: the last pass of the iterative bound, 0..2; its time includes the passes before it)\n\n");
     // Threads: the same dfs on one and two threads (identical reports), and
     // random executions for comparison.
-    std::printf("## dfs on -j 1 and -j 2\n\n| run | -j 1 | -j 2 | speed-up |\n|---|---|---|---|\n");
+    std::printf("## dfs on -j 1 and -j 2 (best of three runs each)\n\n| run | -j 1 | -j 2 | speed-up |\n|---|---|---|---|\n");
     const auto s2 = harness::load_scenario((dir / "init-storm-2.toml").string(), o.scenario_dir);
     struct Parallel {
         const char* name;
@@ -453,9 +453,12 @@ int scaling(const BenchOptions& o) {
             cfg.split_depth = p.split;
             cfg.executions = p.executions;
             cfg.jobs = j;
-            const auto t = timed_explore(s2, cfg);
-            secs[j - 1] = t.seconds;
-            runs[j - 1] = t.rep.executions;
+            secs[j - 1] = 1e300;
+            for (int k = 0; k < 3; ++k) {  // best of three: the machine may be shared
+                const auto t = timed_explore(s2, cfg);
+                secs[j - 1] = std::min(secs[j - 1], t.seconds);
+                runs[j - 1] = t.rep.executions;
+            }
         }
         std::printf("| %s | %llu executions, %.2f s | %llu, %.2f s | %.2fx |\n", p.name, static_cast<unsigned long long>(runs[0]), secs[0],
                     static_cast<unsigned long long>(runs[1]), secs[1], secs[0] / secs[1]);
