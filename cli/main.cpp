@@ -87,7 +87,7 @@ struct Options {
     std::string matrix_strategy = "dfs";
     std::uint32_t matrix_bound = 2;
     std::uint64_t matrix_budget = 5000;
-    std::string matrix_reduction = "bpor";
+    std::string matrix_reduction = "lock-aware-bpor";
     bool json = false;
     bool markdown = false;
     std::vector<std::string> matrix_policies;
@@ -666,7 +666,7 @@ int main(int argc, char** argv) {
     mx->add_option("--strategy", o.matrix_strategy, "dfs (bounded exhaustive, random after an unfinished search) or random")->capture_default_str();
     mx->add_option("--preemption-bound", o.matrix_bound, "dfs: preemptions per schedule")->capture_default_str();
     mx->add_option("--budget", o.matrix_budget, "dfs: schedules per cell before falling back to random")->capture_default_str();
-    mx->add_option("--reduction", o.matrix_reduction, "dfs: bpor, or lock-aware-bpor (critical sections of one mutex that commute are not reordered)")->capture_default_str();
+    mx->add_option("--reduction", o.matrix_reduction, "dfs: lock-aware-bpor (critical sections of one mutex that commute are not reordered), or bpor")->capture_default_str();
     mx->add_option("--executions", o.matrix_executions, "Random executions per cell (strategy random, or after an unfinished dfs)")->capture_default_str();
     mx->add_option("--trace-dir", o.matrix_traces, "Where the shortest violating trace of each cell goes")->capture_default_str();
     mx->add_option("--scenario", o.matrix_scenarios, "Only these bundled scenarios (repeatable)");

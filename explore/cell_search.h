@@ -1,7 +1,8 @@
 // The search that decides one (scenario, policy, kernel variant) cell, for
 // `regsync matrix` and `regsync mutants`: bounded exhaustive search (dfs,
-// bpor: it reaches every final state plain bounded dfs reaches) within a
-// budget of schedules (bounds 0, 1, ... in turn), then, if it did not
+// bpor or lock-aware-bpor: each reaches every final state plain bounded dfs
+// reaches; the matrix uses lock-aware-bpor, mutants bpor) within a budget of
+// schedules (bounds 0, 1, ... in turn), then, if it did not
 // finish, random executions.
 // Every execution is judged; the cell's verdict is the set of everything
 // violated (properties, step-limit, deadlock).

@@ -300,12 +300,25 @@ TEST(Dfs, FindsTheBugThatHidesBehindABlockedLockAttempt) {
 // The state cache cuts schedule prefixes that reach a state seen before:
 // far fewer schedules, the same verdict, the same violating trace length,
 // and every final state plain enumeration reaches.
+struct Cell {
+    const char* scenario;
+    const char* policy;
+    const char* kernel;
+};
+
+explore::ExploreConfig dfs_config(const Cell& c, std::uint32_t bound, const char* reduction) {
+    explore::ExploreConfig cfg;
+    cfg.policy = c.policy;
+    cfg.kernel = c.kernel;
+    cfg.strategy = "dfs";
+    cfg.preemption_bound = bound;
+    cfg.reduction = reduction;
+    cfg.executions = 1000000;
+    return cfg;
+}
+
 TEST(Dfs, StateCacheKeepsVerdictsAndFinalStates) {
-    struct Case {
-        const char* scenario;
-        const char* policy;
-        const char* kernel;
-    } cases[] = {
+    const Cell cases[] = {
         {"init-sipi-halt", "qemu-levels", "init-apic-events"},           // clean
         {"partial-get-hypercall", "partial-get-safe", "init-apic-events"},  // clean
         {"init-sipi-halt", "qemu-levels", "init-mp-state"},              // lost INIT
@@ -315,13 +328,7 @@ TEST(Dfs, StateCacheKeepsVerdictsAndFinalStates) {
         SCOPED_TRACE(std::string(c.scenario) + " / " + c.policy + " / " + c.kernel);
         harness::Engine engine;
         const auto s = harness::load_scenario(c.scenario, scenario_dir());
-        explore::ExploreConfig cfg;
-        cfg.policy = c.policy;
-        cfg.kernel = c.kernel;
-        cfg.strategy = "dfs";
-        cfg.preemption_bound = 2;
-        cfg.reduction = "none";
-        cfg.executions = 1000000;
+        auto cfg = dfs_config(c, 2, "none");
         const auto plain = explore::explore(s, cfg, engine);
         cfg.state_cache = true;
         const auto cached = explore::explore(s, cfg, engine);
@@ -343,11 +350,7 @@ TEST(Dfs, StateCacheKeepsVerdictsAndFinalStates) {
 // cut only if it was first explored with no more actors asleep): over every
 // schedule, the verdict and final states of unbounded DPOR.
 TEST(Dfs, StateCacheWithSleepSetsKeepsTheVerdictsAndFinalStatesOfDpor) {
-    struct Case {
-        const char* scenario;
-        const char* policy;
-        const char* kernel;
-    } cases[] = {
+    const Cell cases[] = {
         {"init-sipi-halt", "qemu-levels", "init-apic-events"},              // clean
         {"partial-get-hypercall", "partial-get-safe", "init-apic-events"},  // clean
         {"tsr-timer-race", "ppc-onereg-tsr", "init-apic-events"},          // clean
@@ -357,12 +360,7 @@ TEST(Dfs, StateCacheWithSleepSetsKeepsTheVerdictsAndFinalStatesOfDpor) {
         SCOPED_TRACE(std::string(c.scenario) + " / " + c.policy + " / " + c.kernel);
         harness::Engine engine;
         const auto s = harness::load_scenario(c.scenario, scenario_dir());
-        explore::ExploreConfig cfg;
-        cfg.policy = c.policy;
-        cfg.kernel = c.kernel;
-        cfg.strategy = "dfs";
-        cfg.preemption_bound = sched::kUnbounded;
-        cfg.executions = 1000000;
+        auto cfg = dfs_config(c, sched::kUnbounded, "dpor");
         const auto dpor = explore::explore(s, cfg, engine);
         cfg.reduction = "sleep";
         cfg.state_cache = true;

@@ -110,6 +110,7 @@ TEST(Matrix, TheLockAwareReductionKeepsEveryVerdict) {
     cfg.scenario_dir = scenario_dir();
     cfg.kernels = {"debian-6.1"};
     cfg.jobs = 2;
+    cfg.reduction = "bpor";
     harness::Engine engine;
     const auto bpor = explore::run_matrix(cfg, bundled(), engine);
     cfg.reduction = "lock-aware-bpor";
