@@ -678,8 +678,8 @@ MeasuredProfile measure_profile(const std::string& kernel_release) {
         // enumerated as it always was, and comes out undecided).
         const bool other = axis.arch == model::Arch::Arm64 || axis.arch == model::Arch::Riscv64;
         const std::string_view kept = fakekvm::alternative_of(axis, defaults);
-        if (other) out.undecided.push_back(std::string(axis.name) + ": " + std::string(kept) + " (an " + std::string(model::to_string(axis.arch)) +
-                                           " behaviour: not measurable on an x86 host)");
+        if (other) out.undecided.push_back(std::string(axis.name) + ": " + std::string(kept) + " (" + std::string(model::to_string(axis.arch)) +
+                                           " only: not measurable on an x86 host)");
         for (const auto& c : combos)
             for (const auto& alt : axis.alternatives) {
                 if (other && alt.name != kept) continue;
