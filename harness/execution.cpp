@@ -116,7 +116,7 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
                 const auto seen = [&] {
                     return std::any_of(vmm.io_log().begin(), vmm.io_log().end(), [&](const model::IoRecord& r) { return r.value == *op.after_io; });
                 };
-                world.read(sim::Obj::kMainLoop);  // the I/O log
+                for (int v = 0; v < vm.vcpu_count(); ++v) world.read(sim::Obj::vcpu(v, sim::Obj::kIoLog));
                 if (!seen()) world.sched().wait_until(seen);
             }
             if (op.kind == MainOpKind::GuestReset) {

@@ -42,7 +42,11 @@ std::uint64_t Vmm::state_hash() const {
             for (auto x : c.stopped_copy) h = sim::hash_combine(h, x);
         h = sim::hash_combine(sim::hash_combine(sim::hash_combine(h, flags), c.work_list.size()), c.sipi_vector);
     }
-    for (const auto& io : io_log_) h = sim::hash_combine(h, (static_cast<std::uint64_t>(io.cpu) << 48) ^ (static_cast<std::uint64_t>(io.port) << 32) ^ io.value);
+    // Each vCPU's own log: the order between two vCPUs' port writes is not
+    // state (Obj::kIoLog).
+    for (const auto& c : cpus_)
+        for (const auto& io : io_log_)
+            if (io.cpu == c.cpu_index) h = sim::hash_combine(h, (static_cast<std::uint64_t>(io.port) << 32) ^ io.value);
     h = sim::hash_combine(h, static_cast<std::uint64_t>(guest_reset_requests_));
     return h;
 }
@@ -305,7 +309,7 @@ int Vmm::kvm_cpu_exec(CPUState& cpu) {
         // kvm_handle_io(): the port write is where a guest reports to us.
         std::uint32_t v;
         std::memcpy(&v, reinterpret_cast<const unsigned char*>(&run) + run.io.data_offset, sizeof v);
-        world_.write(Obj::kMainLoop);
+        world_.write(Obj::vcpu(cpu.cpu_index, Obj::kIoLog));
         io_log_.push_back({cpu.cpu_index, run.io.port, v});
     }
 }

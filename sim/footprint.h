@@ -19,6 +19,9 @@ struct Obj {
     static constexpr std::uint32_t kTimer = 68;       // Book-E timer state
     static constexpr std::uint32_t kMpState = 69;     // mp_state outside the catalogue view
     static constexpr std::uint32_t kResetRequest = 70;  // a pending KVM_REQ_VCPU_RESET and its payload
+    // The port writes this vCPU reported (kvm_handle_io()): the I/O log is a
+    // log per vCPU, since nothing reads the order of two vCPUs' writes.
+    static constexpr std::uint32_t kIoLog = 71;
     static constexpr std::uint32_t vcpu(int v, std::uint32_t slot) { return (static_cast<std::uint32_t>(v + 1) << 8) | slot; }
     static constexpr std::uint32_t kClock = 1;
     static constexpr std::uint32_t kBql = 2;          // qemu_global_mutex

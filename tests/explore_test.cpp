@@ -289,6 +289,19 @@ TEST(Dfs, BporKeepsEveryFinalStateOfBoundedPlainDfs) {
     }
 }
 
+TEST(Dfs, PortWritesOfTwoVcpusAreNoChoiceOfTheirOwn) {
+    // The I/O log is one per vCPU (nothing reads the order of two vCPUs'
+    // port writes): with the BQL's order left out, a second vCPU's port
+    // write adds no schedule to a nop in its place. With one VM-wide log
+    // it took six times as many.
+    const std::string dir = std::string(REGSYNC_TEST_DATA) + "/";
+    const auto two = dfs((dir + "port-writes-two-vcpus.toml").c_str(), "qemu-today", "debian-6.1", sched::kUnbounded, "lock-aware");
+    const auto one = dfs((dir + "port-write-one-vcpu.toml").c_str(), "qemu-today", "debian-6.1", sched::kUnbounded, "lock-aware");
+    ASSERT_TRUE(two.exhausted && one.exhausted);
+    EXPECT_EQ(two.executions, one.executions);
+    EXPECT_GT(two.executions, 1u);
+}
+
 TEST(Dfs, FindsTheBugThatHidesBehindABlockedLockAttempt) {
     // The main loop must take the BQL before the vCPU thread retakes it
     // after the hypercall exit: only visible to DPOR because a failed lock
