@@ -47,6 +47,7 @@ CellSearch search_cell(const harness::Scenario& s, const std::string& policy, co
             while (more && c.dfs_schedules < cfg.budget) {
                 auto r = engine.run(s, policy, kernel, dpor.source(), opt);
                 more = dpor.next(r.steps);
+                engine.recycle(std::move(r.steps));
                 if (!consider(std::move(r), "dfs", c.dfs_schedules++)) return c;
             }
             if (more) break;

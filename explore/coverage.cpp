@@ -8,17 +8,37 @@ namespace regsync::explore {
 
 std::uint64_t interleaving_fingerprint(const std::vector<sim::StepRecord>& steps) {
     struct Access {
-        std::uint32_t obj;
         std::uint64_t who;  // actor << 32 | the actor's step number
         bool write;
     };
-    // Per object, in step order: a flat list sorted stably by object (the
-    // buffers are the thread's, reused from one execution to the next).
-    thread_local std::vector<Access> all;
+    // Per object, its accesses in step order, one per step (write if any
+    // access of the step wrote it). Objects are found through a dense table
+    // (ids are small: sim/footprint.h); the buffers are the thread's, reused
+    // from one execution to the next.
+    constexpr std::uint32_t kDense = 0x10000;
+    thread_local std::vector<std::int32_t> slot(kDense, -1);
+    thread_local std::vector<std::uint32_t> ids;
+    thread_local std::vector<std::vector<Access>> per;
     thread_local std::vector<std::uint32_t> local;
     thread_local std::vector<std::uint64_t> reads;
-    all.clear();
+    for (std::uint32_t id : ids)
+        if (id < kDense) slot[id] = -1;
+    ids.clear();
     local.clear();
+    const auto list = [&](std::uint32_t id) -> std::vector<Access>& {
+        std::int32_t k = id < kDense ? slot[id] : -1;
+        if (k < 0 && id >= kDense)
+            for (std::size_t x = 0; x < ids.size(); ++x)
+                if (ids[x] == id) k = static_cast<std::int32_t>(x);
+        if (k < 0) {
+            k = static_cast<std::int32_t>(ids.size());
+            ids.push_back(id);
+            if (id < kDense) slot[id] = k;
+            if (per.size() < ids.size()) per.emplace_back();
+            per[static_cast<std::size_t>(k)].clear();
+        }
+        return per[static_cast<std::size_t>(k)];
+    };
     for (const auto& s : steps) {
         // A step that only found its actor must wait changes nothing: an
         // execution where the actor came later and did not wait is the same.
@@ -27,29 +47,31 @@ std::uint64_t interleaving_fingerprint(const std::vector<sim::StepRecord>& steps
         if (only_blocked) continue;
         if (local.size() <= s.actor) local.resize(s.actor + 1u, 0);
         const std::uint64_t who = (std::uint64_t{s.actor} << 32) | local[s.actor]++;
-        for (const auto& a : s.accesses)
-            if (!sim::Obj::is_wake(a.obj)) all.push_back({a.obj, who, a.write});  // wake: scheduler bookkeeping
+        for (const auto& a : s.accesses) {
+            if (sim::Obj::is_wake(a.obj)) continue;  // scheduler bookkeeping
+            auto& l = list(a.obj);
+            if (!l.empty() && l.back().who == who) l.back().write = l.back().write || a.write;
+            else l.push_back({who, a.write});
+        }
     }
-    std::stable_sort(all.begin(), all.end(), [](const Access& x, const Access& y) { return x.obj < y.obj; });
-    // One entry per (object, step): write if any access of the step wrote it.
-    std::size_t w = 0;
-    for (std::size_t r = 0; r < all.size(); ++r) {
-        if (w > 0 && all[w - 1].obj == all[r].obj && all[w - 1].who == all[r].who) all[w - 1].write = all[w - 1].write || all[r].write;
-        else all[w++] = all[r];
-    }
-    all.resize(w);
+    // Objects in id order; per object, each write in order and the set of
+    // reads between two writes (their order among themselves is no choice).
+    thread_local std::vector<std::pair<std::uint32_t, std::uint32_t>> order;  // (id, slot)
+    order.clear();
+    for (std::uint32_t x = 0; x < ids.size(); ++x) order.emplace_back(ids[x], x);
+    std::sort(order.begin(), order.end());
     std::uint64_t h = 0;
-    for (std::size_t i = 0; i < all.size();) {
-        const std::uint32_t obj = all[i].obj;
+    for (const auto& [obj, k] : order) {
+        const auto& l = per[k];
         h = sim::hash_combine(h, obj);
-        while (i < all.size() && all[i].obj == obj) {
-            if (all[i].write) {
-                h = sim::hash_combine(sim::hash_combine(h, 1), all[i].who);
+        for (std::size_t i = 0; i < l.size();) {
+            if (l[i].write) {
+                h = sim::hash_combine(sim::hash_combine(h, 1), l[i].who);
                 ++i;
                 continue;
             }
             reads.clear();
-            for (; i < all.size() && all[i].obj == obj && !all[i].write; ++i) reads.push_back(all[i].who);
+            for (; i < l.size() && !l[i].write; ++i) reads.push_back(l[i].who);
             std::sort(reads.begin(), reads.end());
             for (auto r : reads) h = sim::hash_combine(sim::hash_combine(h, 0), r);
         }

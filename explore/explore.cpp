@@ -173,6 +173,9 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
             w.revisits = dpor.revisits();
             auto r = eng.run(s, cfg.policy, kernel, dpor.source(), opt);
             more = dpor.next(r.steps);
+            const bool counted = !dpor.last_foreign() && r.end != sched::RunEnd::Pruned;
+            const std::uint64_t interleaving = counted ? interleaving_fingerprint(r.steps) : 0;
+            eng.recycle(std::move(r.steps));
             w.task_count = dpor.last_task() + 1;
             if (dpor.last_foreign()) continue;  // another worker's subtree, cut where it begins
             if (w.tasks.empty() || w.tasks.back().task != dpor.last_task()) {
@@ -189,7 +192,7 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
             ++task_runs;
             ++ts.executions;
             ts.finals.push_back(r.final_state);
-            ts.interleavings.push_back(interleaving_fingerprint(r.steps));
+            ts.interleavings.push_back(interleaving);
             ts.decisions += r.decisions.size();
             ts.steps += r.step_count;
             ts.step_limited += r.end == sched::RunEnd::StepLimit;

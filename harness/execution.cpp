@@ -83,6 +83,8 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
 
     sched::FiberScheduler sched(source, s.max_steps, stacks_);
     sim::World world(sched);
+    if (opt.record_footprints) world.reuse_steps(std::move(spare_steps_));
+    spare_steps_.clear();
     world.set_record_footprints(opt.record_footprints);
     sched.attach(world);
 

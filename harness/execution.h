@@ -62,9 +62,13 @@ public:
     Engine();
     ExecutionResult run(const Scenario& s, std::string_view policy, const fakekvm::KernelConfig& kernel,
                         sched::DecisionSource& decisions, const ExecutionOptions& opt = {});
+    // Hands an execution's step records back once read: the next run
+    // records into them instead of allocating anew.
+    void recycle(std::vector<sim::StepRecord>&& steps) { spare_steps_ = std::move(steps); }
 
 private:
     boost::fibers::pooled_fixedsize_stack stacks_;
+    std::vector<sim::StepRecord> spare_steps_;
 };
 
 }  // namespace regsync::harness

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -28,12 +27,6 @@ void normalise_into(std::vector<sim::Access>& out, const std::vector<sim::Access
         else out[w++] = out[r];
     }
     out.resize(w);
-}
-
-std::vector<sim::Access> normalise(const std::vector<sim::Access>& in) {
-    std::vector<sim::Access> out;
-    normalise_into(out, in);
-    return out;
 }
 
 bool independent(const std::vector<sim::Access>& a, const std::vector<sim::Access>& b) {
@@ -66,6 +59,8 @@ Mask asleep(const std::vector<Dpor::Sleeper>& sleep) {
 class Dpor::LockSections {
 public:
     LockSections(Dpor& d, const std::vector<sim::StepRecord>& steps, std::size_t n) : d_(d), steps_(steps) {
+        d_.scratch_.section_index.clear();
+        d_.scratch_.sections_used = 0;
         for (std::size_t k = 0; k < n; ++k)
             for (const auto& op : steps[k].locks)
                 if (std::find(locks_.begin(), locks_.end(), op.obj) == locks_.end()) locks_.push_back(op.obj);
@@ -75,23 +70,26 @@ public:
         after_.assign(n * L, 0);
         prev_.assign(n, kNone);
         next_.assign(n, kNone);
-        std::map<ActorId, std::size_t> last;
-        std::map<ActorId, std::vector<std::uint8_t>> state;  // 0 free, 1 trying, 2 held
+        std::vector<std::size_t> last;      // per actor: its last step so far
+        std::vector<std::uint8_t> state;    // per actor and mutex: 0 free, 1 trying, 2 held
         for (std::size_t k = 0; k < n; ++k) {
             const ActorId a = steps[k].actor;
-            if (auto it = last.find(a); it != last.end()) {
-                prev_[k] = it->second;
-                next_[it->second] = k;
+            if (last.size() <= a) {
+                last.resize(a + 1u, kNone);
+                state.resize((a + 1u) * L, 0);
+            }
+            if (last[a] != kNone) {
+                prev_[k] = last[a];
+                next_[last[a]] = k;
             }
             last[a] = k;
-            auto& st = state[a];
-            st.resize(L, 0);
-            std::copy(st.begin(), st.end(), before_.begin() + static_cast<std::ptrdiff_t>(k * L));
+            const auto st = state.begin() + static_cast<std::ptrdiff_t>(a * L);
+            std::copy(st, st + static_cast<std::ptrdiff_t>(L), before_.begin() + static_cast<std::ptrdiff_t>(k * L));
             for (const auto& op : steps[k].locks) {
                 const std::size_t l = index(op.obj);
-                st[l] = op.kind == sim::LockOp::Attempt ? 1 : op.kind == sim::LockOp::Release ? 0 : 2;
+                st[static_cast<std::ptrdiff_t>(l)] = op.kind == sim::LockOp::Attempt ? 1 : op.kind == sim::LockOp::Release ? 0 : 2;
             }
-            std::copy(st.begin(), st.end(), after_.begin() + static_cast<std::ptrdiff_t>(k * L));
+            std::copy(st, st + static_cast<std::ptrdiff_t>(L), after_.begin() + static_cast<std::ptrdiff_t>(k * L));
         }
     }
 
@@ -163,16 +161,22 @@ private:
         std::size_t first = k, last = k;
         while (before(first, l) != 0 && prev_[first] != kNone) first = prev_[first];
         while (after(last, l) != 0 && next_[last] != kNone) last = next_[last];
-        auto [it, fresh] = sections_.try_emplace({first, m});
-        if (!fresh) return it->second;
-        std::vector<sim::Access> all;
+        // Cached for this execution in buffers kept from one to the next.
+        auto& sc = d_.scratch_;
+        const std::uint64_t key = static_cast<std::uint64_t>(first) << 32 | l;
+        auto [it, fresh] = sc.section_index.try_emplace(key, static_cast<std::uint32_t>(sc.sections_used));
+        if (!fresh) return sc.section_pool[it->second];
+        if (sc.section_pool.size() <= sc.sections_used) sc.section_pool.emplace_back();
+        auto& all = sc.section_all;
+        all.clear();
         for (std::size_t s = first;; s = next_[s]) {
             for (const auto& acc : d_.footprint(steps_, s))
                 if (!sim::Obj::is_wake(acc.obj) && !is_lock(acc.obj)) all.push_back(acc);
             if (s == last) break;
         }
-        it->second = normalise(all);
-        return it->second;
+        auto& out = sc.section_pool[sc.sections_used++];
+        normalise_into(out, all);
+        return out;
     }
 
     Dpor& d_;
@@ -180,7 +184,6 @@ private:
     std::vector<std::uint32_t> locks_;            // the mutexes of this execution, sorted
     std::vector<std::uint8_t> before_, after_;    // [step][mutex]: 0 free, 1 trying, 2 held
     std::vector<std::size_t> prev_, next_;        // the same actor's previous and next step
-    std::map<std::pair<std::size_t, std::uint32_t>, std::vector<sim::Access>> sections_;
 };
 
 const std::vector<sim::Access>& Dpor::footprint(const std::vector<sim::StepRecord>& steps, std::size_t k) {
@@ -234,7 +237,7 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
             const auto& fp = footprint(w.steps(), pos_ - 1);
             for (const auto* set : {&parent.sleep, &parent.explored})
                 for (const auto& s : *set)
-                    if (s.actor != parent.chosen && independent(s.fp, fp)) n.sleep.push_back(s);
+                    if (s.actor != parent.chosen && independent(*s.fp, fp)) n.sleep.push_back(s);
         }
     }
     if (state_cache_ && source_.state_) {
@@ -358,10 +361,15 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
         std::uint32_t* cp = row(actor_clock, p);
         if (sections) {
             // Races that are only the order of commuting critical sections
-            // are neither reversed nor part of happens-before.
+            // are neither reversed nor part of happens-before. A step that
+            // already happens before p's last one is left in: its clock adds
+            // nothing, and asking whether the sections commute costs.
             std::sort(deps.begin(), deps.end());
             deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
-            std::erase_if(deps, [&](std::uint32_t i) { return steps[i].actor != p && sections->commuting_sections(i, j); });
+            std::erase_if(deps, [&](std::uint32_t i) {
+                const ActorId q = steps[i].actor;
+                return q != p && row(vc, i)[q] > cp[q] && sections->commuting_sections(i, j);
+            });
         }
         for (std::uint32_t i : deps) {
             const ActorId q = steps[i].actor;
@@ -409,7 +417,7 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
     if (pruned_ && !last_foreign_ && !cache_cut_) ++sleep_blocked_;
     cache_cut_ = false;
     for (std::size_t k = replay_ > 0 ? replay_ - 1 : 0; k < stack_.size(); ++k)
-        stack_[k].explored.push_back({stack_[k].chosen, footprint(steps, k)});
+        stack_[k].explored.push_back({stack_[k].chosen, std::make_shared<const std::vector<sim::Access>>(footprint(steps, k))});
     if (races()) analyse_races(steps);
     footprints_used_ = 0;  // the next execution records its own (the buffers are kept)
     while (!stack_.empty()) {

@@ -55,7 +55,9 @@
 // union over workers is the same set of schedules whatever the workers.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -110,7 +112,9 @@ public:
 
     struct Sleeper {
         ActorId actor;
-        std::vector<sim::Access> fp;  // the step it would take
+        // The step it would take; shared, since a sleeper is copied into
+        // every node below while it stays asleep.
+        std::shared_ptr<const std::vector<sim::Access>> fp;
     };
 
 private:
@@ -179,6 +183,11 @@ private:
         std::vector<std::uint32_t> vc, actor_clock, ids, deps;  // ids: the objects of the execution, by slot
         std::vector<std::int32_t> slot;                         // object id (dense) -> its slot, or -1
         std::vector<ObjState> objs;
+        // LockSections: each critical section's accesses, by (first step, mutex)
+        std::unordered_map<std::uint64_t, std::uint32_t> section_index;
+        std::deque<std::vector<sim::Access>> section_pool;  // a deque: a section's reference outlives the next one's insertion
+        std::size_t sections_used = 0;
+        std::vector<sim::Access> section_all;
     } scratch_;
     std::size_t replay_ = 0;  // nodes below this index are replayed
     std::size_t pos_ = 0;     // next node of the running execution

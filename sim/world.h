@@ -73,7 +73,23 @@ public:
     // Called by the scheduler when it hands control to an actor.
     void begin_step(ActorId a) {
         ++step_;
-        if (record_footprints_) steps_.push_back(StepRecord{a, {}, {}});
+        if (!record_footprints_) return;
+        if (spare_.empty()) {
+            steps_.push_back(StepRecord{a, {}, {}});
+            return;
+        }
+        // A record of an earlier execution, its buffers kept.
+        StepRecord& r = steps_.emplace_back(std::move(spare_.back()));
+        spare_.pop_back();
+        r.actor = a;
+        r.accesses.clear();
+        r.locks.clear();
+    }
+    // The step records of an earlier execution, for this one to reuse
+    // (recording footprints otherwise allocates at every step).
+    void reuse_steps(std::vector<StepRecord> old) {
+        spare_ = std::move(old);
+        steps_.reserve(spare_.size());
     }
     std::uint32_t step() const { return step_; }
     const std::vector<StepRecord>& steps() const { return steps_; }
@@ -107,6 +123,7 @@ private:
     bool ended_ = false;
     std::vector<Event> events_;
     std::vector<StepRecord> steps_;
+    std::vector<StepRecord> spare_;
     std::vector<HookSpan> hooks_;
 };
 
