@@ -162,13 +162,15 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
         opt.record_footprints = true;
         opt.state_hash = cfg.state_cache;
         auto& w = out[static_cast<std::size_t>(t)];
-        std::uint64_t runs = 0, task_runs = 0;
+        std::uint64_t runs = 0, task_runs = 0, tried = 0;
         for (bool more = true; more;) {
             if (dpor.next_task() > stop_after.load()) {
                 w.complete = false;
                 break;
             }
-            if (t == 0 && progress && (runs & 0x3ff) == 0 && runs > 0) progress(runs);
+            // Every execution counts here, sleep-blocked ones too: a search
+            // that mostly runs into sleep sets must still see its deadline.
+            if (t == 0 && progress && (++tried & 0xff) == 0) progress(runs);
             w.states = dpor.states();
             w.revisits = dpor.revisits();
             auto r = eng.run(s, cfg.policy, kernel, dpor.source(), opt);
