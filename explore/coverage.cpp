@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sim/object_slots.h"
 #include "sim/rng.h"
 
 namespace regsync::explore {
@@ -12,32 +13,19 @@ std::uint64_t interleaving_fingerprint(const std::vector<sim::StepRecord>& steps
         bool write;
     };
     // Per object, its accesses in step order, one per step (write if any
-    // access of the step wrote it). Objects are found through a dense table
-    // (ids are small: sim/footprint.h); the buffers are the thread's, reused
+    // access of the step wrote it). The buffers are the thread's, reused
     // from one execution to the next.
-    constexpr std::uint32_t kDense = 0x10000;
-    thread_local std::vector<std::int32_t> slot(kDense, -1);
-    thread_local std::vector<std::uint32_t> ids;
-    thread_local std::vector<std::vector<Access>> per;
+    thread_local sim::ObjectSlots slots;
+    thread_local std::vector<std::vector<Access>> per;  // by slot
     thread_local std::vector<std::uint32_t> local;
     thread_local std::vector<std::uint64_t> reads;
-    for (std::uint32_t id : ids)
-        if (id < kDense) slot[id] = -1;
-    ids.clear();
+    slots.clear();
     local.clear();
     const auto list = [&](std::uint32_t id) -> std::vector<Access>& {
-        std::int32_t k = id < kDense ? slot[id] : -1;
-        if (k < 0 && id >= kDense)
-            for (std::size_t x = 0; x < ids.size(); ++x)
-                if (ids[x] == id) k = static_cast<std::int32_t>(x);
-        if (k < 0) {
-            k = static_cast<std::int32_t>(ids.size());
-            ids.push_back(id);
-            if (id < kDense) slot[id] = k;
-            if (per.size() < ids.size()) per.emplace_back();
-            per[static_cast<std::size_t>(k)].clear();
-        }
-        return per[static_cast<std::size_t>(k)];
+        const auto [k, fresh] = slots.slot(id);
+        if (per.size() <= k) per.emplace_back();
+        if (fresh) per[k].clear();
+        return per[k];
     };
     for (const auto& s : steps) {
         // A step that only found its actor must wait changes nothing: an
@@ -58,7 +46,7 @@ std::uint64_t interleaving_fingerprint(const std::vector<sim::StepRecord>& steps
     // reads between two writes (their order among themselves is no choice).
     thread_local std::vector<std::pair<std::uint32_t, std::uint32_t>> order;  // (id, slot)
     order.clear();
-    for (std::uint32_t x = 0; x < ids.size(); ++x) order.emplace_back(ids[x], x);
+    for (std::uint32_t x = 0; x < slots.size(); ++x) order.emplace_back(slots.id(x), x);
     std::sort(order.begin(), order.end());
     std::uint64_t h = 0;
     for (const auto& [obj, k] : order) {

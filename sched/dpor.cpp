@@ -310,35 +310,20 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
     vc.assign(n * actors, 0);
     actor_clock.assign(actors * actors, 0);
     const auto row = [actors](std::vector<std::uint32_t>& m, std::size_t r) { return m.data() + r * actors; };
-    // The objects of this execution and their state: a slot per object id,
-    // found through a dense table (object ids are small: sim/footprint.h).
-    auto& ids = scratch_.ids;
-    auto& slot = scratch_.slot;
+    // The objects of this execution and their state, a slot each.
+    auto& slots = scratch_.slots;
     auto& objs = scratch_.objs;
-    constexpr std::size_t kDense = 0x10000 + 64;
-    if (slot.empty()) slot.assign(kDense, -1);
-    for (std::uint32_t id : ids) {
-        const std::size_t d = sim::Obj::is_wake(id) ? 0x10000 + (id & 0xffff) : id;
-        if (d < kDense) slot[d] = -1;
-    }
-    ids.clear();
+    slots.clear();
     const auto obj = [&](std::uint32_t id) -> Scratch::ObjState& {
-        const std::size_t d = sim::Obj::is_wake(id) ? 0x10000 + (id & 0xffff) : id;
-        std::int32_t k = d < kDense ? slot[d] : -1;
-        if (k < 0 && d >= kDense)  // not in the table: look it up
-            for (std::size_t x = 0; x < ids.size(); ++x)
-                if (ids[x] == id) k = static_cast<std::int32_t>(x);
-        if (k < 0) {
-            k = static_cast<std::int32_t>(ids.size());
-            ids.push_back(id);
-            if (d < kDense) slot[d] = k;
-            if (objs.size() < ids.size()) objs.emplace_back();
-            auto& o = objs[static_cast<std::size_t>(k)];
+        const auto [k, fresh] = slots.slot(id);
+        if (fresh) {
+            if (objs.size() <= k) objs.emplace_back();
+            auto& o = objs[k];
             o.last_write = -1;
             o.reads.clear();
             o.writes.clear();
         }
-        return objs[static_cast<std::size_t>(k)];
+        return objs[k];
     };
     auto& deps = scratch_.deps;
     std::optional<LockSections> sections;

@@ -63,6 +63,7 @@
 
 #include "sched/decision_source.h"
 #include "sim/footprint.h"
+#include "sim/object_slots.h"
 
 namespace regsync::sched {
 
@@ -180,9 +181,9 @@ private:
             std::vector<std::uint32_t> reads;   // since the last write
             std::vector<std::uint32_t> writes;  // Obj::wake only: since the waiter last ran
         };
-        std::vector<std::uint32_t> vc, actor_clock, ids, deps;  // ids: the objects of the execution, by slot
-        std::vector<std::int32_t> slot;                         // object id (dense) -> its slot, or -1
-        std::vector<ObjState> objs;
+        std::vector<std::uint32_t> vc, actor_clock, deps;
+        sim::ObjectSlots slots;      // the objects of the execution
+        std::vector<ObjState> objs;  // by slot
         // LockSections: each critical section's accesses, by (first step, mutex)
         std::unordered_map<std::uint64_t, std::uint32_t> section_index;
         std::deque<std::vector<sim::Access>> section_pool;  // a deque: a section's reference outlives the next one's insertion

@@ -477,13 +477,19 @@ TEST(Shard, DfsShardsAndThreadsEqualOneProcess) {
 
 // A split changes only who runs which subtree: with partial-order reduction
 // the run still covers exactly the Mazurkiewicz traces of the unsplit one.
-TEST(Shard, ASplitDfsCoversTheSameInterleavings) {
-    harness::Engine engine;
-    const auto s = harness::load_scenario("init-sipi-halt", scenario_dir());
+// Unbounded dfs of init-sipi-halt, the scenario of the split tests below.
+explore::ExploreConfig unbounded_dfs(std::uint64_t executions) {
     explore::ExploreConfig cfg;
     cfg.strategy = "dfs";
     cfg.preemption_bound = sched::kUnbounded;
-    cfg.executions = 1000000;
+    cfg.executions = executions;
+    return cfg;
+}
+
+TEST(Shard, ASplitDfsCoversTheSameInterleavings) {
+    harness::Engine engine;
+    const auto s = harness::load_scenario("init-sipi-halt", scenario_dir());
+    auto cfg = unbounded_dfs(1000000);
     const auto whole = explore::explore(s, cfg, engine);
     cfg.split_depth = 3;
     cfg.jobs = 2;
@@ -499,11 +505,8 @@ TEST(Shard, ASplitDfsCoversTheSameInterleavings) {
 TEST(Shard, ACappedSplitDfsIsTheSameOnAnyNumberOfThreads) {
     harness::Engine engine;
     const auto s = harness::load_scenario("init-sipi-halt", scenario_dir());
-    explore::ExploreConfig cfg;
-    cfg.strategy = "dfs";
-    cfg.preemption_bound = sched::kUnbounded;
+    auto cfg = unbounded_dfs(400);
     cfg.split_depth = 4;
-    cfg.executions = 400;
     const auto one = explore::explore(s, cfg, engine);
     cfg.jobs = 2;
     const auto two = explore::explore(s, cfg, engine);
