@@ -7,8 +7,10 @@
 
 namespace regsync::explore {
 
+bool is_cell_reduction(const std::string& name) { return name == "bpor" || name == "lock-aware-bpor"; }
+
 std::string check_cell_reduction(const std::string& name) {
-    if (name != "bpor" && name != "lock-aware-bpor")
+    if (!is_cell_reduction(name))
         throw harness::InputError("unknown cell reduction '" + name + "' (bpor, lock-aware-bpor: a bounded search keeps no sleep sets)");
     return name;
 }

@@ -43,7 +43,8 @@ struct CellSearch {
 
 // A cell search's reduction: "bpor" or "lock-aware-bpor" (the others
 // either keep sleep sets, which a preemption bound makes unsound, or do not
-// reduce); returns it, or throws InputError.
+// reduce). check_cell_reduction returns it, or throws InputError.
+bool is_cell_reduction(const std::string& name);
 std::string check_cell_reduction(const std::string& name);
 
 // `stop`, if given, is asked after every violating execution with the set

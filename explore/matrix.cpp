@@ -268,7 +268,7 @@ std::pair<MatrixReport, MatrixConfig> merge_matrix_shards(const std::vector<std:
         cfg.executions = harness::json_integer<std::uint64_t>(c.at("executions"), "executions");
         // Reports of regsync before --reduction searched with bpor.
         cfg.reduction = c.contains("reduction") ? c.at("reduction").get<std::string>() : "bpor";
-        if (cfg.reduction != "bpor" && cfg.reduction != "lock-aware-bpor")
+        if (!is_cell_reduction(cfg.reduction))
             throw harness::InputError::at(paths.front(), 1, "unknown reduction '" + cfg.reduction + "' in the config");
         cfg.only_scenarios.clear();
         for (const auto& s : js.front().at("scenarios")) cfg.only_scenarios.push_back(s.at(0).get<std::string>());

@@ -100,7 +100,8 @@ public:
         const auto& a = d_.footprint(steps_, i);
         const auto& b = d_.footprint(steps_, j);
         bool lock_conflict = false, woke_waiter = false;
-        std::vector<std::uint32_t> mutexes;
+        auto& mutexes = mutexes_;
+        mutexes.clear();
         for (std::size_t x = 0, y = 0; x < a.size() && y < b.size();) {
             if (a[x].obj < b[y].obj) ++x;
             else if (b[y].obj < a[x].obj) ++y;
@@ -184,6 +185,7 @@ private:
     std::vector<std::uint32_t> locks_;            // the mutexes of this execution, sorted
     std::vector<std::uint8_t> before_, after_;    // [step][mutex]: 0 free, 1 trying, 2 held
     std::vector<std::size_t> prev_, next_;        // the same actor's previous and next step
+    std::vector<std::uint32_t> mutexes_;          // commuting_sections(): the mutexes of a race
 };
 
 const std::vector<sim::Access>& Dpor::footprint(const std::vector<sim::StepRecord>& steps, std::size_t k) {

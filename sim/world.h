@@ -51,24 +51,12 @@ public:
     void write(std::uint32_t obj) { touch(obj, true); }
     // A mutex's protocol: the read that tries it (before waiting for it),
     // and the writes that take and release it.
-    void lock_attempt(std::uint32_t obj) {
-        touch(obj, false);
-        lock_op(obj, LockOp::Attempt);
-    }
-    void acquired(std::uint32_t obj) {
-        touch(obj, true);
-        lock_op(obj, LockOp::Acquire);
-    }
+    void lock_attempt(std::uint32_t obj) { lock_op(obj, LockOp::Attempt); }
+    void acquired(std::uint32_t obj) { lock_op(obj, LockOp::Acquire); }
     // Taken back after waiting for a condition (qemu_cond_wait): the
     // waiter's data, not only the mutex, decided when.
-    void reacquired(std::uint32_t obj) {
-        touch(obj, true);
-        lock_op(obj, LockOp::Reacquire);
-    }
-    void released(std::uint32_t obj) {
-        touch(obj, true);
-        lock_op(obj, LockOp::Release);
-    }
+    void reacquired(std::uint32_t obj) { lock_op(obj, LockOp::Reacquire); }
+    void released(std::uint32_t obj) { lock_op(obj, LockOp::Release); }
 
     // Called by the scheduler when it hands control to an actor.
     void begin_step(ActorId a) {
@@ -113,7 +101,10 @@ private:
     void touch(std::uint32_t obj, bool w) {
         if (record_footprints_ && !ended_ && !steps_.empty()) steps_.back().accesses.push_back({obj, w});
     }
+    // The mutex's access (only an attempt merely reads it), and which part
+    // of its protocol that access was.
     void lock_op(std::uint32_t obj, LockOp::Kind k) {
+        touch(obj, k != LockOp::Attempt);
         if (record_footprints_ && !ended_ && !steps_.empty()) steps_.back().locks.push_back({obj, k});
     }
     Scheduler* sched_;
