@@ -102,6 +102,7 @@ bool Vmm::cpu_thread_is_idle(const CPUState& cpu) const {
 }
 
 bool Vmm::qemu_wait_io_event(CPUState& cpu) {
+    world_.read(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));  // cpu_thread_is_idle(): whether it waits is a read
     if (cpu_thread_is_idle(cpu) && !cond_wait([&] { return !cpu_thread_is_idle(cpu); })) return false;
     world_.write(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));
     if (cpu.stop) {
@@ -131,6 +132,7 @@ void Vmm::run_on_cpu(CPUState& cpu, sim::FunctionRef<void(CPUState&)> fn) {
     world_.write(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));
     cpu.work_list.push_back(&wi);
     qemu_cpu_kick(cpu);
+    world_.read(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));  // wi.done
     if (!cond_wait([&] { return wi.done; })) throw sim::Shutdown{};  // rare: wound up the slow way
 }
 
@@ -155,6 +157,7 @@ void Vmm::pause_all_vcpus() {
         c.stop = true;
         qemu_cpu_kick(c);
     }
+    for (const auto& c : cpus_) world_.read(Obj::vcpu(c.cpu_index, Obj::kVmmCpu));  // all_vcpus_paused()
     if (!cond_wait([this] { return all_vcpus_paused(); })) throw sim::Shutdown{};
     world_.emit({.kind = sim::EventKind::VmStopped});
 }
