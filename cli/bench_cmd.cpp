@@ -132,7 +132,7 @@ void plugin_throughput(const BenchOptions& o) {
 void time_to_violation(const BenchOptions& o) {
     const auto cat = explore::load_catalogue(o.catalogue, o.scenario_dir);
     std::printf("## Time to first violation, per catalogued bug\n\n");
-    std::printf("| bug | policy / kernel | random: exec, ms | pct d=3: exec, ms | dfs (dpor, bounds 0..3): exec, preemptions, ms |\n");
+    std::printf("| bug | policy / kernel | random: exec, ms | pct d=3: exec, ms | dfs (lock-aware, bounds 0..3): exec, preemptions, ms |\n");
     std::printf("|---|---|---|---|---|\n");
     for (const auto& b : cat.bugs) {
         const auto s = harness::load_scenario(b.scenario, o.scenario_dir);
@@ -143,6 +143,7 @@ void time_to_violation(const BenchOptions& o) {
         std::string cells;
         for (const char* strategy : {"random", "pct", "dfs"}) {
             cfg.strategy = strategy;
+            cfg.reduction = "lock-aware";
             cfg.preemption_bound = 3;
             const auto t = timed_explore(s, cfg);
             char buf[96];

@@ -237,9 +237,10 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
         if (sleep_sets()) {
             // Sleepers stay asleep while the steps taken are independent of theirs.
             const auto& fp = footprint(w.steps(), pos_ - 1);
-            for (const auto* set : {&parent.sleep, &parent.explored})
-                for (const auto& s : *set)
-                    if (s.actor != parent.chosen && independent(*s.fp, fp)) n.sleep.push_back(s);
+            for (const auto& s : parent.sleep)
+                if (s.actor != parent.chosen && independent(*s.fp, fp)) n.sleep.push_back(s);
+            for (const auto& s : parent.explored)
+                if (s.actor != parent.chosen && covered_within_bound(parent, s) && independent(*s.fp, fp)) n.sleep.push_back(s);
         }
     }
     if (state_cache_ && source_.state_) {
@@ -281,6 +282,22 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
     return pick;
 }
 
+// Under a preemption bound, a sibling explored first at node n stands for
+// the schedules below n.chosen in which its step runs later, after steps
+// independent of it: E = q.w.p.v, with q = n.chosen, is covered by the
+// explored E' = p.q.w.v. Only the switches at n, after p and around p's old
+// place differ, so cost(E') - cost(E) is at most
+//   [n.current -> p] - [n.current -> q] + [p could go on after its step].
+// When that is <= 0, E' is within the bound whenever E is and p may sleep;
+// otherwise it stays awake (a plain sleep set here can cut a schedule that
+// only the bound then rules out: the states dpor missed at bound 1).
+// Unbounded, every sleeper sleeps.
+bool Dpor::covered_within_bound(const Node& n, const Sleeper& s) const {
+    if (bound_ == kUnbounded) return true;
+    const auto switch_cost = [&](ActorId a) { return n.current != sim::kNoActor && a != n.current ? 1 : 0; };
+    return switch_cost(s.actor) + (s.continues ? 1 : 0) <= switch_cost(n.chosen);
+}
+
 void Dpor::add_backtrack(std::size_t i, ActorId p) {
     const auto add = [&](std::size_t k) {
         Node& m = stack_[k];
@@ -295,6 +312,27 @@ void Dpor::add_backtrack(std::size_t i, ActorId p) {
     std::size_t k = i;
     while (k > 0 && stack_[k - 1].chosen == a) --k;
     if (k != i) add(k);
+}
+
+// The actors whose next step after step i could start the reversal of the
+// race (i, j): the steps after i that do not happen after i, up to j, are
+// notdep(i).j (Abdulla et al.); an initial is an actor whose first such step
+// has no other of them before it in happens-before.
+Dpor::Mask Dpor::initials(const std::vector<sim::StepRecord>& steps, std::size_t i, std::size_t j, std::size_t actors) const {
+    const auto& vc = scratch_.vc;
+    const ActorId ai = steps[i].actor;
+    Mask seen = 0, first = 0;
+    for (std::size_t k = i + 1; k <= j; ++k) {
+        const ActorId q = steps[k].actor;
+        const std::uint32_t* vk = vc.data() + k * actors;
+        if ((seen & bit(q)) || vk[ai] > i) continue;  // not q's first such step, or after i
+        seen |= bit(q);
+        bool initial = true;
+        for (std::size_t a = 0; a < actors && initial; ++a)
+            if (a != q && vk[a] > i + 1) initial = false;
+        if (initial) first |= bit(q);
+    }
+    return first;
 }
 
 void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
@@ -358,14 +396,33 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
                 return q != p && row(vc, i)[q] > cp[q] && sections->commuting_sections(i, j);
             });
         }
+        auto& races = scratch_.races;
+        races.clear();
         for (std::uint32_t i : deps) {
             const ActorId q = steps[i].actor;
-            if (q == p || row(vc, i)[q] <= cp[q]) continue;  // same actor, or already ordered
+            if (q != p && row(vc, i)[q] > cp[q]) races.push_back(i);  // not the same actor, and not already ordered
+        }
+        for (std::uint32_t i : deps) {
+            const std::uint32_t* vi = row(vc, i);
+            for (std::size_t a = 0; a < actors; ++a) cp[a] = std::max(cp[a], vi[a]);
+        }
+        cp[p] = static_cast<std::uint32_t>(j + 1);
+        std::copy(cp, cp + actors, row(vc, j));
+        for (std::uint32_t i : races) {
             // A race: reverse it by running p first where step i was taken,
             // or, when p could not run there, whoever could.
             const Node& ni = stack_[i];
             if (ni.enabled & bit(p)) {
                 add_backtrack(i, p);
+                // p's next step there may not be the one that races: it may
+                // need another actor's steps first (they happen before step
+                // j and not after step i). Then run those first as well:
+                // p's own step first is another schedule, and when p sleeps
+                // at i nothing else would find this one.
+                const Mask first = initials(steps, i, j, actors);
+                if (!(first & bit(p)))
+                    for (ActorId a = 0; a < 64; ++a)
+                        if (first & ni.enabled & bit(a)) add_backtrack(i, a);
                 continue;
             }
             for (ActorId a = 0; a < 64; ++a)
@@ -377,12 +434,6 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
                     break;
                 }
         }
-        for (std::uint32_t i : deps) {
-            const std::uint32_t* vi = row(vc, i);
-            for (std::size_t a = 0; a < actors; ++a) cp[a] = std::max(cp[a], vi[a]);
-        }
-        cp[p] = static_cast<std::uint32_t>(j + 1);
-        std::copy(cp, cp + actors, row(vc, j));
         for (const auto& a : fp) {
             auto& o = obj(a.obj);
             if (a.write) {
@@ -404,7 +455,8 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
     if (pruned_ && !last_foreign_ && !cache_cut_) ++sleep_blocked_;
     cache_cut_ = false;
     for (std::size_t k = replay_ > 0 ? replay_ - 1 : 0; k < stack_.size(); ++k)
-        stack_[k].explored.push_back({stack_[k].chosen, std::make_shared<const std::vector<sim::Access>>(footprint(steps, k))});
+        stack_[k].explored.push_back({stack_[k].chosen, std::make_shared<const std::vector<sim::Access>>(footprint(steps, k)),
+                                      k + 1 >= stack_.size() || stack_[k + 1].current == stack_[k].chosen});
     if (races()) analyse_races(steps);
     footprints_used_ = 0;  // the next execution records its own (the buffers are kept)
     while (!stack_.empty()) {

@@ -116,6 +116,11 @@ public:
         // The step it would take; shared, since a sleeper is copied into
         // every node below while it stays asleep.
         std::shared_ptr<const std::vector<sim::Access>> fp;
+        // Whether it could go on after that step (it reached a scheduling
+        // point rather than blocking or ending): then the explored schedule
+        // that stands for one where it runs later switches away from it once
+        // more, which a preemption bound counts.
+        bool continues = true;
     };
 
 private:
@@ -153,11 +158,13 @@ private:
     bool lock_aware() const { return reduction_ == Reduction::LockAware || reduction_ == Reduction::LockAwareBpor; }
     ActorId extend(const std::vector<ActorId>& enabled, ActorId current, const sim::World& w);
     std::uint32_t cost(const Node& n, ActorId p) const;
+    bool covered_within_bound(const Node& n, const Sleeper& s) const;
     // Step k's accesses, one entry per object, sorted: normalised once per
     // execution and shared by the sleep sets and the race analysis.
     const std::vector<sim::Access>& footprint(const std::vector<sim::StepRecord>& steps, std::size_t k);
     void add_backtrack(std::size_t i, ActorId p);
     void analyse_races(const std::vector<sim::StepRecord>& steps);
+    Mask initials(const std::vector<sim::StepRecord>& steps, std::size_t i, std::size_t j, std::size_t actors) const;
     class LockSections;  // LockAware: which races are only a mutex's order
 
     bool ours(std::uint64_t task) const { return !split_.ours || split_.ours(task); }
@@ -181,7 +188,7 @@ private:
             std::vector<std::uint32_t> reads;   // since the last write
             std::vector<std::uint32_t> writes;  // Obj::wake only: since the waiter last ran
         };
-        std::vector<std::uint32_t> vc, actor_clock, deps;
+        std::vector<std::uint32_t> vc, actor_clock, deps, races;
         sim::ObjectSlots slots;      // the objects of the execution
         std::vector<ObjState> objs;  // by slot
         // LockSections: each critical section's accesses, by (first step, mutex)

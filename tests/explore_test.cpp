@@ -189,7 +189,7 @@ TEST(Dfs, ProvesInitSipiHaltFreeOfLostInitOnThePendingEventsKernel) {
     const auto reduced = dfs("init-sipi-halt", "qemu-levels", "init-apic-events", 2);
     EXPECT_TRUE(reduced.exhausted);
     EXPECT_FALSE(reduced.violating_execution.has_value());
-    EXPECT_LT(reduced.executions * 10, plain.executions);
+    EXPECT_LT(reduced.executions * 5, plain.executions);  // 508 against 3,598
     // Without a bound: every schedule of the scenario, up to reordering of
     // independent steps.
     const auto all = dfs("init-sipi-halt", "qemu-levels", "init-apic-events", sched::kUnbounded);
@@ -253,13 +253,16 @@ TEST(Dfs, ReductionCutsBystanderVcpusTenfoldWithTheSameVerdict) {
     const std::string path = std::string(REGSYNC_TEST_DATA) + "/init-sipi-halt-bystanders.toml";
     const char* s = path.c_str();
     const auto plain = dfs(s, "qemu-levels", "init-apic-events", 1, "none");
-    const auto reduced = dfs(s, "qemu-levels", "init-apic-events", 1);
+    // The bystanders take the BQL: over the full dependence their sections'
+    // order makes 40,736 traces within one preemption (dpor runs 67,434
+    // schedules), which the lock-aware reduction does not tell apart.
+    const auto reduced = dfs(s, "qemu-levels", "init-apic-events", 1, "lock-aware");
     ASSERT_TRUE(plain.exhausted && reduced.exhausted);
     EXPECT_FALSE(plain.violating_execution || reduced.violating_execution);
     EXPECT_GE(plain.executions, 10 * reduced.executions) << plain.executions << " vs " << reduced.executions;
     EXPECT_EQ(plain.distinct_final_states, reduced.distinct_final_states);
     const auto buggy_plain = dfs(s, "qemu-levels", "init-mp-state", 1, "none");
-    const auto buggy = dfs(s, "qemu-levels", "init-mp-state", 1);
+    const auto buggy = dfs(s, "qemu-levels", "init-mp-state", 1, "lock-aware");
     ASSERT_TRUE(buggy_plain.violating_execution && buggy.violating_execution);
     EXPECT_EQ(buggy.first_violation.verdict.first()->property, properties::Property::LostInit);
     EXPECT_LT(*buggy.violating_execution, *buggy_plain.violating_execution);
@@ -286,6 +289,44 @@ TEST(Dfs, BporKeepsEveryFinalStateOfBoundedPlainDfs) {
         ASSERT_TRUE(plain.exhausted && bpor.exhausted);
         EXPECT_EQ(bpor.distinct_final_states, plain.distinct_final_states);
         EXPECT_LT(bpor.executions, plain.executions);
+    }
+}
+
+TEST(Dfs, DporReachesEveryTraceAndFinalStateThatSleepSetsAloneReach) {
+    // Sleep sets alone try every awake actor at every node: every trace is
+    // run. DPOR must reach the same ones. It did not when a race (i, j) was
+    // reversed by running j's actor at i although that actor's next step
+    // there was not j: j needed another actor's step first, and when j's
+    // actor slept at i nothing ran that other actor there. On this arm64
+    // scenario that lost 176 of 804 traces and 12 of 52 final states.
+    const auto sleep = dfs("arm64-timer-istatus", "qemu-today", "debian-6.1", sched::kUnbounded, "sleep");
+    const auto dpor = dfs("arm64-timer-istatus", "qemu-today", "debian-6.1", sched::kUnbounded, "dpor");
+    const auto aware = dfs("arm64-timer-istatus", "qemu-today", "debian-6.1", sched::kUnbounded, "lock-aware");
+    ASSERT_TRUE(sleep.exhausted && dpor.exhausted && aware.exhausted);
+    EXPECT_EQ(dpor.distinct_interleavings, sleep.distinct_interleavings);
+    EXPECT_EQ(dpor.distinct_final_states, sleep.distinct_final_states);
+    EXPECT_EQ(aware.distinct_final_states, sleep.distinct_final_states);
+    EXPECT_LT(dpor.sleep_blocked * 10, sleep.sleep_blocked);
+}
+
+TEST(Dfs, SleepSetsUnderABoundKeepEveryTraceOfPlainBoundedDfs) {
+    // A sleeper stands for schedules in which it runs later; under a
+    // preemption bound it sleeps only where its own schedule costs no more
+    // preemptions than those (Dpor::covered_within_bound). With plain sleep
+    // sets, dpor at bound 2 on the INIT storm of two vCPUs reached 368 of
+    // its 1,890 traces.
+    for (const char* scenario : {"tsc-runtime-writeback", "hypercall-result"}) {
+        SCOPED_TRACE(scenario);
+        const auto plain = dfs(scenario, "qemu-today", "debian-6.1", 1, "none");
+        const auto bpor = dfs(scenario, "qemu-today", "debian-6.1", 1, "bpor");
+        for (const char* red : {"sleep", "dpor"}) {
+            SCOPED_TRACE(red);
+            const auto reduced = dfs(scenario, "qemu-today", "debian-6.1", 1, red);
+            ASSERT_TRUE(plain.exhausted && reduced.exhausted);
+            EXPECT_EQ(reduced.distinct_interleavings, plain.distinct_interleavings);
+            EXPECT_EQ(reduced.distinct_final_states, plain.distinct_final_states);
+            EXPECT_LT(reduced.executions, bpor.executions);
+        }
     }
 }
 
