@@ -237,8 +237,19 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
         if (sleep_sets()) {
             // Sleepers stay asleep while the steps taken are independent of theirs.
             const auto& fp = footprint(w.steps(), pos_ - 1);
-            for (const auto& s : parent.sleep)
-                if (s.actor != parent.chosen && independent(*s.fp, fp)) n.sleep.push_back(s);
+            for (const auto& s : parent.sleep) {
+                if (s.actor == parent.chosen) continue;
+                if (independent(*s.fp, fp)) {
+                    n.sleep.push_back(s);
+                } else if (races()) {
+                    // The step taken wakes the sleeper. Schedules in which
+                    // its step comes first are explored where it was; those
+                    // in which it comes later, after a step it races with,
+                    // are not: run those racing actors here too.
+                    for (ActorId a = 0; a < 64; ++a)
+                        if ((s.raced & bit(a)) && a != parent.chosen) add_backtrack(pos_ - 1, a);
+                }
+            }
             for (const auto& s : parent.explored)
                 if (s.actor != parent.chosen && covered_within_bound(parent, s) && independent(*s.fp, fp)) n.sleep.push_back(s);
         }
@@ -296,6 +307,11 @@ bool Dpor::covered_within_bound(const Node& n, const Sleeper& s) const {
     if (bound_ == kUnbounded) return true;
     const auto switch_cost = [&](ActorId a) { return n.current != sim::kNoActor && a != n.current ? 1 : 0; };
     return switch_cost(s.actor) + (s.continues ? 1 : 0) <= switch_cost(n.chosen);
+}
+
+void Dpor::note_race(std::size_t i, Mask added) {
+    for (auto& e : stack_[i].explored)
+        if (e.actor == stack_[i].chosen) e.raced |= added;
 }
 
 void Dpor::add_backtrack(std::size_t i, ActorId p) {
@@ -414,19 +430,23 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
             const Node& ni = stack_[i];
             if (ni.enabled & bit(p)) {
                 add_backtrack(i, p);
+                note_race(i, bit(p));
                 // p's next step there may not be the one that races: it may
                 // need another actor's steps first (they happen before step
                 // j and not after step i). Then run those first as well:
                 // p's own step first is another schedule, and when p sleeps
                 // at i nothing else would find this one.
                 const Mask first = initials(steps, i, j, actors);
-                if (!(first & bit(p)))
+                if (!(first & bit(p))) {
                     for (ActorId a = 0; a < 64; ++a)
                         if (first & ni.enabled & bit(a)) add_backtrack(i, a);
+                    note_race(i, first & ni.enabled);
+                }
                 continue;
             }
             for (ActorId a = 0; a < 64; ++a)
                 if (ni.enabled & bit(a)) add_backtrack(i, a);
+            note_race(i, ni.enabled);
             // p was blocked there: also try it where it last could run.
             for (std::size_t k = i; k-- > 0;)
                 if (stack_[k].enabled & bit(p)) {

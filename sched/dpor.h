@@ -121,6 +121,8 @@ public:
         // that stands for one where it runs later switches away from it once
         // more, which a preemption bound counts.
         bool continues = true;
+        // The actors that races with this step added where it was taken.
+        std::uint64_t raced = 0;
     };
 
 private:
@@ -163,6 +165,7 @@ private:
     // execution and shared by the sleep sets and the race analysis.
     const std::vector<sim::Access>& footprint(const std::vector<sim::StepRecord>& steps, std::size_t k);
     void add_backtrack(std::size_t i, ActorId p);
+    void note_race(std::size_t i, Mask added);
     void analyse_races(const std::vector<sim::StepRecord>& steps);
     Mask initials(const std::vector<sim::StepRecord>& steps, std::size_t i, std::size_t j, std::size_t actors) const;
     class LockSections;  // LockAware: which races are only a mutex's order

@@ -64,6 +64,7 @@ public:
         if (!record_footprints_) return;
         if (spare_.empty()) {
             steps_.push_back(StepRecord{a, {}, {}});
+            hook_writes(a);
             return;
         }
         // A record of an earlier execution, its buffers kept.
@@ -72,6 +73,7 @@ public:
         r.actor = a;
         r.accesses.clear();
         r.locks.clear();
+        hook_writes(a);
     }
     // The step records of an earlier execution, for this one to reuse
     // (recording footprints otherwise allocates at every step).
@@ -84,20 +86,38 @@ public:
     std::vector<StepRecord> take_steps() { return std::move(steps_); }
     void set_record_footprints(bool on) { record_footprints_ = on; }
 
+    // A sync hook may read and write its vCPU's CPUState in any step it
+    // spans (kvm_vcpu_dirty is cleared after the put's ioctls, steps after
+    // the hook began): every one of those steps writes Obj::kVmmCpu.
     std::size_t hook_begin(const char* hook, int vcpu) {
         if (!record_footprints_ || ended_) return SIZE_MAX;
         const auto n = static_cast<std::uint32_t>(events_.size());
         hooks_.push_back({sched_->current(), vcpu, hook, step_, step_, n, n});
+        open_hooks_.push_back({sched_->current(), Obj::vcpu(vcpu, Obj::kVmmCpu)});
         return hooks_.size() - 1;
     }
     void hook_end(std::size_t i) {
         if (i >= hooks_.size()) return;
         hooks_[i].last = step_;
         hooks_[i].end_event = static_cast<std::uint32_t>(events_.size());
+        const OpenHook open{hooks_[i].actor, Obj::vcpu(hooks_[i].vcpu, Obj::kVmmCpu)};
+        for (auto it = open_hooks_.rbegin(); it != open_hooks_.rend(); ++it)
+            if (it->actor == open.actor && it->obj == open.obj) {
+                open_hooks_.erase(std::next(it).base());
+                break;
+            }
     }
     std::vector<HookSpan> take_hooks() { return std::move(hooks_); }
 
 private:
+    struct OpenHook {
+        ActorId actor;
+        std::uint32_t obj;
+    };
+    void hook_writes(ActorId a) {
+        for (const auto& h : open_hooks_)
+            if (h.actor == a) steps_.back().accesses.push_back({h.obj, true});
+    }
     void touch(std::uint32_t obj, bool w) {
         if (record_footprints_ && !ended_ && !steps_.empty()) steps_.back().accesses.push_back({obj, w});
     }
@@ -116,6 +136,7 @@ private:
     std::vector<StepRecord> steps_;
     std::vector<StepRecord> spare_;
     std::vector<HookSpan> hooks_;
+    std::vector<OpenHook> open_hooks_;  // the hooks running now: their actor and CPUState
 };
 
 // Marks a hook's span for as long as it runs (also when it unwinds).
