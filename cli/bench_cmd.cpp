@@ -407,7 +407,7 @@ int scaling(const BenchOptions& o) {
         bool state_cache;
     };
     const Column cols[] = {{"dpor", sched::kUnbounded, false}, {"lock-aware", sched::kUnbounded, false}, {"sleep", sched::kUnbounded, true},
-                           {"bpor", 2, false},  {"dpor", 2, false}, {"lock-aware-bpor", 2, false}};
+                           {"bpor", 2, false},  {"lock-aware-bpor", 2, false}, {"dpor", 2, false}, {"lock-aware", 2, false}};
     std::printf("| N |");
     for (const auto& c : cols)
         std::printf(" %s%s, %s |", c.reduction, c.state_cache ? " + state cache" : "", c.bound == sched::kUnbounded ? "unbounded" : "bound 2");
