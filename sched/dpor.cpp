@@ -333,7 +333,10 @@ void Dpor::add_backtrack(std::size_t i, ActorId p) {
 // The actors whose next step after step i could start the reversal of the
 // race (i, j): the steps after i that do not happen after i, up to j, are
 // notdep(i).j (Abdulla et al.); an initial is an actor whose first such step
-// has no other of them before it in happens-before.
+// has no other of them before it in happens-before. Step j itself reads as
+// after i here (the race is in its clock), so j's actor is found only
+// through an earlier step of its own; when it is not, the caller adds the
+// other initials as well: more schedules than needed, never fewer.
 Dpor::Mask Dpor::initials(const std::vector<sim::StepRecord>& steps, std::size_t i, std::size_t j, std::size_t actors) const {
     const auto& vc = scratch_.vc;
     const ActorId ai = steps[i].actor;

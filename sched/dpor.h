@@ -11,11 +11,16 @@
 //                     execution, every pair of dependent steps of different
 //                     actors not ordered by happens-before is a race, and the
 //                     later actor is added to the backtrack set where the
-//                     earlier step was taken
-//   Reduction::Bpor   the same race analysis without sleep sets, for a
-//                     preemption bound: a sleep set may stand for a schedule
-//                     the bound then cuts, so Dpor under a bound can miss
-//                     states plain bounded dfs reaches (measured: README)
+//                     earlier step was taken, with the actors that can start
+//                     the reversed order when the later actor's next step
+//                     there is not the racing one (Abdulla et al.'s
+//                     initials); a step that wakes a sleeper adds the actors
+//                     that raced with the sleeper's step (Sleeper::raced).
+//                     Under a preemption bound a sleeper sleeps only where
+//                     the schedule that covers the ones it cuts fits the
+//                     bound too (covered_within_bound)
+//   Reduction::Bpor   the same race analysis without sleep sets: the
+//                     reference for bounded search (Coons et al.)
 //   Reduction::LockAware
 //                     Dpor in which two critical sections of one mutex (the
 //                     BQL, vcpu->mutex, a plugin lock) are not reordered
