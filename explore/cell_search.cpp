@@ -11,7 +11,7 @@ bool is_cell_reduction(const std::string& name) { return name == "bpor" || name 
 
 std::string check_cell_reduction(const std::string& name) {
     if (!is_cell_reduction(name))
-        throw harness::InputError("unknown cell reduction '" + name + "' (bpor, lock-aware-bpor: a bounded search keeps no sleep sets)");
+        throw harness::InputError("unknown cell reduction '" + name + "' (bpor, lock-aware-bpor)");
     return name;
 }
 

@@ -65,8 +65,9 @@ void Vmm::bql_unlock() {
 }
 
 // Every hook may read and write the CPUState of its vCPU: recorded as one
-// object, so that the lock-aware reduction (sched/dpor.h) sees the data the
-// BQL protects and does not rely on the BQL's order alone.
+// object (here for its first step, by the HookNote for the later ones), so
+// that the lock-aware reduction (sched/dpor.h) sees the data the BQL
+// protects and does not rely on the BQL's order alone.
 sim::HookNote Vmm::enter_hook(const char* hook, CPUState& cpu) {
     world_.write(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));
     return sim::HookNote(world_, hook, cpu.cpu_index);
@@ -131,8 +132,7 @@ void Vmm::run_on_cpu(CPUState& cpu, sim::FunctionRef<void(CPUState&)> fn) {
     WorkItem wi{fn, false};
     world_.write(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));
     cpu.work_list.push_back(&wi);
-    qemu_cpu_kick(cpu);
-    world_.read(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));  // wi.done
+    qemu_cpu_kick(cpu);  // the step's write of the CPUState covers cond_wait's read of wi.done
     if (!cond_wait([&] { return wi.done; })) throw sim::Shutdown{};  // rare: wound up the slow way
 }
 
@@ -157,7 +157,7 @@ void Vmm::pause_all_vcpus() {
         c.stop = true;
         qemu_cpu_kick(c);
     }
-    for (const auto& c : cpus_) world_.read(Obj::vcpu(c.cpu_index, Obj::kVmmCpu));  // all_vcpus_paused()
+    // The writes above cover cond_wait's read of every cpu->stopped.
     if (!cond_wait([this] { return all_vcpus_paused(); })) throw sim::Shutdown{};
     world_.emit({.kind = sim::EventKind::VmStopped});
 }

@@ -246,8 +246,7 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
                     // its step comes first are explored where it was; those
                     // in which it comes later, after a step it races with,
                     // are not: run those racing actors here too.
-                    for (ActorId a = 0; a < 64; ++a)
-                        if ((s.raced & bit(a)) && a != parent.chosen) add_backtrack(pos_ - 1, a);
+                    add_backtracks(pos_ - 1, s.raced & ~bit(parent.chosen));
                 }
             }
             for (const auto& s : parent.explored)
@@ -309,9 +308,17 @@ bool Dpor::covered_within_bound(const Node& n, const Sleeper& s) const {
     return switch_cost(s.actor) + (s.continues ? 1 : 0) <= switch_cost(n.chosen);
 }
 
-void Dpor::note_race(std::size_t i, Mask added) {
+void Dpor::add_backtracks(std::size_t k, Mask actors) {
+    for (ActorId a = 0; a < 64; ++a)
+        if (actors & bit(a)) add_backtrack(k, a);
+}
+
+// Reverses a race with step i by running `actors` there, and remembers them
+// with the step, for where it will sleep (Sleeper::raced).
+void Dpor::reverse_at(std::size_t i, Mask actors) {
+    add_backtracks(i, actors);
     for (auto& e : stack_[i].explored)
-        if (e.actor == stack_[i].chosen) e.raced |= added;
+        if (e.actor == stack_[i].chosen) e.raced |= actors;
 }
 
 void Dpor::add_backtrack(std::size_t i, ActorId p) {
@@ -432,24 +439,17 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
             // or, when p could not run there, whoever could.
             const Node& ni = stack_[i];
             if (ni.enabled & bit(p)) {
-                add_backtrack(i, p);
-                note_race(i, bit(p));
+                reverse_at(i, bit(p));
                 // p's next step there may not be the one that races: it may
                 // need another actor's steps first (they happen before step
                 // j and not after step i). Then run those first as well:
                 // p's own step first is another schedule, and when p sleeps
                 // at i nothing else would find this one.
                 const Mask first = initials(steps, i, j, actors);
-                if (!(first & bit(p))) {
-                    for (ActorId a = 0; a < 64; ++a)
-                        if (first & ni.enabled & bit(a)) add_backtrack(i, a);
-                    note_race(i, first & ni.enabled);
-                }
+                if (!(first & bit(p))) reverse_at(i, first & ni.enabled);
                 continue;
             }
-            for (ActorId a = 0; a < 64; ++a)
-                if (ni.enabled & bit(a)) add_backtrack(i, a);
-            note_race(i, ni.enabled);
+            reverse_at(i, ni.enabled);
             // p was blocked there: also try it where it last could run.
             for (std::size_t k = i; k-- > 0;)
                 if (stack_[k].enabled & bit(p)) {

@@ -170,7 +170,8 @@ private:
     // execution and shared by the sleep sets and the race analysis.
     const std::vector<sim::Access>& footprint(const std::vector<sim::StepRecord>& steps, std::size_t k);
     void add_backtrack(std::size_t i, ActorId p);
-    void note_race(std::size_t i, Mask added);
+    void add_backtracks(std::size_t k, Mask actors);
+    void reverse_at(std::size_t i, Mask actors);
     void analyse_races(const std::vector<sim::StepRecord>& steps);
     Mask initials(const std::vector<sim::StepRecord>& steps, std::size_t i, std::size_t j, std::size_t actors) const;
     class LockSections;  // LockAware: which races are only a mutex's order

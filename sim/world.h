@@ -2,6 +2,8 @@
 // explicitly: the scheduler, the event log, the virtual clock and the
 // footprint of the current step. No globals: two executions never share one.
 #pragma once
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -88,35 +90,28 @@ public:
 
     // A sync hook may read and write its vCPU's CPUState in any step it
     // spans (kvm_vcpu_dirty is cleared after the put's ioctls, steps after
-    // the hook began): every one of those steps writes Obj::kVmmCpu.
+    // the hook began): every later step of it writes Obj::kVmmCpu. (A sync
+    // hook's first step writes it through Vmm::enter_hook; the monitor's
+    // register hooks only read there.)
     std::size_t hook_begin(const char* hook, int vcpu) {
         if (!record_footprints_ || ended_) return SIZE_MAX;
         const auto n = static_cast<std::uint32_t>(events_.size());
         hooks_.push_back({sched_->current(), vcpu, hook, step_, step_, n, n});
-        open_hooks_.push_back({sched_->current(), Obj::vcpu(vcpu, Obj::kVmmCpu)});
+        open_hooks_.push_back(hooks_.size() - 1);
         return hooks_.size() - 1;
     }
     void hook_end(std::size_t i) {
         if (i >= hooks_.size()) return;
         hooks_[i].last = step_;
         hooks_[i].end_event = static_cast<std::uint32_t>(events_.size());
-        const OpenHook open{hooks_[i].actor, Obj::vcpu(hooks_[i].vcpu, Obj::kVmmCpu)};
-        for (auto it = open_hooks_.rbegin(); it != open_hooks_.rend(); ++it)
-            if (it->actor == open.actor && it->obj == open.obj) {
-                open_hooks_.erase(std::next(it).base());
-                break;
-            }
+        if (const auto it = std::find(open_hooks_.begin(), open_hooks_.end(), i); it != open_hooks_.end()) open_hooks_.erase(it);
     }
     std::vector<HookSpan> take_hooks() { return std::move(hooks_); }
 
 private:
-    struct OpenHook {
-        ActorId actor;
-        std::uint32_t obj;
-    };
     void hook_writes(ActorId a) {
-        for (const auto& h : open_hooks_)
-            if (h.actor == a) steps_.back().accesses.push_back({h.obj, true});
+        for (const std::size_t i : open_hooks_)
+            if (hooks_[i].actor == a) steps_.back().accesses.push_back({Obj::vcpu(hooks_[i].vcpu, Obj::kVmmCpu), true});
     }
     void touch(std::uint32_t obj, bool w) {
         if (record_footprints_ && !ended_ && !steps_.empty()) steps_.back().accesses.push_back({obj, w});
@@ -136,7 +131,7 @@ private:
     std::vector<StepRecord> steps_;
     std::vector<StepRecord> spare_;
     std::vector<HookSpan> hooks_;
-    std::vector<OpenHook> open_hooks_;  // the hooks running now: their actor and CPUState
+    std::vector<std::size_t> open_hooks_;  // the hooks running now (indices into hooks_)
 };
 
 // Marks a hook's span for as long as it runs (also when it unwinds).
