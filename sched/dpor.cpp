@@ -229,6 +229,7 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
     n.top = n.branching_before < split_.depth;
     if (!n.top && split_.depth > 0 && !ours(task_)) {
         pruned_ = true;  // another worker's subtree
+        cut_current_ = current;
         return sim::kNoActor;
     }
     if (pos_ > 0) {
@@ -266,6 +267,7 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
                 ++revisits_;
                 cache_cut_ = true;
                 pruned_ = true;
+                cut_current_ = current;
                 return sim::kNoActor;
             }
             it->second &= sleeping;
@@ -282,6 +284,7 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
             }
     if (pick == sim::kNoActor) {
         pruned_ = true;  // every continuation is explored elsewhere, or over the bound
+        cut_current_ = current;
         return sim::kNoActor;
     }
     n.chosen = pick;
@@ -479,7 +482,16 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
     cache_cut_ = false;
     for (std::size_t k = replay_ > 0 ? replay_ - 1 : 0; k < stack_.size(); ++k)
         stack_[k].explored.push_back({stack_[k].chosen, std::make_shared<const std::vector<sim::Access>>(footprint(steps, k)),
-                                      k + 1 >= stack_.size() || stack_[k + 1].current == stack_[k].chosen});
+                                      // whether the actor went on after its step: known at the next
+                                      // point, also where the execution was cut (then the answer must
+                                      // not depend on whose subtree was cut, nor why)
+                                      k + 1 < stack_.size() ? stack_[k + 1].current == stack_[k].chosen
+                                                            : !pruned_ || cut_current_ == stack_[k].chosen,
+                                      // In the prefix a split expands, the races of a step are
+                                      // found in its subtree, which may be another worker's:
+                                      // where it wakes, every actor stands in for them, so that a
+                                      // subtree's schedules do not depend on who ran the others.
+                                      stack_[k].top ? ~Mask{0} : Mask{0}});
     if (races()) analyse_races(steps);
     footprints_used_ = 0;  // the next execution records its own (the buffers are kept)
     while (!stack_.empty()) {

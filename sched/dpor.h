@@ -209,6 +209,7 @@ private:
     std::size_t replay_ = 0;  // nodes below this index are replayed
     std::size_t pos_ = 0;     // next node of the running execution
     bool pruned_ = false;
+    ActorId cut_current_ = sim::kNoActor;  // where the running execution was cut: the actor that could go on
     std::uint64_t sleep_blocked_ = 0;
 };
 
