@@ -87,7 +87,7 @@ struct Options {
     std::string matrix_strategy = "dfs";
     std::uint32_t matrix_bound = 2;
     std::uint64_t matrix_budget = 5000;
-    std::string matrix_reduction = "lock-aware-bpor";
+    std::string matrix_reduction = "lock-aware";
     bool json = false;
     bool markdown = false;
     std::vector<std::string> matrix_policies;
@@ -666,7 +666,7 @@ int main(int argc, char** argv) {
     mx->add_option("--strategy", o.matrix_strategy, "dfs (bounded exhaustive, random after an unfinished search) or random")->capture_default_str();
     mx->add_option("--preemption-bound", o.matrix_bound, "dfs: preemptions per schedule")->capture_default_str();
     mx->add_option("--budget", o.matrix_budget, "dfs: schedules per cell before falling back to random")->capture_default_str();
-    mx->add_option("--reduction", o.matrix_reduction, "dfs: lock-aware-bpor (critical sections of one mutex that commute are not reordered), or bpor")->capture_default_str();
+    mx->add_option("--reduction", o.matrix_reduction, "dfs: lock-aware (DPOR with bound-safe sleep sets that does not reorder critical sections of one mutex that commute), lock-aware-bpor (the same without sleep sets), dpor, or bpor")->capture_default_str();
     mx->add_option("--executions", o.matrix_executions, "Random executions per cell (strategy random, or after an unfinished dfs)")->capture_default_str();
     mx->add_option("--trace-dir", o.matrix_traces, "Where the shortest violating trace of each cell goes")->capture_default_str();
     mx->add_option("--scenario", o.matrix_scenarios, "Only these bundled scenarios (repeatable)");
@@ -697,7 +697,7 @@ int main(int argc, char** argv) {
     mu->add_option("--kernel", mo.kernels, "Kernel variants or profiles to search under (repeatable; default init-apic-events and init-mp-state)");
     mu->add_option("--preemption-bound", mo.bound, "dfs: preemptions per schedule")->capture_default_str();
     mu->add_option("--budget", mo.budget, "dfs: schedules per cell before falling back to random")->capture_default_str();
-    mu->add_option("--reduction", mo.reduction, "dfs: bpor, or lock-aware-bpor")->capture_default_str();
+    mu->add_option("--reduction", mo.reduction, "dfs: lock-aware, lock-aware-bpor, dpor, or bpor (as for matrix)")->capture_default_str();
     mu->add_option("--executions", mo.executions, "Random executions per cell after an unfinished dfs")->capture_default_str();
     mu->add_option("-j,--jobs", mo.jobs, "Threads (same output)")->capture_default_str();
     mu->add_flag("--markdown", mo.markdown, "Markdown table");

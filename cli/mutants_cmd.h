@@ -15,7 +15,7 @@ struct MutantsOptions {
     std::vector<std::string> kernels;      // kernel variants (default init-apic-events)
     std::uint32_t bound = 2;
     std::uint64_t budget = 5000, executions = 2000, seed = 1;
-    std::string reduction = "bpor";
+    std::string reduction = "lock-aware";
     int jobs = 1;
     bool markdown = false;
     std::string shard, report_out;         // --shard I/N|auto, --report-out F (%i, %n)

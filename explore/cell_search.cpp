@@ -7,11 +7,11 @@
 
 namespace regsync::explore {
 
-bool is_cell_reduction(const std::string& name) { return name == "bpor" || name == "lock-aware-bpor"; }
+bool is_cell_reduction(const std::string& name) { return name == "lock-aware" || name == "lock-aware-bpor" || name == "dpor" || name == "bpor"; }
 
 std::string check_cell_reduction(const std::string& name) {
     if (!is_cell_reduction(name))
-        throw harness::InputError("unknown cell reduction '" + name + "' (bpor, lock-aware-bpor)");
+        throw harness::InputError("unknown cell reduction '" + name + "' (lock-aware, lock-aware-bpor, dpor, bpor)");
     return name;
 }
 
@@ -50,6 +50,13 @@ CellSearch search_cell(const harness::Scenario& s, const std::string& policy, co
                 auto r = engine.run(s, policy, kernel, dpor.source(), opt);
                 more = dpor.next(r.steps);
                 engine.recycle(std::move(r.steps));
+                // Cut short by a sleep set: an equivalent schedule runs (or
+                // ran) in its place. It counts against the budget, which
+                // bounds the work, but is not judged: it never finished.
+                if (r.end == sched::RunEnd::Pruned) {
+                    ++c.dfs_schedules;
+                    continue;
+                }
                 if (!consider(std::move(r), "dfs", c.dfs_schedules++)) return c;
             }
             if (more) break;

@@ -22,14 +22,15 @@ struct CellSearchConfig {
     std::uint64_t budget = 5000;      // dfs schedules
     std::uint64_t executions = 2000;  // random executions
     std::uint64_t seed = 1;
-    // dfs: bpor, or lock-aware-bpor (sched/dpor.h); both keep every final
-    // state of plain bounded dfs, and the matrix test holds them to the
-    // same verdicts.
-    std::string reduction = "bpor";
+    // dfs: lock-aware, lock-aware-bpor, dpor or bpor (sched/dpor.h); each
+    // keeps every final state of plain bounded dfs, and the matrix and
+    // mutants tests hold lock-aware to bpor's verdicts and score.
+    std::string reduction = "lock-aware";
 };
 
 struct CellSearch {
     std::set<std::string> found;
+    // dfs_schedules: every dfs run, the ones a sleep set cut short too (the budget counts them)
     std::uint64_t executions = 0, dfs_schedules = 0, random_executions = 0;
     bool exhausted = false;  // dfs: every schedule within the bound was run
     int exhausted_bound = -1;  // dfs: the highest bound whose schedules were all run
@@ -41,10 +42,9 @@ struct CellSearch {
     bool mutation_fired = false;  // with a mutation: its faulty path ran in some execution
 };
 
-// A cell search's reduction: "bpor" or "lock-aware-bpor", the bounded
-// searches without sleep sets the matrix has always used. (dpor and
-// lock-aware keep only bound-safe sleepers since session 11 and would be
-// sound too; not offered until a test holds them to the same verdicts.)
+// A cell search's reduction: "lock-aware" (the default since session 12),
+// "lock-aware-bpor", "dpor" or "bpor". The ones with sleep sets keep only
+// bound-safe sleepers (session 11), so each is a sound bounded search.
 // check_cell_reduction returns it, or throws InputError.
 bool is_cell_reduction(const std::string& name);
 std::string check_cell_reduction(const std::string& name);
