@@ -46,6 +46,8 @@ std::uint64_t FakeVcpu::state_hash() const {
     const unsigned flags = apic_init_pending | apic_sipi_pending << 1 | has_run << 2 | mutex_held_ << 3 | signal_pending_ << 4 | timer_pending_ << 5 |
                            self_init_deferred_ << 6;
     h = sim::hash_combine(h, flags);
+    // What KVM_RUN reads of the kvm_run page that userspace wrote.
+    h = sim::hash_combine(h, sim::hash_combine(run_->immediate_exit, sim::hash_combine(run_->kvm_valid_regs, run_->kvm_dirty_regs)));
     return arch_ ? sim::hash_combine(h, arch_->state_hash()) : h;
 }
 std::uint32_t FakeVcpu::obj(RegIndex r) const { return Obj::vcpu(index_, static_cast<std::uint32_t>(r)); }
@@ -294,6 +296,10 @@ int FakeVcpu::kvm_run_inner() {
             if (arch_) arch_->wake_footprint();
             if (cat().mp_state >= 0) w.read(obj(cat().mp_state));
             if (observer_ && !wake_condition()) observer_->blocking(index_);
+            // Rest points: the loop keeps nothing in locals from one turn to the
+            // next, and its callers (FakeVcpu::ioctl, Vmm::kvm_cpu_exec,
+            // qemu_kvm_cpu_thread_fn) hold nothing that is not state.
+            w.sched().rest_next(sim::rest::kKvmRunBlock);
             if (!w.sched().wait_or_stop([this] { return wake_condition(); })) return model::kExecutionOver;
             // arm64 and riscv: kvm_vcpu_sleep() returns inside
             // check_vcpu_requests(), which goes on to the pending reset
@@ -302,6 +308,7 @@ int FakeVcpu::kvm_run_inner() {
             continue;
         }
         if (const int exit = guest_step(); exit != 0) return exit_to_user(static_cast<__u32>(exit), 0);
+        w.sched().rest_next(sim::rest::kKvmRunStep);
         w.sched().point();
     }
 }
@@ -318,6 +325,7 @@ void FakeVcpu::halt() {
     // The VM exit for HLT has happened; kvm_emulate_halt() has not yet
     // stored HALTED. Before 3.10 an INIT landing here is overwritten.
     self_init_deferred_ = false;
+    w.sched().rest_next(sim::rest::kHalt);  // then it stores HALTED and goes round the run loop
     w.sched().point();
     set(cat().mp_state, KVM_MP_STATE_HALTED, Writer::Halt);
 }

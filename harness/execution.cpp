@@ -110,24 +110,34 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
     std::size_t ops_done = 0;  // the main loop's progress, for the state hash
     int guest_resets_done = 0;
     const sim::ActorId main_actor = sched.spawn("main-loop", [&] {
+        // Between its operations the main loop keeps nothing but ops_done and
+        // guest_resets_done (rest points, sim::Scheduler::rest_next).
+        const auto rest = [&](std::uint64_t what) {
+            world.sched().rest_next(sim::hash_combine(sim::hash_combine(sim::rest::kMainLoop + what, ops_done), static_cast<std::uint64_t>(guest_resets_done)));
+        };
+        rest(0);
         machine.machine_init_done();
         for (const auto& op : s.main) {
             world.read(sim::Obj::kClock);
+            rest(1);
             if (world.now() < op.after_tick) world.sched().wait_until([&] { return world.now() >= op.after_tick; });
             if (op.after_io) {
                 const auto seen = [&] {
                     return std::any_of(vmm.io_log().begin(), vmm.io_log().end(), [&](const model::IoRecord& r) { return r.value == *op.after_io; });
                 };
                 for (int v = 0; v < vm.vcpu_count(); ++v) world.read(sim::Obj::vcpu(v, sim::Obj::kIoLog));
+                rest(2);
                 if (!seen()) world.sched().wait_until(seen);
             }
             if (op.kind == MainOpKind::GuestReset) {
                 const int answered = guest_resets_done;
                 const auto requested = [&] { return vmm.guest_reset_requests() > answered; };
                 world.read(sim::Obj::kMainLoop);
+                rest(3);
                 if (!requested()) world.sched().wait_until(requested);
                 ++guest_resets_done;
             }
+            rest(4);
             run_main_op(op, machine);
             ++ops_done;
         }
@@ -144,12 +154,17 @@ ExecutionResult Engine::run(const Scenario& s, std::string_view policy_name, con
     if (opt.state_hash) {
         monitor.emplace(properties::OracleInput{&model::catalogue(s.arch), initial, s.bsp_flags(), s.properties});
         source.attach_state([&] {
+            // With state_at_rest, only where every actor rests: then how each
+            // got there (its steps, its call sites) is not state.
+            const std::uint64_t where = opt.state_at_rest ? sched.rest_hash() : sched.actors_hash();
+            if (opt.state_at_rest && where == 0) return std::uint64_t{0};
             for (const auto& ev = world.events(); fed < ev.size(); ++fed) monitor->feed(ev[fed]);
             std::uint64_t h = sim::hash_combine(vm.state_hash(), vmm.state_hash());
             h = sim::hash_combine(h, machine.state_hash());
-            h = sim::hash_combine(h, sched.actors_hash());
+            h = sim::hash_combine(h, where);
             h = sim::hash_combine(h, sim::hash_combine(world.now(), ops_done));
-            return sim::hash_combine(h, monitor->state_hash());
+            h = sim::hash_combine(h, monitor->state_hash());
+            return h == 0 ? std::uint64_t{1} : h;  // 0: no state here
         });
     }
     auto run = sched.run();

@@ -51,6 +51,9 @@ struct ExecutionOptions {
     std::function<model::KvmVm&(fakekvm::FakeVm&)> backend;
     // Hands the decision source a hash of the whole state (dfs --state-cache).
     bool state_hash = false;
+    // With state_hash: a state only where every actor rests (Scheduler::
+    // rest_next), leaving out each actor's steps; elsewhere the state is 0.
+    bool state_at_rest = false;
     // A fault planted in the sync layer (regsync mutants); it must outlive the run.
     const model::Mutation* mutation = nullptr;
 };

@@ -52,9 +52,13 @@ std::uint64_t Vmm::state_hash() const {
 }
 
 void Vmm::bql_lock() {
+    const std::uint64_t rest = world_.sched().pending_rest();  // the caller's, for the wait too
     world_.sched().point();  // taking a contended mutex is a scheduling point
     world_.lock_attempt(Obj::kBql);
-    if (bql_held_) world_.sched().wait_until([this] { return !bql_held_; });
+    if (bql_held_) {
+        world_.sched().rest_next(rest);
+        world_.sched().wait_until([this] { return !bql_held_; });
+    }
     bql_held_ = true;
     world_.acquired(Obj::kBql);
 }
@@ -87,6 +91,7 @@ bool Vmm::cond_wait(Pred pred) {
 void Vmm::qemu_kvm_cpu_thread_fn(int index) {
     CPUState& cpu = this->cpu(index);
     thread_actor_[static_cast<std::size_t>(index)] = world_.actor();
+    world_.sched().rest_next(sim::rest::kThreadStart);
     bql_lock();
     for (;;) {
         world_.read(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));  // cpu->stop, cpu->stopped
@@ -104,7 +109,9 @@ bool Vmm::cpu_thread_is_idle(const CPUState& cpu) const {
 
 bool Vmm::qemu_wait_io_event(CPUState& cpu) {
     world_.read(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));  // cpu_thread_is_idle(): whether it waits is a read
-    if (cpu_thread_is_idle(cpu) && !cond_wait([&] { return !cpu_thread_is_idle(cpu); })) return false;
+    // Idle, the thread keeps nothing but its CPUState: a rest point.
+    if (cpu_thread_is_idle(cpu) && (world_.sched().rest_next(sim::rest::kWaitIoEvent), !cond_wait([&] { return !cpu_thread_is_idle(cpu); })))
+        return false;
     world_.write(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));
     if (cpu.stop) {
         cpu.stop = false;
@@ -285,8 +292,12 @@ int Vmm::kvm_cpu_exec(CPUState& cpu) {
             auto note = enter_hook("pre_run", cpu);
             policy_->pre_run(cpu, arch_);
         }
+        // Rest points: here the thread keeps nothing but `outside`, a property
+        // of the policy, and after KVM_RUN its result.
+        world_.sched().rest_next(sim::rest::kKvmRunEntry);
         const int run_ret = cpu.kvm->ioctl(KVM_RUN, nullptr);
         if (run_ret == kExecutionOver) return run_ret;
+        world_.sched().rest_next(sim::hash_combine(sim::rest::kAfterRun, static_cast<std::uint64_t>(static_cast<std::int64_t>(run_ret))));
         bql_lock();
         {
             auto note = enter_hook("post_run", cpu);

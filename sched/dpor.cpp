@@ -255,22 +255,34 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
         }
     }
     if (state_cache_ && source_.state_) {
-        const std::uint64_t key = sim::hash_combine(source_.state_(), static_cast<std::uint64_t>(n.preemptions_before) << 16 | current);
-        const Mask sleeping = asleep(n.sleep);
-        auto [it, fresh] = visited_.try_emplace(key, sleeping);
-        if (!fresh) {
-            // Godefroid's rule for sleep sets with state caching: a state
-            // first explored with fewer actors asleep covers every
-            // continuation explorable now. Otherwise explore it again, and
-            // remember the actors asleep both times.
-            if ((it->second & ~sleeping) == 0) {
-                ++revisits_;
-                cache_cut_ = true;
-                pruned_ = true;
-                cut_current_ = current;
-                return sim::kNoActor;
+        // 0: not a state the cache compares (an actor is not at a rest point)
+        if (const std::uint64_t s = source_.state_(); s != 0) {
+            // Unbounded, the preemptions spent and who runs change nothing ahead.
+            const std::uint64_t key = races() && bound_ == kUnbounded ? s : sim::hash_combine(s, static_cast<std::uint64_t>(n.preemptions_before) << 16 | current);
+            const Mask sleeping = asleep(n.sleep);
+            auto [it, fresh] = visited_.try_emplace(key, Visit{sleeping, 0, static_cast<std::uint32_t>(summaries_.size())});
+            if (fresh) summaries_.emplace_back();
+            if (!fresh && it->second.open == 0) {
+                // Godefroid's rule for sleep sets with state caching: a state
+                // explored in full with fewer actors asleep covers every
+                // continuation explorable now. Otherwise explore it again, and
+                // remember the actors asleep both times. A state still being
+                // explored (on the stack: a cycle) is explored again too.
+                if ((it->second.asleep & ~sleeping) == 0) {
+                    ++revisits_;
+                    cache_cut_ = true;
+                    pruned_ = true;
+                    cut_current_ = current;
+                    cut_summary_ = it->second.summary;
+                    cut_pos_ = pos_;
+                    return sim::kNoActor;
+                }
+                it->second.asleep &= sleeping;
             }
-            it->second &= sleeping;
+            if (fresh || it->second.open == 0) {
+                n.state = key;  // open once the node is on the stack
+                n.summary = it->second.summary;
+            }
         }
     }
     const Mask candidates = en & ~asleep(n.sleep);
@@ -290,6 +302,7 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
     n.chosen = pick;
     n.done = bit(pick);
     n.backtrack = races() && !n.top ? bit(pick) : en;
+    if (n.state != 0) ++visited_.find(n.state)->second.open;
     stack_.push_back(std::move(n));
     ++pos_;
     return pick;
@@ -473,13 +486,60 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
     }
 }
 
+Dpor::Summary* Dpor::owner_summary(std::size_t k) {
+    for (std::size_t m = k + 1; m-- > 0;)
+        if (stack_[m].state != 0) return &summaries_[stack_[m].summary];
+    return nullptr;
+}
+
+// Races between the prefix and a cut subtree's accesses, conservatively: an
+// access of actor p races with a prefix step i of another actor that
+// conflicts with it, unless i happens before p's last step in the prefix.
+// Reversed at i by running p there and, since p's racing step may need
+// other steps first, every actor enabled there.
+void Dpor::summary_races(const std::vector<sim::StepRecord>& steps, const std::vector<SumAccess>& sum) {
+    const std::size_t n = std::min(stack_.size(), cut_pos_);
+    std::size_t actors = 0;
+    for (std::size_t j = 0; j < stack_.size(); ++j) actors = std::max<std::size_t>(actors, steps[j].actor + 1u);
+    const auto& vc = scratch_.vc;
+    std::vector<std::int64_t> last(64, -1);
+    for (std::size_t k = 0; k < n; ++k) last[steps[k].actor] = static_cast<std::int64_t>(k);
+    std::unordered_map<std::uint32_t, std::vector<std::pair<std::uint32_t, bool>>> by_obj;  // the prefix's accesses
+    for (std::size_t i = 0; i < n; ++i)
+        for (const auto& a : footprint(steps, i)) by_obj[a.obj].emplace_back(static_cast<std::uint32_t>(i), a.write);
+    std::vector<Mask> racing_at(n, 0);
+    for (const auto& s : sum) {
+        const auto it = by_obj.find(s.obj);
+        if (it == by_obj.end()) continue;
+        const std::int64_t lp = last[s.actor];
+        for (const auto& [i, w] : it->second) {
+            const ActorId q = steps[i].actor;
+            if (q == s.actor || !(w || s.write)) continue;
+            if (lp >= 0 && s.actor < actors && q < actors && vc[static_cast<std::size_t>(lp) * actors + q] > i) continue;  // i happens before p's last step
+            racing_at[i] |= bit(s.actor);
+        }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        const Mask racing = racing_at[i];
+        if (racing == 0) continue;
+        const Node& ni = stack_[i];
+        reverse_at(i, ni.enabled);
+        for (ActorId p = 0; p < 64; ++p)
+            if ((racing & bit(p)) && !(ni.enabled & bit(p)))
+                for (std::size_t k = i; k-- > 0;)
+                    if (stack_[k].enabled & bit(p)) {
+                        add_backtrack(k, p);
+                        break;
+                    }
+    }
+}
+
 bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
     if (stack_.size() != pos_ || steps.size() < stack_.size())
         throw std::logic_error("dfs: the execution ended inside the replayed prefix (not deterministic)");
     last_task_ = task_;
     last_foreign_ = split_.depth > 0 && !ours(task_);
     if (pruned_ && !last_foreign_ && !cache_cut_) ++sleep_blocked_;
-    cache_cut_ = false;
     for (std::size_t k = replay_ > 0 ? replay_ - 1 : 0; k < stack_.size(); ++k)
         stack_[k].explored.push_back({stack_[k].chosen, std::make_shared<const std::vector<sim::Access>>(footprint(steps, k)),
                                       // whether the actor went on after its step: known at the next
@@ -493,6 +553,29 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
                                       // subtree's schedules do not depend on who ran the others.
                                       stack_[k].top ? ~Mask{0} : Mask{0}});
     if (races()) analyse_races(steps);
+    if (state_cache_ && races()) {
+        // Every new step belongs to the subtree of each state above it: give it
+        // to the deepest (the ones above get it when that one is explored).
+        const std::size_t from = replay_ > 0 ? replay_ - 1 : 0;
+        Summary* own = from < stack_.size() ? owner_summary(from) : nullptr;
+        for (std::size_t k = from; k < stack_.size(); ++k) {
+            if (stack_[k].state != 0) own = &summaries_[stack_[k].summary];
+            if (own)
+                for (const auto& a : footprint(steps, k)) own->add({steps[k].actor, a.obj, a.write});
+        }
+        if (cache_cut_) {
+            // The cut subtree's accesses race with this prefix as they did with
+            // the first one's: reverse those races here. (The cut state is
+            // explored in full, so not on the stack: `own` is another summary.)
+            auto& cut = summaries_[cut_summary_];
+            cut.compact();
+            summary_races(steps, cut.v);
+            if (cut_pos_ > 0)
+                if (auto* up = owner_summary(cut_pos_ - 1))
+                    for (const auto& a : cut.v) up->add(a);
+        }
+    }
+    cache_cut_ = false;
     footprints_used_ = 0;  // the next execution records its own (the buffers are kept)
     while (!stack_.empty()) {
         Node& n = stack_.back();
@@ -510,6 +593,15 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
             pos_ = 0;
             pruned_ = false;
             return true;
+        }
+        if (n.state != 0) {
+            auto& v = visited_.find(n.state)->second;
+            --v.open;  // explored in full
+            auto& sum = summaries_[v.summary];
+            sum.compact();
+            if (stack_.size() >= 2)
+                if (auto* up = owner_summary(stack_.size() - 2))
+                    for (const auto& a : sum.v) up->add(a);
         }
         stack_.pop_back();
     }

@@ -59,6 +59,7 @@
 // whole prefix exploration (cheap) and only its own tasks' subtrees. The
 // union over workers is the same set of schedules whatever the workers.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -76,14 +77,30 @@ enum class Reduction { None, Sleep, Dpor, Bpor, LockAware, LockAwareBpor };
 
 inline constexpr std::uint32_t kUnbounded = 0xffffffffu;
 
-// Stateful caching (dfs --state-cache, plain enumeration only): at every
-// new scheduling point the whole state is hashed (the kernel's and the VMM's
+// Stateful caching (dfs --state-cache). With None and Sleep: at every new
+// scheduling point the whole state is hashed (the kernel's and the VMM's
 // state, each actor's call site and step count, the main loop's progress,
 // what the oracle keeps of the history); a state seen before with the same
-// preemptions spent and the same running actor is not explored again.
-// Not a proof: an actor's locals beyond its call site and step count are
-// not in the hash, and two states may collide (64-bit hash: with n states
-// the chance of any collision is about n^2 / 2^65, 3e-8 for a million).
+// preemptions spent and the same running actor is not explored again. Not
+// a proof: an actor's locals beyond its call site and step count are not
+// in the hash, and two states may collide (64-bit hash: with n states the
+// chance of any collision is about n^2 / 2^65, 3e-8 for a million).
+//
+// With Dpor (unbounded), stateful DPOR: a state exists only where every
+// actor rests (sim::Scheduler::rest_next: a scheduling point after which an
+// actor depends on nothing but the shared state), so it leaves out how each
+// actor got there, and its locals are none. A revisit is cut by
+// Godefroid's sleep-set rule, and only once the first visit is explored in
+// full (a state still on the stack, a cycle, is explored again). What DPOR
+// would have learnt below the cut, the races of the subtree's steps with
+// this prefix, comes from the first visit's summary: every access made
+// below it, by actor. An access of actor p races with a prefix step i of
+// another actor that conflicts with it unless i happens before p's last
+// step, and is reversed at i by every actor enabled there (p's racing step
+// may need other steps first), after Yang, Chen, Gopalakrishnan and Kirby,
+// "Efficient stateful dynamic partial order reduction" (SPIN 2008), with a
+// coarser summary. Sound given rest points that keep their promise and no
+// 64-bit collision; checked against sleep sets alone in the tests.
 struct Split {
     std::uint32_t depth = 0;                  // branching nodes expanded in full; 0: no split
     std::function<bool(std::uint64_t)> ours;  // the tasks this worker runs (all if empty)
@@ -143,6 +160,8 @@ private:
         std::vector<Sleeper> explored;  // done actors with the step each took here
         std::uint32_t branching_before = 0;  // nodes with >= 2 enabled actors above this one
         bool top = false;                    // in the prefix a split expands in full
+        std::uint64_t state = 0;             // --state-cache: the state explored here, 0 if none
+        std::uint32_t summary = 0;           // its summaries_ index
     };
 
     class Source final : public DecisionSource {
@@ -184,7 +203,41 @@ private:
     std::uint64_t task_ = 0, last_task_ = 0;
     bool last_foreign_ = false;
     bool state_cache_ = false;
-    std::unordered_map<std::uint64_t, Mask> visited_;  // state -> actors asleep at it (lookup only: never iterated)
+    struct Visit {
+        Mask asleep = 0;         // actors asleep at every exploration of the state so far
+        std::uint32_t open = 0;  // explorations of it still on the stack (a cycle back to it is not cut)
+        std::uint32_t summary = 0;  // index into summaries_
+    };
+    // Stateful DPOR (Reduction::Dpor with the cache, unbounded): every access
+    // made in the subtree below a state, by actor, deduplicated lazily. A
+    // state's summary is complete once the state is explored in full: the
+    // summaries of states below it, and of states cut there, flow up into it.
+    struct SumAccess {
+        ActorId actor;
+        std::uint32_t obj;
+        bool write;
+        bool operator<(const SumAccess& o) const { return actor != o.actor ? actor < o.actor : obj != o.obj ? obj < o.obj : write < o.write; }
+        bool operator==(const SumAccess& o) const = default;
+    };
+    struct Summary {
+        std::vector<SumAccess> v;
+        std::size_t compacted = 0;
+        void add(const SumAccess& a) {
+            v.push_back(a);
+            if (v.size() > 2 * std::max<std::size_t>(compacted, 256)) compact();
+        }
+        void compact() {
+            std::sort(v.begin(), v.end());
+            v.erase(std::unique(v.begin(), v.end()), v.end());
+            compacted = v.size();
+        }
+    };
+    std::vector<Summary> summaries_;
+    std::uint32_t cut_summary_ = 0;  // the state the running execution was cut at
+    std::size_t cut_pos_ = 0;
+    void summary_races(const std::vector<sim::StepRecord>& steps, const std::vector<SumAccess>& sum);
+    Summary* owner_summary(std::size_t k);  // the deepest state node at or above node k
+    std::unordered_map<std::uint64_t, Visit> visited_;  // by state (lookup only: never iterated)
     std::uint64_t revisits_ = 0;
     bool cache_cut_ = false;  // the running execution reached a state seen before
     Source source_{*this};

@@ -155,9 +155,31 @@ std::uint64_t FiberScheduler::actors_hash() const {
     return h;
 }
 
+void FiberScheduler::rest_next(std::uint64_t id) {
+    if (current_ != sim::kNoActor) actors_[current_].rest_next = id;
+}
+
+void FiberScheduler::stop_at(std::uintptr_t site) {
+    Actor& a = actors_[current_];
+    a.site = site;
+    a.rest = a.rest_next;
+    a.rest_next = 0;
+}
+
+std::uint64_t FiberScheduler::rest_hash() const {
+    std::uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (const auto& a : actors_) {
+        // Not started yet: resting at its entry.
+        const std::uint64_t where = a.finished ? 1 : a.steps == 0 ? 2 : a.rest;
+        if (where == 0) return 0;
+        h = sim::hash_combine(h, sim::hash_combine(where, static_cast<std::uint64_t>(a.waiting)));
+    }
+    return h == 0 ? 1 : h;
+}
+
 void FiberScheduler::point() {
     if (shutdown_) throw sim::Shutdown{};
-    actors_[current_].site = reinterpret_cast<std::uintptr_t>(__builtin_return_address(0));
+    stop_at(reinterpret_cast<std::uintptr_t>(__builtin_return_address(0)));
     if (world_->step() >= max_steps_) {
         step_limit_ = true;
         end_execution();
@@ -193,15 +215,21 @@ bool FiberScheduler::block(sim::FunctionRef<bool()> pred) {
 
 void FiberScheduler::wait_until(sim::FunctionRef<bool()> pred) {
     if (shutdown_) throw sim::Shutdown{};
-    if (pred()) return;
-    actors_[current_].site = reinterpret_cast<std::uintptr_t>(__builtin_return_address(0));
+    if (pred()) {
+        actors_[current_].rest_next = 0;
+        return;
+    }
+    stop_at(reinterpret_cast<std::uintptr_t>(__builtin_return_address(0)));
     if (!block(pred)) throw sim::Shutdown{};
 }
 
 bool FiberScheduler::wait_or_stop(sim::FunctionRef<bool()> pred) {
     if (shutdown_) return false;
-    if (pred()) return true;
-    actors_[current_].site = reinterpret_cast<std::uintptr_t>(__builtin_return_address(0));
+    if (pred()) {
+        actors_[current_].rest_next = 0;
+        return true;
+    }
+    stop_at(reinterpret_cast<std::uintptr_t>(__builtin_return_address(0)));
     return block(pred);
 }
 

@@ -49,6 +49,11 @@ public:
     // it stopped at and how many steps it has taken (dfs --state-cache; the
     // sites are addresses, so the hash is only compared within one process).
     std::uint64_t actors_hash() const;
+    // Where every actor rests (rest_next): 0 when one is not at a rest point.
+    std::uint64_t rest_hash() const;
+
+    void rest_next(std::uint64_t id) override;
+    std::uint64_t pending_rest() const override { return current_ == sim::kNoActor ? 0 : actors_[current_].rest_next; }
 
     // Runs every spawned actor to the end of the execution.
     RunResult run();
@@ -76,8 +81,11 @@ private:
         bool pred_true = false;  // last value seen of wait_pred
         std::uintptr_t site = 0;  // where in its code it last stopped (a return address)
         std::uint32_t steps = 0;  // steps it has taken
+        std::uint64_t rest_next = 0;  // rest_next(): for its next scheduling point
+        std::uint64_t rest = 0;       // the rest point it stopped at, 0 if none
     };
     ActorId decide(bool include_current);
+    void stop_at(std::uintptr_t site);  // the current actor reached a scheduling point
     bool block(sim::FunctionRef<bool()> pred);  // false: woken by the end of the execution
     void end_execution();
     void actor_main(ActorId id);
