@@ -407,6 +407,7 @@ int scaling(const BenchOptions& o) {
         bool state_cache;
     };
     const Column cols[] = {{"dpor", sched::kUnbounded, false}, {"lock-aware", sched::kUnbounded, false}, {"sleep", sched::kUnbounded, true},
+                           {"dpor", sched::kUnbounded, true},  // stateful DPOR
                            {"bpor", 2, false},  {"lock-aware-bpor", 2, false}, {"dpor", 2, false}, {"lock-aware", 2, false}};
     std::printf("| N |");
     for (const auto& c : cols)
