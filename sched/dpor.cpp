@@ -261,7 +261,7 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
             const std::uint64_t key = races() && bound_ == kUnbounded ? s : sim::hash_combine(s, static_cast<std::uint64_t>(n.preemptions_before) << 16 | current);
             const Mask sleeping = asleep(n.sleep);
             auto [it, fresh] = visited_.try_emplace(key, Visit{sleeping, 0, static_cast<std::uint32_t>(summaries_.size())});
-            if (fresh) summaries_.emplace_back();
+            if (fresh && races()) summaries_.emplace_back();  // stateful DPOR only
             if (!fresh && it->second.open == 0) {
                 // Godefroid's rule for sleep sets with state caching: a state
                 // explored in full with fewer actors asleep covers every
@@ -274,7 +274,6 @@ ActorId Dpor::extend(const std::vector<ActorId>& enabled, ActorId current, const
                     pruned_ = true;
                     cut_current_ = current;
                     cut_summary_ = it->second.summary;
-                    cut_pos_ = pos_;
                     return sim::kNoActor;
                 }
                 it->second.asleep &= sleeping;
@@ -353,6 +352,16 @@ void Dpor::add_backtrack(std::size_t i, ActorId p) {
     if (k != i) add(k);
 }
 
+// A race with step i whose later actor p could not run there: also try p
+// where it last could, before i.
+void Dpor::add_where_last_enabled(std::size_t i, ActorId p) {
+    for (std::size_t k = i; k-- > 0;)
+        if (stack_[k].enabled & bit(p)) {
+            add_backtrack(k, p);
+            return;
+        }
+}
+
 // The actors whose next step after step i could start the reversal of the
 // race (i, j): the steps after i that do not happen after i, up to j, are
 // notdep(i).j (Abdulla et al.); an initial is an actor whose first such step
@@ -383,7 +392,8 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
     // Every footprint first: the ones below are held by reference while the
     // critical sections are read, and must not move.
     footprint(steps, n - 1);
-    std::size_t actors = 0;
+    std::size_t& actors = scratch_.actors;
+    actors = 0;
     for (std::size_t j = 0; j < n; ++j) actors = std::max<std::size_t>(actors, steps[j].actor + 1u);
     // Vector clocks, one row per step and per actor: clock[a] = 1 + the last
     // step of actor a that happens before. Buffers reused across executions.
@@ -466,12 +476,7 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
                 continue;
             }
             reverse_at(i, ni.enabled);
-            // p was blocked there: also try it where it last could run.
-            for (std::size_t k = i; k-- > 0;)
-                if (stack_[k].enabled & bit(p)) {
-                    add_backtrack(k, p);
-                    break;
-                }
+            add_where_last_enabled(i, p);  // p was blocked there
         }
         for (const auto& a : fp) {
             auto& o = obj(a.obj);
@@ -498,9 +503,8 @@ Dpor::Summary* Dpor::owner_summary(std::size_t k) {
 // Reversed at i by running p there and, since p's racing step may need
 // other steps first, every actor enabled there.
 void Dpor::summary_races(const std::vector<sim::StepRecord>& steps, const std::vector<SumAccess>& sum) {
-    const std::size_t n = std::min(stack_.size(), cut_pos_);
-    std::size_t actors = 0;
-    for (std::size_t j = 0; j < stack_.size(); ++j) actors = std::max<std::size_t>(actors, steps[j].actor + 1u);
+    const std::size_t n = stack_.size();  // the cut is where the stack ends
+    const std::size_t actors = scratch_.actors;  // analyse_races' clocks of this execution
     const auto& vc = scratch_.vc;
     std::vector<std::int64_t> last(64, -1);
     for (std::size_t k = 0; k < n; ++k) last[steps[k].actor] = static_cast<std::int64_t>(k);
@@ -515,7 +519,7 @@ void Dpor::summary_races(const std::vector<sim::StepRecord>& steps, const std::v
         for (const auto& [i, w] : it->second) {
             const ActorId q = steps[i].actor;
             if (q == s.actor || !(w || s.write)) continue;
-            if (lp >= 0 && s.actor < actors && q < actors && vc[static_cast<std::size_t>(lp) * actors + q] > i) continue;  // i happens before p's last step
+            if (lp >= 0 && vc[static_cast<std::size_t>(lp) * actors + q] > i) continue;  // i happens before p's last step
             racing_at[i] |= bit(s.actor);
         }
     }
@@ -525,12 +529,7 @@ void Dpor::summary_races(const std::vector<sim::StepRecord>& steps, const std::v
         const Node& ni = stack_[i];
         reverse_at(i, ni.enabled);
         for (ActorId p = 0; p < 64; ++p)
-            if ((racing & bit(p)) && !(ni.enabled & bit(p)))
-                for (std::size_t k = i; k-- > 0;)
-                    if (stack_[k].enabled & bit(p)) {
-                        add_backtrack(k, p);
-                        break;
-                    }
+            if ((racing & bit(p)) && !(ni.enabled & bit(p))) add_where_last_enabled(i, p);
     }
 }
 
@@ -570,8 +569,8 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
             auto& cut = summaries_[cut_summary_];
             cut.compact();
             summary_races(steps, cut.v);
-            if (cut_pos_ > 0)
-                if (auto* up = owner_summary(cut_pos_ - 1))
+            if (!stack_.empty())
+                if (auto* up = owner_summary(stack_.size() - 1))
                     for (const auto& a : cut.v) up->add(a);
         }
     }
@@ -595,13 +594,14 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
             return true;
         }
         if (n.state != 0) {
-            auto& v = visited_.find(n.state)->second;
-            --v.open;  // explored in full
-            auto& sum = summaries_[v.summary];
-            sum.compact();
-            if (stack_.size() >= 2)
-                if (auto* up = owner_summary(stack_.size() - 2))
-                    for (const auto& a : sum.v) up->add(a);
+            --visited_.find(n.state)->second.open;  // explored in full
+            if (races()) {
+                auto& sum = summaries_[n.summary];
+                sum.compact();
+                if (stack_.size() >= 2)
+                    if (auto* up = owner_summary(stack_.size() - 2))
+                        for (const auto& a : sum.v) up->add(a);
+            }
         }
         stack_.pop_back();
     }

@@ -191,6 +191,7 @@ private:
     void add_backtrack(std::size_t i, ActorId p);
     void add_backtracks(std::size_t k, Mask actors);
     void reverse_at(std::size_t i, Mask actors);
+    void add_where_last_enabled(std::size_t i, ActorId p);
     void analyse_races(const std::vector<sim::StepRecord>& steps);
     Mask initials(const std::vector<sim::StepRecord>& steps, std::size_t i, std::size_t j, std::size_t actors) const;
     class LockSections;  // LockAware: which races are only a mutex's order
@@ -206,7 +207,7 @@ private:
     struct Visit {
         Mask asleep = 0;         // actors asleep at every exploration of the state so far
         std::uint32_t open = 0;  // explorations of it still on the stack (a cycle back to it is not cut)
-        std::uint32_t summary = 0;  // index into summaries_
+        std::uint32_t summary = 0;  // index into summaries_ (stateful DPOR)
     };
     // Stateful DPOR (Reduction::Dpor with the cache, unbounded): every access
     // made in the subtree below a state, by actor, deduplicated lazily. A
@@ -233,8 +234,7 @@ private:
         }
     };
     std::vector<Summary> summaries_;
-    std::uint32_t cut_summary_ = 0;  // the state the running execution was cut at
-    std::size_t cut_pos_ = 0;
+    std::uint32_t cut_summary_ = 0;  // the state the running execution was cut at (where its stack ends)
     void summary_races(const std::vector<sim::StepRecord>& steps, const std::vector<SumAccess>& sum);
     Summary* owner_summary(std::size_t k);  // the deepest state node at or above node k
     std::unordered_map<std::uint64_t, Visit> visited_;  // by state (lookup only: never iterated)
@@ -251,6 +251,7 @@ private:
             std::vector<std::uint32_t> writes;  // Obj::wake only: since the waiter last ran
         };
         std::vector<std::uint32_t> vc, actor_clock, deps, races;
+        std::size_t actors = 0;  // vc's row width: the actors of the execution
         sim::ObjectSlots slots;      // the objects of the execution
         std::vector<ObjState> objs;  // by slot
         // LockSections: each critical section's accesses, by (first step, mutex)
