@@ -109,9 +109,10 @@ bool Vmm::cpu_thread_is_idle(const CPUState& cpu) const {
 
 bool Vmm::qemu_wait_io_event(CPUState& cpu) {
     world_.read(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));  // cpu_thread_is_idle(): whether it waits is a read
-    // Idle, the thread keeps nothing but its CPUState: a rest point.
-    if (cpu_thread_is_idle(cpu) && (world_.sched().rest_next(sim::rest::kWaitIoEvent), !cond_wait([&] { return !cpu_thread_is_idle(cpu); })))
-        return false;
+    if (cpu_thread_is_idle(cpu)) {
+        world_.sched().rest_next(sim::rest::kWaitIoEvent);  // idle, the thread keeps nothing but its CPUState
+        if (!cond_wait([&] { return !cpu_thread_is_idle(cpu); })) return false;
+    }
     world_.write(Obj::vcpu(cpu.cpu_index, Obj::kVmmCpu));
     if (cpu.stop) {
         cpu.stop = false;
