@@ -77,8 +77,16 @@ sim::HookNote Vmm::enter_hook(const char* hook, CPUState& cpu) {
     return sim::HookNote(world_, hook, cpu.cpu_index);
 }
 
+Vmm::RestingWaits::RestingWaits(Vmm& vmm, std::uint64_t base) : vmm_(vmm) {
+    if (base != 0) vmm_.resting_ = {vmm_.world_.actor(), base, 0};
+}
+
+Vmm::RestingWaits::~RestingWaits() { vmm_.resting_ = {}; }
+
 template <typename Pred>
 bool Vmm::cond_wait(Pred pred) {
+    if (resting_.base != 0 && resting_.actor == world_.actor())
+        world_.sched().rest_next(sim::hash_combine(resting_.base, resting_.n++));
     bql_unlock();
     if (!world_.sched().wait_or_stop([&] { return pred() && !bql_held_; })) return false;  // the execution is over
     bql_held_ = true;

@@ -51,6 +51,24 @@ public:
     void pause_all_vcpus();
     void resume_all_vcpus();
 
+    // While the returned guard lives, the calling actor's cond_waits are
+    // rest points (sim::Scheduler::rest_next), the n-th one `base` + n.
+    // For a caller whose locals are all named by `base` (its operation and
+    // where in it), and whose waits come in an order that operation fixes,
+    // so that the n-th is at one place in the code. Not for a wait whose
+    // work writes the caller's locals (run_on_cpu filling a variable): once
+    // the work is done, those are state the hash cannot see. base 0: none.
+    class RestingWaits {
+    public:
+        RestingWaits(Vmm& vmm, std::uint64_t base);
+        ~RestingWaits();
+        RestingWaits(const RestingWaits&) = delete;
+        RestingWaits& operator=(const RestingWaits&) = delete;
+
+    private:
+        Vmm& vmm_;
+    };
+
     // kvm-all.c
     void cpu_synchronize_state(CPUState& cpu);
     void cpu_synchronize_all_states();
@@ -80,6 +98,11 @@ private:
     std::vector<CPUState> cpus_;
     std::vector<sim::ActorId> thread_actor_;
     bool bql_held_ = false;
+    struct {
+        sim::ActorId actor = sim::kNoActor;
+        std::uint64_t base = 0;
+        std::uint64_t n = 0;
+    } resting_;  // RestingWaits
     std::vector<IoRecord> io_log_;
     int guest_reset_requests_ = 0;
 };

@@ -26,9 +26,13 @@ void Machine::machine_init_done() {
 }
 
 std::uint64_t Machine::monitor_read(int cpu, RegIndex r) {
+    const std::uint64_t op = vmm_.world().sched().pending_rest();  // the main loop's, naming this operation
     vmm_.bql_lock();
     CPUState& c = vmm_.cpu(cpu);
-    vmm_.cpu_synchronize_state(c);
+    {
+        Vmm::RestingWaits resting(vmm_, op == 0 ? 0 : sim::hash_combine(op, 1));
+        vmm_.cpu_synchronize_state(c);
+    }
     std::uint64_t v = 0;
     sim::HookNote note(vmm_.world(), "read_reg (monitor)", cpu);
     if (vmm_.policy().reads_on_vcpu_thread())
@@ -41,10 +45,17 @@ std::uint64_t Machine::monitor_read(int cpu, RegIndex r) {
 }
 
 void Machine::monitor_write(int cpu, RegIndex r, std::uint64_t v) {
+    const std::uint64_t op = vmm_.world().sched().pending_rest();  // the main loop's, naming this operation
     vmm_.bql_lock();
-    if (running_) vmm_.vm_stop();
+    if (running_) {
+        Vmm::RestingWaits resting(vmm_, op == 0 ? 0 : sim::hash_combine(op, 2));
+        vmm_.vm_stop();
+    }
     CPUState& c = vmm_.cpu(cpu);
-    vmm_.cpu_synchronize_state(c);
+    {
+        Vmm::RestingWaits resting(vmm_, op == 0 ? 0 : sim::hash_combine(op, 3));
+        vmm_.cpu_synchronize_state(c);
+    }
     emit_intent(cpu, r, v, sim::IntentCause::Monitor);
     {
         sim::HookNote note(vmm_.world(), "write_reg (monitor)", cpu);
