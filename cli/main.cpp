@@ -199,7 +199,8 @@ void print_summary(const std::string& scenario, const explore::ExploreConfig& cf
     if (cfg.strategy == "dfs" && cfg.state_cache)
         std::printf("dfs: state cache: %llu states stored, %llu schedule prefixes cut at a state seen before (%s: README)\n",
                     static_cast<unsigned long long>(rep.dfs_states), static_cast<unsigned long long>(rep.dfs_revisits),
-                    cfg.reduction == "dpor" ? "states where every actor rests, with the summary of each cut subtree" : "not a proof");
+                    cfg.reduction == "dpor" || cfg.reduction == "lock-aware" ? "states where every actor rests, with the summary of each cut subtree"
+                                                                           : "not a proof");
     // The subtree count is known once every subtree was reached.
     if (cfg.strategy == "dfs" && cfg.split_depth > 0 && rep.exhausted)
         std::printf("dfs: split at the first %u branching points into %llu subtrees (the same result for any -j and --shard)\n",
@@ -603,7 +604,7 @@ int main(int argc, char** argv) {
     ex->add_option("--depth", o.cfg.depth, "pct: bug depth d (d-1 priority change points)")->capture_default_str();
     ex->add_option("-j,--jobs", o.cfg.jobs, "Threads; the result is the same as with one (random, pct; dfs with --split-depth)")->capture_default_str();
     ex->add_flag("--state-cache", o.cfg.state_cache,
-                 "dfs with --reduction none or sleep: do not explore again from a state seen before (not a proof: see README); with dpor, unbounded: stateful DPOR over the states where every actor rests (README)");
+                 "dfs with --reduction none or sleep: do not explore again from a state seen before (not a proof: see README); with dpor or lock-aware: stateful DPOR over the states where every actor rests (README)");
     ex->add_option("--split-depth", o.cfg.split_depth,
                    "dfs: expand the first D branching points in full and share the subtrees below them among -j threads and --shard processes "
                    "(the result is the same for any -j and --shard)")

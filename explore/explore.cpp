@@ -161,7 +161,7 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
         harness::ExecutionOptions opt;
         opt.record_footprints = true;
         opt.state_hash = cfg.state_cache;
-        opt.state_at_rest = cfg.state_cache && red == sched::Reduction::Dpor;
+        opt.state_at_rest = cfg.state_cache && (red == sched::Reduction::Dpor || red == sched::Reduction::LockAware);
         auto& w = out[static_cast<std::size_t>(t)];
         std::uint64_t runs = 0, task_runs = 0, tried = 0;
         for (bool more = true; more;) {
@@ -279,10 +279,8 @@ ExploreReport explore(const harness::Scenario& s, const ExploreConfig& cfg, harn
     const auto kernel = std::optional<fakekvm::KernelConfig>(harness::resolve_kernel(cfg.kernel).config);
     if (cfg.strategy == "dfs") {
         if (cfg.jobs < 1) throw harness::InputError("-j must be at least 1");
-        if (cfg.state_cache && cfg.reduction != "none" && cfg.reduction != "sleep" && cfg.reduction != "dpor")
-            throw harness::InputError("dfs: --state-cache goes with --reduction none, sleep or dpor (the lock-aware races are not summarised, and bpor has no sleep sets)");
-        if (cfg.state_cache && cfg.reduction == "dpor" && cfg.preemption_bound != sched::kUnbounded)
-            throw harness::InputError("dfs: --state-cache with --reduction dpor needs --preemption-bound unbounded (not yet checked under a bound)");
+        if (cfg.state_cache && cfg.reduction != "none" && cfg.reduction != "sleep" && cfg.reduction != "dpor" && cfg.reduction != "lock-aware")
+            throw harness::InputError("dfs: --state-cache goes with --reduction none, sleep, dpor or lock-aware (bpor and lock-aware-bpor have no sleep sets)");
         if (cfg.state_cache && (cfg.split_depth > 0 || cfg.shard_count > 1))
             throw harness::InputError("dfs: --state-cache runs in one process and one thread (the cache is not shared)");
         if (cfg.split_depth == 0 && (cfg.jobs > 1 || cfg.shard_count > 1))

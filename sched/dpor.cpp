@@ -131,12 +131,6 @@ public:
         return true;
     }
 
-private:
-    static constexpr std::size_t kNone = ~std::size_t{0};
-
-    std::size_t index(std::uint32_t obj) const {
-        return static_cast<std::size_t>(std::lower_bound(locks_.begin(), locks_.end(), obj) - locks_.begin());
-    }
     bool is_lock(std::uint32_t obj) const { return std::binary_search(locks_.begin(), locks_.end(), obj); }
     // Whether step k touched mutex obj through its protocol only.
     bool protocol(std::size_t k, std::uint32_t obj) const {
@@ -144,16 +138,14 @@ private:
             if (op.obj == obj) return true;
         return false;
     }
-    // Whether step k took mutex obj back after a condition wait: then the
-    // condition's data let it go, and the waker may have written that data
-    // outside any section.
-    bool reacquired(std::size_t k, std::uint32_t obj) const {
-        for (const auto& op : steps_[k].locks)
-            if (op.obj == obj && op.kind == sim::LockOp::Reacquire) return true;
-        return false;
+    // Whether the actor of step k still holds or waits for mutex m after
+    // its last step: its section goes on past the steps seen.
+    bool open_at_end(std::size_t k, std::uint32_t m) const {
+        const std::size_t l = index(m);
+        std::size_t last = k;
+        while (next_[last] != kNone) last = next_[last];
+        return after(last, l) != 0;
     }
-    std::uint8_t before(std::size_t k, std::size_t l) const { return before_[k * locks_.size() + l]; }
-    std::uint8_t after(std::size_t k, std::size_t l) const { return after_[k * locks_.size() + l]; }
 
     // The accesses of the section of mutex m around step k, mutexes and
     // wake objects left out.
@@ -179,6 +171,23 @@ private:
         normalise_into(out, all);
         return out;
     }
+
+private:
+    static constexpr std::size_t kNone = ~std::size_t{0};
+
+    std::size_t index(std::uint32_t obj) const {
+        return static_cast<std::size_t>(std::lower_bound(locks_.begin(), locks_.end(), obj) - locks_.begin());
+    }
+    // Whether step k took mutex obj back after a condition wait: then the
+    // condition's data let it go, and the waker may have written that data
+    // outside any section.
+    bool reacquired(std::size_t k, std::uint32_t obj) const {
+        for (const auto& op : steps_[k].locks)
+            if (op.obj == obj && op.kind == sim::LockOp::Reacquire) return true;
+        return false;
+    }
+    std::uint8_t before(std::size_t k, std::size_t l) const { return before_[k * locks_.size() + l]; }
+    std::uint8_t after(std::size_t k, std::size_t l) const { return after_[k * locks_.size() + l]; }
 
     Dpor& d_;
     const std::vector<sim::StepRecord>& steps_;
@@ -497,29 +506,82 @@ Dpor::Summary* Dpor::owner_summary(std::size_t k) {
     return nullptr;
 }
 
+void Dpor::add_to_summary(Summary& sum, const sim::StepRecord& step, const std::vector<sim::Access>& fp) {
+    const auto protocol = [&](std::uint32_t obj) {
+        for (const auto& op : step.locks)
+            if (op.obj == obj) return true;
+        return false;
+    };
+    for (const auto& a : fp) sum.add({step.actor, a.obj, a.write, protocol(a.obj) ? SumAccess::Protocol : SumAccess::Data});
+    for (const auto& op : step.locks)
+        if (op.kind == sim::LockOp::Reacquire) sum.add({step.actor, op.obj, true, SumAccess::Reacquire});
+}
+
 // Races between the prefix and a cut subtree's accesses, conservatively: an
 // access of actor p races with a prefix step i of another actor that
 // conflicts with it, unless i happens before p's last step in the prefix.
 // Reversed at i by running p there and, since p's racing step may need
-// other steps first, every actor enabled there.
+// other steps first, every actor enabled there. LockAware: a conflict on a
+// mutex's protocol alone is no race when the section around i commutes
+// with everything p does below the cut (its section there is part of it)
+// and with the part of p's section already in the prefix; a section of i's
+// actor still open at the cut counts with all that actor does below it.
 void Dpor::summary_races(const std::vector<sim::StepRecord>& steps, const std::vector<SumAccess>& sum) {
     const std::size_t n = stack_.size();  // the cut is where the stack ends
     const std::size_t actors = scratch_.actors;  // analyse_races' clocks of this execution
     const auto& vc = scratch_.vc;
     std::vector<std::int64_t> last(64, -1);
     for (std::size_t k = 0; k < n; ++k) last[steps[k].actor] = static_cast<std::int64_t>(k);
-    std::unordered_map<std::uint32_t, std::vector<std::pair<std::uint32_t, bool>>> by_obj;  // the prefix's accesses
+    // The prefix's accesses that the first access below the cut meets, as
+    // in analyse_races: an object's last write and the reads since (an
+    // earlier access is ordered before that write, or races with it in the
+    // prefix). A waiter's Obj::wake keeps every write (analyse_races reads
+    // them all where the waiter wakes).
+    std::unordered_map<std::uint32_t, std::vector<std::pair<std::uint32_t, bool>>> by_obj;
     for (std::size_t i = 0; i < n; ++i)
-        for (const auto& a : footprint(steps, i)) by_obj[a.obj].emplace_back(static_cast<std::uint32_t>(i), a.write);
+        for (const auto& a : footprint(steps, i)) {
+            auto& v = by_obj[a.obj];
+            if (a.write && !sim::Obj::is_wake(a.obj)) v.clear();
+            v.emplace_back(static_cast<std::uint32_t>(i), a.write);
+        }
+    std::optional<LockSections> sections;
+    std::vector<std::vector<sim::Access>> below(64);  // LockAware: each actor's data accesses below the cut
+    std::vector<std::vector<std::uint32_t>> retaken(64);  // and the mutexes it took back after a condition wait
+    if (lock_aware()) {
+        sections.emplace(*this, steps, n);
+        for (const auto& s : sum) {
+            if (s.kind == SumAccess::Reacquire) retaken[s.actor].push_back(s.obj);
+            else if (s.kind == SumAccess::Data && !sim::Obj::is_wake(s.obj)) below[s.actor].push_back({s.obj, s.write});
+        }
+        for (auto& b : below) normalise_into(b, std::vector<sim::Access>(b));
+    }
+    const auto commute = [&](std::size_t i, ActorId p, std::uint32_t m) {
+        const ActorId q = steps[i].actor;
+        if (std::find(retaken[p].begin(), retaken[p].end(), m) != retaken[p].end()) return false;
+        const auto& mine = sections->section(i, m);
+        if (!independent(mine, below[p])) return false;
+        if (last[p] >= 0 && sections->open_at_end(static_cast<std::size_t>(last[p]), m) &&
+            !independent(mine, sections->section(static_cast<std::size_t>(last[p]), m)))
+            return false;
+        if (sections->open_at_end(i, m)) {
+            if (!independent(below[q], below[p])) return false;
+            if (last[p] >= 0 && sections->open_at_end(static_cast<std::size_t>(last[p]), m) &&
+                !independent(below[q], sections->section(static_cast<std::size_t>(last[p]), m)))
+                return false;
+        }
+        return true;
+    };
     std::vector<Mask> racing_at(n, 0);
     for (const auto& s : sum) {
+        if (s.kind == SumAccess::Reacquire) continue;  // a mark: the protocol access is listed too
         const auto it = by_obj.find(s.obj);
         if (it == by_obj.end()) continue;
         const std::int64_t lp = last[s.actor];
         for (const auto& [i, w] : it->second) {
             const ActorId q = steps[i].actor;
-            if (q == s.actor || !(w || s.write)) continue;
+            if (q == s.actor || !(w || s.write)) continue;  // a read meets only the last write
             if (lp >= 0 && vc[static_cast<std::size_t>(lp) * actors + q] > i) continue;  // i happens before p's last step
+            if (sections && s.kind == SumAccess::Protocol && sections->protocol(i, s.obj) && commute(i, s.actor, s.obj)) continue;
             racing_at[i] |= bit(s.actor);
         }
     }
@@ -559,8 +621,7 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
         Summary* own = from < stack_.size() ? owner_summary(from) : nullptr;
         for (std::size_t k = from; k < stack_.size(); ++k) {
             if (stack_[k].state != 0) own = &summaries_[stack_[k].summary];
-            if (own)
-                for (const auto& a : footprint(steps, k)) own->add({steps[k].actor, a.obj, a.write});
+            if (own) add_to_summary(*own, steps[k], footprint(steps, k));
         }
         if (cache_cut_) {
             // The cut subtree's accesses race with this prefix as they did with

@@ -214,10 +214,15 @@ private:
     // state's summary is complete once the state is explored in full: the
     // summaries of states below it, and of states cut there, flow up into it.
     struct SumAccess {
+        // LockAware: how a mutex was touched (a data access otherwise)
+        enum Kind : std::uint8_t { Data, Protocol, Reacquire };
         ActorId actor;
         std::uint32_t obj;
         bool write;
-        bool operator<(const SumAccess& o) const { return actor != o.actor ? actor < o.actor : obj != o.obj ? obj < o.obj : write < o.write; }
+        Kind kind = Data;
+        bool operator<(const SumAccess& o) const {
+            return actor != o.actor ? actor < o.actor : obj != o.obj ? obj < o.obj : write != o.write ? write < o.write : kind < o.kind;
+        }
         bool operator==(const SumAccess& o) const = default;
     };
     struct Summary {
@@ -236,6 +241,7 @@ private:
     std::vector<Summary> summaries_;
     std::uint32_t cut_summary_ = 0;  // the state the running execution was cut at (where its stack ends)
     void summary_races(const std::vector<sim::StepRecord>& steps, const std::vector<SumAccess>& sum);
+    static void add_to_summary(Summary& sum, const sim::StepRecord& step, const std::vector<sim::Access>& fp);
     Summary* owner_summary(std::size_t k);  // the deepest state node at or above node k
     std::unordered_map<std::uint64_t, Visit> visited_;  // by state (lookup only: never iterated)
     std::uint64_t revisits_ = 0;

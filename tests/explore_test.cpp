@@ -432,26 +432,35 @@ TEST(Dfs, StateCacheKeepsVerdictsAndFinalStates) {
 // Sleep sets with the state cache (Godefroid's rule: a state seen before is
 // cut only if it was first explored with no more actors asleep): over every
 // schedule, the verdict and final states of unbounded DPOR.
-// Runs `reference` and `cached` (with the state cache), both unbounded, and
-// expects the same verdict and final states. Returns the executions of each
-// when the case is clean.
-std::pair<std::uint64_t, std::uint64_t> expect_cache_keeps_outcomes(const Cell& c, const char* reference, const char* cached_reduction) {
-    SCOPED_TRACE(std::string(c.scenario) + " / " + c.policy + " / " + c.kernel);
+// Runs `reference` and then each of `cached` (with the state cache), all at
+// `bound`, and expects the same verdict (at the same number of preemptions,
+// which iterative bounding makes the fewest any violation needs) and the
+// same final states. Returns the executions of the reference and of each
+// cached run when the case is clean.
+std::vector<std::uint64_t> expect_cache_keeps_outcomes(const Cell& c, const char* reference, std::vector<const char*> cached,
+                                                       std::uint32_t bound = sched::kUnbounded) {
+    SCOPED_TRACE(std::string(c.scenario) + " / " + c.policy + " / " + c.kernel + " at bound " + std::to_string(bound));
     harness::Engine engine;
     const auto s = harness::load_scenario(c.scenario, scenario_dir());
-    auto cfg = dfs_config(c, sched::kUnbounded, reference);
+    auto cfg = dfs_config(c, bound, reference);
     const auto ref = explore::explore(s, cfg, engine);
-    cfg.reduction = cached_reduction;
-    cfg.state_cache = true;
-    const auto cached = explore::explore(s, cfg, engine);
-    EXPECT_EQ(cached.violating_execution.has_value(), ref.violating_execution.has_value());
-    EXPECT_EQ(cached.exhausted, ref.exhausted);
-    if (ref.violating_execution) {
-        EXPECT_EQ(cached.first_violation.verdict.first()->property, ref.first_violation.verdict.first()->property);
-        return {0, 0};
+    std::vector<std::uint64_t> runs{ref.executions};
+    for (const char* red : cached) {
+        SCOPED_TRACE(std::string("--state-cache --reduction ") + red);
+        cfg.reduction = red;
+        cfg.state_cache = true;
+        const auto got = explore::explore(s, cfg, engine);
+        EXPECT_EQ(got.violating_execution.has_value(), ref.violating_execution.has_value());
+        EXPECT_EQ(got.exhausted, ref.exhausted);
+        if (ref.violating_execution && got.violating_execution) {
+            EXPECT_EQ(got.first_violation.verdict.first()->property, ref.first_violation.verdict.first()->property);
+            EXPECT_EQ(got.violation_preemptions, ref.violation_preemptions);
+        } else {
+            EXPECT_EQ(got.distinct_final_states, ref.distinct_final_states);
+        }
+        runs.push_back(got.executions);
     }
-    EXPECT_EQ(cached.distinct_final_states, ref.distinct_final_states);
-    return {ref.executions, cached.executions};
+    return runs;
 }
 
 TEST(Dfs, StateCacheWithSleepSetsKeepsTheVerdictsAndFinalStatesOfDpor) {
@@ -461,15 +470,17 @@ TEST(Dfs, StateCacheWithSleepSetsKeepsTheVerdictsAndFinalStatesOfDpor) {
         {"tsr-timer-race", "ppc-onereg-tsr", "init-apic-events"},          // clean
         {"init-sipi-halt", "qemu-levels", "init-mp-state"},                 // lost INIT
     };
-    for (const auto& c : cases) expect_cache_keeps_outcomes(c, "dpor", "sleep");
+    for (const auto& c : cases) expect_cache_keeps_outcomes(c, "dpor", {"sleep"});
 }
 
-// Stateful DPOR (--state-cache with dpor, unbounded): states compared only
-// where every actor rests, and a cut subtree's accesses summarised so that
-// its races with the new prefix are reversed there. Against sleep sets
-// alone, which run every trace: the same final states (every state it
-// reaches is real, so equal counts are equal sets), the same verdict, and
-// far fewer schedules.
+// Stateful DPOR (--state-cache with dpor or lock-aware): states compared
+// only where every actor rests, and a cut subtree's accesses summarised so
+// that its races with the new prefix are reversed there (under lock-aware,
+// a race on a mutex only where the two sections do not commute). Against
+// sleep sets alone, which run every trace: the same final states (every
+// state it reaches is real, so equal counts are equal sets), the same
+// verdict, and far fewer schedules. The monitor's cases wait in
+// run_on_cpu and pause_all_vcpus, which are rest points (Vmm::RestingWaits).
 TEST(Dfs, StatefulDporReachesTheFinalStatesOfSleepSets) {
     const Cell cases[] = {
         {"arm64-timer-istatus", "qemu-today", "debian-6.1"},               // 52 final states
@@ -479,22 +490,45 @@ TEST(Dfs, StatefulDporReachesTheFinalStatesOfSleepSets) {
         {"partial-get-hypercall", "qemu-today-init-fix", "debian-6.1"},    // 4
         {"init-sipi-halt", "qemu-levels", "init-mp-state"},                // lost INIT
     };
-    std::uint64_t runs[2] = {0, 0};
+    std::uint64_t runs[3] = {0, 0, 0};
     for (const auto& c : cases) {
-        const auto [sleep, stateful] = expect_cache_keeps_outcomes(c, "sleep", "dpor");
-        runs[0] += sleep;
-        runs[1] += stateful;
+        const auto r = expect_cache_keeps_outcomes(c, "sleep", {"dpor", "lock-aware"});
+        for (std::size_t i = 0; i < 3; ++i) runs[i] += r[i];
     }
     EXPECT_LT(runs[1] * 4, runs[0]);
+    EXPECT_LT(runs[2] * 4, runs[0]);
 }
 
-TEST(Dfs, StateCacheIsRefusedWithTheOtherReductionsAndWithDporUnderABound) {
+// Under a preemption bound the cache keys a state with the preemptions spent
+// and the running actor; against plain bounded dfs, which runs every
+// schedule within the bound.
+TEST(Dfs, StatefulDporUnderABoundReachesTheFinalStatesOfPlainBoundedDfs) {
+    const Cell cases[] = {
+        {"tsr-timer-race", "qemu-today", "debian-6.1"},
+        {"partial-get-hypercall", "qemu-today-init-fix", "debian-6.1"},
+        {"init-sipi-monitor", "qemu-today-init-fix", "debian-6.1"},
+        {"init-sipi-halt", "qemu-levels", "init-mp-state"},  // lost INIT
+        {"tsr-timer-race", "qemu-levels", "debian-6.1"},     // lost timer bit
+    };
+    for (const auto& c : cases) expect_cache_keeps_outcomes(c, "none", {"dpor", "lock-aware"}, 1);
+}
+
+// The INIT storm (bench/init-storm) at N=2: every actor rests while the
+// monitor waits for its synchronize, so states meet there, and the search
+// is a small fraction of stateless lock-aware's, with the same final states.
+TEST(Dfs, StatefulLockAwareMergesTheInitStorm) {
+    const std::string path = std::string(REGSYNC_SOURCE_DIR) + "/bench/init-storm/init-storm-2.toml";
+    const Cell c{path.c_str(), "qemu-today-init-fix", "debian-6.1"};
+    const auto r = expect_cache_keeps_outcomes(c, "lock-aware", {"lock-aware"});
+    EXPECT_LT(r[1] * 20, r[0]) << r[1] << " vs " << r[0];
+}
+
+TEST(Dfs, StateCacheIsRefusedWithoutSleepSets) {
     harness::Engine engine;
     explore::ExploreConfig cfg;
     cfg.strategy = "dfs";
     cfg.state_cache = true;
-    cfg.preemption_bound = 2;
-    for (const char* red : {"dpor", "bpor", "lock-aware", "lock-aware-bpor"}) {
+    for (const char* red : {"bpor", "lock-aware-bpor"}) {
         cfg.reduction = red;
         EXPECT_THROW(explore::explore(harness::load_scenario("init-sipi-halt", scenario_dir()), cfg, engine), harness::InputError) << red;
     }
