@@ -530,54 +530,61 @@ void Dpor::summary_races(const std::vector<sim::StepRecord>& steps, const std::v
     const std::size_t n = stack_.size();  // the cut is where the stack ends
     const std::size_t actors = scratch_.actors;  // analyse_races' clocks of this execution
     const auto& vc = scratch_.vc;
-    std::vector<std::int64_t> last(64, -1);
+    auto& sc = scratch_.summary;
+    auto& last = sc.last;
+    last.assign(64, -1);
     for (std::size_t k = 0; k < n; ++k) last[steps[k].actor] = static_cast<std::int64_t>(k);
     // The prefix's accesses that the first access below the cut meets, as
     // in analyse_races: an object's last write and the reads since (an
     // earlier access is ordered before that write, or races with it in the
     // prefix). A waiter's Obj::wake keeps every write (analyse_races reads
     // them all where the waiter wakes).
-    std::unordered_map<std::uint32_t, std::vector<std::pair<std::uint32_t, bool>>> by_obj;
+    sc.slots.clear();
     for (std::size_t i = 0; i < n; ++i)
         for (const auto& a : footprint(steps, i)) {
-            auto& v = by_obj[a.obj];
-            if (a.write && !sim::Obj::is_wake(a.obj)) v.clear();
+            const auto [k, fresh] = sc.slots.slot(a.obj);
+            if (sc.by_obj.size() <= k) sc.by_obj.emplace_back();
+            auto& v = sc.by_obj[k];
+            if (fresh || (a.write && !sim::Obj::is_wake(a.obj))) v.clear();
             v.emplace_back(static_cast<std::uint32_t>(i), a.write);
         }
     std::optional<LockSections> sections;
-    std::vector<std::vector<sim::Access>> below(64);  // LockAware: each actor's data accesses below the cut
-    std::vector<std::vector<std::uint32_t>> retaken(64);  // and the mutexes it took back after a condition wait
+    auto& below = sc.below;      // LockAware: each actor's data accesses below the cut, by object
+    auto& retaken = sc.retaken;  // and the mutexes it took back after a condition wait
     if (lock_aware()) {
         sections.emplace(*this, steps, n);
-        for (const auto& s : sum) {
-            if (s.kind == SumAccess::Reacquire) retaken[s.actor].push_back(s.obj);
-            else if (s.kind == SumAccess::Data && !sim::Obj::is_wake(s.obj)) below[s.actor].push_back({s.obj, s.write});
+        below.resize(64);
+        retaken.resize(64);
+        for (auto& b : below) b.clear();
+        for (auto& r : retaken) r.clear();
+        for (const auto& s : sum) {  // sorted by actor, then object
+            if (s.kind == SumAccess::Reacquire) {
+                retaken[s.actor].push_back(s.obj);
+            } else if (s.kind == SumAccess::Data && !sim::Obj::is_wake(s.obj)) {
+                auto& b = below[s.actor];
+                if (!b.empty() && b.back().obj == s.obj) b.back().write = b.back().write || s.write;
+                else b.push_back({s.obj, s.write});
+            }
         }
-        for (auto& b : below) normalise_into(b, std::vector<sim::Access>(b));
     }
+    // Whether the section of mutex m around prefix step i commutes with p's.
     const auto commute = [&](std::size_t i, ActorId p, std::uint32_t m) {
-        const ActorId q = steps[i].actor;
         if (std::find(retaken[p].begin(), retaken[p].end(), m) != retaken[p].end()) return false;
-        const auto& mine = sections->section(i, m);
-        if (!independent(mine, below[p])) return false;
-        if (last[p] >= 0 && sections->open_at_end(static_cast<std::size_t>(last[p]), m) &&
-            !independent(mine, sections->section(static_cast<std::size_t>(last[p]), m)))
-            return false;
-        if (sections->open_at_end(i, m)) {
-            if (!independent(below[q], below[p])) return false;
-            if (last[p] >= 0 && sections->open_at_end(static_cast<std::size_t>(last[p]), m) &&
-                !independent(below[q], sections->section(static_cast<std::size_t>(last[p]), m)))
-                return false;
-        }
-        return true;
+        // p's section: within what p does below the cut, and its part in the prefix if open at the cut
+        const std::size_t lp = static_cast<std::size_t>(last[p]);
+        const std::vector<sim::Access>* p_prefix = last[p] >= 0 && sections->open_at_end(lp, m) ? &sections->section(lp, m) : nullptr;
+        const auto with_p = [&](const std::vector<sim::Access>& a) { return independent(a, below[p]) && (!p_prefix || independent(a, *p_prefix)); };
+        if (!with_p(sections->section(i, m))) return false;
+        return !sections->open_at_end(i, m) || with_p(below[steps[i].actor]);  // i's section goes on below the cut
     };
-    std::vector<Mask> racing_at(n, 0);
+    auto& racing_at = sc.racing_at;
+    racing_at.assign(n, 0);
     for (const auto& s : sum) {
         if (s.kind == SumAccess::Reacquire) continue;  // a mark: the protocol access is listed too
-        const auto it = by_obj.find(s.obj);
-        if (it == by_obj.end()) continue;
+        const std::int64_t k = sc.slots.find(s.obj);
+        if (k < 0) continue;
         const std::int64_t lp = last[s.actor];
-        for (const auto& [i, w] : it->second) {
+        for (const auto& [i, w] : sc.by_obj[static_cast<std::size_t>(k)]) {
             const ActorId q = steps[i].actor;
             if (q == s.actor || !(w || s.write)) continue;  // a read meets only the last write
             if (lp >= 0 && vc[static_cast<std::size_t>(lp) * actors + q] > i) continue;  // i happens before p's last step
@@ -632,7 +639,7 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
             summary_races(steps, cut.v);
             if (!stack_.empty())
                 if (auto* up = owner_summary(stack_.size() - 1))
-                    for (const auto& a : cut.v) up->add(a);
+                    up->merge(cut);
         }
     }
     cache_cut_ = false;
@@ -661,7 +668,7 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
                 sum.compact();
                 if (stack_.size() >= 2)
                     if (auto* up = owner_summary(stack_.size() - 2))
-                        for (const auto& a : sum.v) up->add(a);
+                        up->merge(sum);
             }
         }
         stack_.pop_back();

@@ -63,6 +63,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -232,9 +233,22 @@ private:
             v.push_back(a);
             if (v.size() > 2 * std::max<std::size_t>(compacted, 256)) compact();
         }
+        // v[0, compacted) is sorted and unique: sort what came after it and merge.
         void compact() {
-            std::sort(v.begin(), v.end());
+            if (compacted == v.size()) return;
+            const auto mid = v.begin() + static_cast<std::ptrdiff_t>(compacted);
+            std::sort(mid, v.end());
+            std::inplace_merge(v.begin(), mid, v.end());
             v.erase(std::unique(v.begin(), v.end()), v.end());
+            compacted = v.size();
+        }
+        // Everything in `from`, which is compacted.
+        void merge(const Summary& from) {
+            compact();
+            std::vector<SumAccess> out;
+            out.reserve(v.size() + from.v.size());
+            std::set_union(v.begin(), v.end(), from.v.begin(), from.v.end(), std::back_inserter(out));
+            v.swap(out);
             compacted = v.size();
         }
     };
@@ -265,6 +279,14 @@ private:
         std::deque<std::vector<sim::Access>> section_pool;  // a deque: a section's reference outlives the next one's insertion
         std::size_t sections_used = 0;
         std::vector<sim::Access> section_all;
+        struct {  // summary_races
+            std::vector<std::int64_t> last;
+            sim::ObjectSlots slots;
+            std::vector<std::vector<std::pair<std::uint32_t, bool>>> by_obj;
+            std::vector<std::vector<sim::Access>> below;
+            std::vector<std::vector<std::uint32_t>> retaken;
+            std::vector<Mask> racing_at;
+        } summary;
     } scratch_;
     std::size_t replay_ = 0;  // nodes below this index are replayed
     std::size_t pos_ = 0;     // next node of the running execution

@@ -28,6 +28,14 @@ public:
         if (d < kDense) table_[d] = static_cast<std::int32_t>(ids_.size() - 1);
         return {ids_.size() - 1, true};
     }
+    // The slot of `obj` if it was seen, else -1.
+    std::int64_t find(std::uint32_t obj) const {
+        const std::size_t d = dense(obj);
+        if (d < kDense) return table_.empty() ? -1 : table_[d];
+        for (std::size_t x = 0; x < ids_.size(); ++x)
+            if (ids_[x] == obj) return static_cast<std::int64_t>(x);
+        return -1;
+    }
     void clear() {
         for (std::uint32_t obj : ids_)
             if (const std::size_t d = dense(obj); d < kDense) table_[d] = -1;
