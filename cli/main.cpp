@@ -88,6 +88,7 @@ struct Options {
     std::uint32_t matrix_bound = 2;
     std::uint64_t matrix_budget = 5000;
     std::string matrix_reduction = "lock-aware";
+    bool matrix_state_cache = false;
     bool json = false;
     bool markdown = false;
     std::vector<std::string> matrix_policies;
@@ -549,6 +550,7 @@ int cmd_matrix(const Options& o) {
     cfg.bound = o.matrix_bound;
     cfg.budget = o.matrix_budget;
     cfg.reduction = explore::check_cell_reduction(o.matrix_reduction);
+    cfg.state_cache = explore::check_cell_state_cache(cfg.reduction, o.matrix_state_cache);
     cfg.scenario_dir = o.scenario_dir;
     cfg.trace_dir = o.matrix_traces;
     cfg.only_scenarios = o.matrix_scenarios;
@@ -669,6 +671,7 @@ int main(int argc, char** argv) {
     mx->add_option("--preemption-bound", o.matrix_bound, "dfs: preemptions per schedule")->capture_default_str();
     mx->add_option("--budget", o.matrix_budget, "dfs: schedules per cell before falling back to random")->capture_default_str();
     mx->add_option("--reduction", o.matrix_reduction, "dfs: lock-aware (DPOR with bound-safe sleep sets that does not reorder critical sections of one mutex that commute), lock-aware-bpor (the same without sleep sets), dpor, or bpor")->capture_default_str();
+    mx->add_flag("--state-cache", o.matrix_state_cache, "dfs with dpor or lock-aware: stateful DPOR in each cell (README; not for plugin policies, which search without it)");
     mx->add_option("--executions", o.matrix_executions, "Random executions per cell (strategy random, or after an unfinished dfs)")->capture_default_str();
     mx->add_option("--trace-dir", o.matrix_traces, "Where the shortest violating trace of each cell goes")->capture_default_str();
     mx->add_option("--scenario", o.matrix_scenarios, "Only these bundled scenarios (repeatable)");

@@ -2,6 +2,7 @@
 
 #include "explore/explore.h"
 #include "harness/input_error.h"
+#include "model/policy_registry.h"
 #include "sched/decision_source.h"
 #include "sched/dpor.h"
 
@@ -13,6 +14,12 @@ std::string check_cell_reduction(const std::string& name) {
     if (!is_cell_reduction(name))
         throw harness::InputError("unknown cell reduction '" + name + "' (lock-aware, lock-aware-bpor, dpor, bpor)");
     return name;
+}
+
+bool check_cell_state_cache(const std::string& reduction, bool state_cache) {
+    if (state_cache && reduction != "dpor" && reduction != "lock-aware")
+        throw harness::InputError("--state-cache goes with --reduction dpor or lock-aware (" + reduction + " has no sleep sets)");
+    return state_cache;
 }
 
 CellSearch search_cell(const harness::Scenario& s, const std::string& policy, const fakekvm::KernelConfig& kernel,
@@ -43,13 +50,18 @@ CellSearch search_cell(const harness::Scenario& s, const std::string& policy, co
         harness::ExecutionOptions opt = base;
         opt.record_footprints = true;
         const auto reduction = parse_reduction(cfg.reduction);
+        const auto* info = model::find_policy(policy);
+        const bool cache = cfg.state_cache && info && info->plugin.empty();
+        opt.state_hash = opt.state_at_rest = cache;
         for (std::uint32_t b = 0; b <= cfg.bound && c.dfs_schedules < cfg.budget; ++b) {
-            sched::Dpor dpor(reduction, b);
+            sched::Dpor dpor(reduction, b, {}, cache);
             bool more = true;
             while (more && c.dfs_schedules < cfg.budget) {
+                const std::uint64_t cuts = dpor.revisits();
                 auto r = engine.run(s, policy, kernel, dpor.source(), opt);
                 more = dpor.next(r.steps);
                 engine.recycle(std::move(r.steps));
+                if (dpor.revisits() != cuts) continue;  // cut at a state explored before
                 // Cut short by a sleep set: an equivalent schedule runs (or
                 // ran) in its place. It counts against the budget, which
                 // bounds the work, but is not judged: it never finished.

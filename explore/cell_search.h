@@ -26,6 +26,10 @@ struct CellSearchConfig {
     // keeps every final state of plain bounded dfs, and the matrix and
     // mutants tests hold lock-aware to bpor's verdicts and score.
     std::string reduction = "lock-aware";
+    // dfs with dpor or lock-aware: stateful DPOR (sched/dpor.h), except for
+    // a plugin policy, whose state the hash cannot see. Runs cut at a state
+    // seen before are not judged and do not count against the budget.
+    bool state_cache = false;
 };
 
 struct CellSearch {
@@ -48,6 +52,8 @@ struct CellSearch {
 // check_cell_reduction returns it, or throws InputError.
 bool is_cell_reduction(const std::string& name);
 std::string check_cell_reduction(const std::string& name);
+// Returns state_cache, or throws InputError if the reduction has no sleep sets.
+bool check_cell_state_cache(const std::string& reduction, bool state_cache);
 
 // `stop`, if given, is asked after every violating execution with the set
 // found so far; true ends the search there.

@@ -119,8 +119,8 @@ std::string search_line(const MatrixConfig& cfg) {
                       static_cast<unsigned long long>(cfg.seed));
     else
         std::snprintf(buf, sizeof buf,
-                      "bounded exhaustive search per cell (dfs, reduction %s, at most %u preemptions, budget %llu schedules); a cell whose search did not finish then runs %llu random executions (seed %llu)",
-                      cfg.reduction.c_str(), cfg.bound, static_cast<unsigned long long>(cfg.budget), static_cast<unsigned long long>(cfg.executions),
+                      "bounded exhaustive search per cell (dfs, reduction %s%s, at most %u preemptions, budget %llu schedules); a cell whose search did not finish then runs %llu random executions (seed %llu)",
+                      cfg.reduction.c_str(), cfg.state_cache ? " with the state cache" : "", cfg.bound, static_cast<unsigned long long>(cfg.budget), static_cast<unsigned long long>(cfg.executions),
                       static_cast<unsigned long long>(cfg.seed));
     return buf;
 }
@@ -234,7 +234,7 @@ std::string run_matrix_shard(const MatrixConfig& cfg, harness::Engine& engine) {
     j["format_version"] = 1;
     j["tool_version"] = REGSYNC_VERSION;
     j["config"] = {{"seed", cfg.seed}, {"strategy", cfg.strategy}, {"bound", cfg.bound}, {"budget", cfg.budget}, {"executions", cfg.executions},
-                   {"reduction", cfg.reduction}};
+                   {"reduction", cfg.reduction}, {"state_cache", cfg.state_cache}};
     auto scenarios = nlohmann::ordered_json::array();
     for (const auto& s : plan.scenarios) scenarios.push_back({s.name, harness::hex64(s.content_hash)});
     j["scenarios"] = scenarios;
@@ -270,6 +270,7 @@ std::pair<MatrixReport, MatrixConfig> merge_matrix_shards(const std::vector<std:
         cfg.reduction = c.contains("reduction") ? c.at("reduction").get<std::string>() : "bpor";
         if (!is_cell_reduction(cfg.reduction))
             throw harness::InputError::at(paths.front(), 1, "unknown reduction '" + cfg.reduction + "' in the config");
+        cfg.state_cache = c.contains("state_cache") && c.at("state_cache").get<bool>();
         cfg.only_scenarios.clear();
         for (const auto& s : js.front().at("scenarios")) cfg.only_scenarios.push_back(s.at(0).get<std::string>());
         cfg.only_policies = js.front().at("policies").get<std::vector<std::string>>();
@@ -412,6 +413,7 @@ std::string matrix_json(const MatrixReport& r, const MatrixConfig& cfg) {
         j["preemption_bound"] = cfg.bound;
         j["budget_schedules_per_cell"] = cfg.budget;
         j["reduction"] = cfg.reduction;
+        if (cfg.state_cache) j["state_cache"] = true;
     }
     j["random_executions_per_cell"] = cfg.executions;
     j["disagreements"] = r.disagreements();

@@ -29,6 +29,7 @@ struct MatrixConfig {
     // reductions found a livelock bpor missed (catalogue:
     // bitmap-stale-writeback-savevm).
     std::string reduction = "lock-aware";
+    bool state_cache = false;  // dfs: stateful DPOR (CellSearchConfig::state_cache)
     std::string scenario_dir;
     std::string trace_dir;            // shortest violating trace of each cell goes here ("" = none)
     std::vector<std::string> only_scenarios;  // empty = every bundled scenario
@@ -43,7 +44,7 @@ struct MatrixConfig {
     // t % shard_count == shard_index and writes them (matrix_shard_json);
     // merge_matrix_shards() assembles the report one process would print.
     std::uint64_t shard_index = 0, shard_count = 1;
-    CellSearchConfig search() const { return {strategy, bound, budget, executions, seed, reduction}; }
+    CellSearchConfig search() const { return {strategy, bound, budget, executions, seed, reduction, state_cache}; }
 };
 
 struct Cell {
