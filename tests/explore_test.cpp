@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "harness/kernel_profile.h"
 #include "explore/explore.h"
@@ -521,6 +523,96 @@ TEST(Dfs, StatefulLockAwareMergesTheInitStorm) {
     const Cell c{path.c_str(), "qemu-today-init-fix", "debian-6.1"};
     const auto r = expect_cache_keeps_outcomes(c, "lock-aware", {"lock-aware"});
     EXPECT_LT(r[1] * 20, r[0]) << r[1] << " vs " << r[0];
+}
+
+// Chooses at random and records the state (as the stateful search sees it)
+// before every choice.
+class RecordingDecisions final : public sched::DecisionSource {
+public:
+    explicit RecordingDecisions(std::uint64_t seed) : rng_(seed) {}
+    sched::ActorId choose(const std::vector<sched::ActorId>& enabled, sched::ActorId) override {
+        states.push_back(state_ ? state_() : 0);
+        return enabled[rng_.below(static_cast<std::uint32_t>(enabled.size()))];
+    }
+    void attach_state(std::function<std::uint64_t()> f) override { state_ = std::move(f); }
+    std::vector<std::uint64_t> states;
+
+private:
+    sim::Rng rng_;
+    std::function<std::uint64_t()> state_;
+};
+
+// The promise stateful DPOR rests on (sim::Scheduler::rest_next): where every
+// actor rests, the future depends on nothing but the state hashed there.
+// Random executions that meet in one rest state S by different routes are
+// spliced: the route of one, then the choices the other made after S. The
+// splice must follow those choices (the same actors enabled at every point)
+// and end as the other did: the same final state and the same properties
+// violated. A rest point that left out a local the future reads breaks it.
+TEST(Dfs, RestStatesKeepTheirPromise) {
+    const Cell cases[] = {
+        {"init-sipi-monitor", "qemu-today", "debian-6.1"},
+        {"monitor-write-runtime-families", "qemu-today", "debian-6.1"},
+        {"savevm-during-init-sipi", "qemu-levels", "debian-6.1"},
+        {"tsr-timer-monitor-write", "qemu-today", "debian-6.1"},
+        {"arm64-savevm-loadvm", "qemu-today", "debian-6.1"},
+        {"riscv64-timer-savevm", "qemu-today", "debian-6.1"},
+        {"reset-during-run", "qemu-levels", "debian-6.1"},
+        {"tsc-runtime-writeback", "qemu-today", "debian-6.1"},
+        {"init-sipi-monitor", "accessors", "debian-6.1"},  // the monitor's read_reg runs on the vCPU thread
+        {"partial-get-hypercall", "accessors", "debian-6.1"},
+    };
+    std::size_t splices = 0;
+    for (const auto& c : cases) {
+        SCOPED_TRACE(std::string(c.scenario) + " / " + c.policy);
+        harness::Engine engine;
+        const auto s = harness::load_scenario(c.scenario, scenario_dir());
+        const auto kernel = harness::resolve_kernel(c.kernel).config;
+        harness::ExecutionOptions opt;
+        opt.state_hash = opt.state_at_rest = true;
+        struct Run {
+            std::vector<sched::ActorId> decisions;
+            std::uint64_t final_state;
+            std::set<std::string> violated;
+        };
+        const auto violated = [](const harness::ExecutionResult& r) {
+            const auto v = explore::violated_names(r);
+            return std::set<std::string>(v.begin(), v.end());
+        };
+        std::vector<Run> runs;
+        std::unordered_map<std::uint64_t, std::pair<std::size_t, std::size_t>> first;  // rest state -> (run, choice)
+        std::unordered_map<std::uint64_t, int> tried;  // splices through each rest state (at most two: spread them out)
+        std::size_t here = 0;  // splices of this case, at most 300
+        for (std::uint64_t seed = 1; seed <= 300 && here < 300; ++seed) {
+            RecordingDecisions d(seed);
+            auto r = engine.run(s, c.policy, kernel, d, opt);
+            runs.push_back({r.decisions, r.final_state, violated(r)});
+            const std::size_t me = runs.size() - 1;
+            for (std::size_t k = 0; k < d.states.size() && k < r.decisions.size(); ++k) {
+                if (d.states[k] == 0) continue;
+                const auto [it, fresh] = first.try_emplace(d.states[k], me, k);
+                if (fresh) continue;
+                const auto [other, at] = it->second;
+                const auto& route = runs[other].decisions;
+                if (std::equal(route.begin(), route.begin() + static_cast<std::ptrdiff_t>(at), r.decisions.begin(), r.decisions.begin() + static_cast<std::ptrdiff_t>(k)) && at == k)
+                    continue;  // the same route
+                if (tried[d.states[k]]++ == 2) continue;
+                std::vector<sched::ActorId> spliced(route.begin(), route.begin() + static_cast<std::ptrdiff_t>(at));
+                spliced.insert(spliced.end(), r.decisions.begin() + static_cast<std::ptrdiff_t>(k), r.decisions.end());
+                sched::ReplayDecisions replay(spliced);
+                const auto got = engine.run(s, c.policy, kernel, replay, {});
+                SCOPED_TRACE("seed " + std::to_string(seed) + " at choice " + std::to_string(k) + ", met run " + std::to_string(other) + " at " + std::to_string(at));
+                EXPECT_FALSE(replay.diverged());
+                EXPECT_TRUE(replay.exhausted());
+                EXPECT_EQ(got.final_state, r.final_state);
+                EXPECT_EQ(violated(got), runs[me].violated);
+                ++splices;
+                if (::testing::Test::HasFailure() || ++here == 300) break;
+            }
+            if (::testing::Test::HasFailure()) return;
+        }
+    }
+    EXPECT_GT(splices, 1000u);
 }
 
 TEST(Dfs, StateCacheIsRefusedWithoutSleepSets) {
