@@ -200,8 +200,8 @@ void print_summary(const std::string& scenario, const explore::ExploreConfig& cf
     if (cfg.strategy == "dfs" && cfg.state_cache)
         std::printf("dfs: state cache: %llu states stored, %llu schedule prefixes cut at a state seen before (%s: README)\n",
                     static_cast<unsigned long long>(rep.dfs_states), static_cast<unsigned long long>(rep.dfs_revisits),
-                    cfg.reduction == "dpor" || cfg.reduction == "lock-aware" ? "states where every actor rests, with the summary of each cut subtree"
-                                                                           : "not a proof");
+                    sched::stateful_dpor(explore::parse_reduction(cfg.reduction)) ? "states where every actor rests, with the summary of each cut subtree"
+                                                                                  : "not a proof");
     // The subtree count is known once every subtree was reached.
     if (cfg.strategy == "dfs" && cfg.split_depth > 0 && rep.exhausted)
         std::printf("dfs: split at the first %u branching points into %llu subtrees (the same result for any -j and --shard)\n",

@@ -17,7 +17,7 @@ std::string check_cell_reduction(const std::string& name) {
 }
 
 bool check_cell_state_cache(const std::string& reduction, bool state_cache) {
-    if (state_cache && reduction != "dpor" && reduction != "lock-aware")
+    if (state_cache && !sched::stateful_dpor(parse_reduction(reduction)))
         throw harness::InputError("--state-cache goes with --reduction dpor or lock-aware (" + reduction + " has no sleep sets)");
     return state_cache;
 }

@@ -161,7 +161,7 @@ ExploreReport explore_dfs(const harness::Scenario& s, const ExploreConfig& cfg, 
         harness::ExecutionOptions opt;
         opt.record_footprints = true;
         opt.state_hash = cfg.state_cache;
-        opt.state_at_rest = cfg.state_cache && (red == sched::Reduction::Dpor || red == sched::Reduction::LockAware);
+        opt.state_at_rest = cfg.state_cache && sched::stateful_dpor(red);
         auto& w = out[static_cast<std::size_t>(t)];
         std::uint64_t runs = 0, task_runs = 0, tried = 0;
         for (bool more = true; more;) {

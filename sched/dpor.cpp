@@ -43,6 +43,13 @@ bool independent(const std::vector<sim::Access>& a, const std::vector<sim::Acces
     return true;
 }
 
+// Whether the step touched mutex obj through its protocol (sim::LockOp).
+bool in_protocol(const sim::StepRecord& step, std::uint32_t obj) {
+    for (const auto& op : step.locks)
+        if (op.obj == obj) return true;
+    return false;
+}
+
 Mask asleep(const std::vector<Dpor::Sleeper>& sleep) {
     Mask m = 0;
     for (const auto& s : sleep) m |= bit(s.actor);
@@ -133,11 +140,7 @@ public:
 
     bool is_lock(std::uint32_t obj) const { return std::binary_search(locks_.begin(), locks_.end(), obj); }
     // Whether step k touched mutex obj through its protocol only.
-    bool protocol(std::size_t k, std::uint32_t obj) const {
-        for (const auto& op : steps_[k].locks)
-            if (op.obj == obj) return true;
-        return false;
-    }
+    bool protocol(std::size_t k, std::uint32_t obj) const { return in_protocol(steps_[k], obj); }
     // Whether the actor of step k still holds or waits for mutex m after
     // its last step: its section goes on past the steps seen.
     bool open_at_end(std::size_t k, std::uint32_t m) const {
@@ -395,7 +398,7 @@ Dpor::Mask Dpor::initials(const std::vector<sim::StepRecord>& steps, std::size_t
     return first;
 }
 
-void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
+void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps, LockSections* sections) {
     const std::size_t n = stack_.size();
     if (n == 0) return;
     // Every footprint first: the ones below are held by reference while the
@@ -427,8 +430,6 @@ void Dpor::analyse_races(const std::vector<sim::StepRecord>& steps) {
         return objs[k];
     };
     auto& deps = scratch_.deps;
-    std::optional<LockSections> sections;
-    if (lock_aware()) sections.emplace(*this, steps, n);
     for (std::size_t j = 0; j < n; ++j) {
         const ActorId p = steps[j].actor;
         const auto& fp = footprints_[j];
@@ -507,12 +508,7 @@ Dpor::Summary* Dpor::owner_summary(std::size_t k) {
 }
 
 void Dpor::add_to_summary(Summary& sum, const sim::StepRecord& step, const std::vector<sim::Access>& fp) {
-    const auto protocol = [&](std::uint32_t obj) {
-        for (const auto& op : step.locks)
-            if (op.obj == obj) return true;
-        return false;
-    };
-    for (const auto& a : fp) sum.add({step.actor, a.obj, a.write, protocol(a.obj) ? SumAccess::Protocol : SumAccess::Data});
+    for (const auto& a : fp) sum.add({step.actor, a.obj, a.write, in_protocol(step, a.obj) ? SumAccess::Protocol : SumAccess::Data});
     for (const auto& op : step.locks)
         if (op.kind == sim::LockOp::Reacquire) sum.add({step.actor, op.obj, true, SumAccess::Reacquire});
 }
@@ -526,7 +522,7 @@ void Dpor::add_to_summary(Summary& sum, const sim::StepRecord& step, const std::
 // with everything p does below the cut (its section there is part of it)
 // and with the part of p's section already in the prefix; a section of i's
 // actor still open at the cut counts with all that actor does below it.
-void Dpor::summary_races(const std::vector<sim::StepRecord>& steps, const std::vector<SumAccess>& sum) {
+void Dpor::summary_races(const std::vector<sim::StepRecord>& steps, const std::vector<SumAccess>& sum, LockSections* sections) {
     const std::size_t n = stack_.size();  // the cut is where the stack ends
     const std::size_t actors = scratch_.actors;  // analyse_races' clocks of this execution
     const auto& vc = scratch_.vc;
@@ -548,11 +544,9 @@ void Dpor::summary_races(const std::vector<sim::StepRecord>& steps, const std::v
             if (fresh || (a.write && !sim::Obj::is_wake(a.obj))) v.clear();
             v.emplace_back(static_cast<std::uint32_t>(i), a.write);
         }
-    std::optional<LockSections> sections;
     auto& below = sc.below;      // LockAware: each actor's data accesses below the cut, by object
     auto& retaken = sc.retaken;  // and the mutexes it took back after a condition wait
-    if (lock_aware()) {
-        sections.emplace(*this, steps, n);
+    if (sections) {
         below.resize(64);
         retaken.resize(64);
         for (auto& b : below) b.clear();
@@ -620,7 +614,11 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
                                       // where it wakes, every actor stands in for them, so that a
                                       // subtree's schedules do not depend on who ran the others.
                                       stack_[k].top ? ~Mask{0} : Mask{0}});
-    if (races()) analyse_races(steps);
+    // LockAware: the critical sections of this execution, for both analyses
+    // (a cut execution ends where the stack does, so they see the same steps).
+    std::optional<LockSections> sections;
+    if (races() && lock_aware()) sections.emplace(*this, steps, stack_.size());
+    if (races()) analyse_races(steps, sections ? &*sections : nullptr);
     if (state_cache_ && races()) {
         // Every new step belongs to the subtree of each state above it: give it
         // to the deepest (the ones above get it when that one is explored).
@@ -636,7 +634,7 @@ bool Dpor::next(const std::vector<sim::StepRecord>& steps) {
             // explored in full, so not on the stack: `own` is another summary.)
             auto& cut = summaries_[cut_summary_];
             cut.compact();
-            summary_races(steps, cut.v);
+            summary_races(steps, cut.v, sections ? &*sections : nullptr);
             if (!stack_.empty())
                 if (auto* up = owner_summary(stack_.size() - 1))
                     up->merge(cut);

@@ -76,6 +76,11 @@ namespace regsync::sched {
 
 enum class Reduction { None, Sleep, Dpor, Bpor, LockAware, LockAwareBpor };
 
+// The reductions that the state cache makes stateful DPOR (states only at
+// rest points, and summaries of cut subtrees): those with races and sleep
+// sets. None and Sleep cache every state; Bpor and LockAwareBpor cannot.
+inline bool stateful_dpor(Reduction r) { return r == Reduction::Dpor || r == Reduction::LockAware; }
+
 inline constexpr std::uint32_t kUnbounded = 0xffffffffu;
 
 // Stateful caching (dfs --state-cache). With None and Sleep: at every new
@@ -87,8 +92,8 @@ inline constexpr std::uint32_t kUnbounded = 0xffffffffu;
 // in the hash, and two states may collide (64-bit hash: with n states the
 // chance of any collision is about n^2 / 2^65, 3e-8 for a million).
 //
-// With Dpor (unbounded), stateful DPOR: a state exists only where every
-// actor rests (sim::Scheduler::rest_next: a scheduling point after which an
+// With Dpor and LockAware (stateful_dpor), stateful DPOR: a state exists
+// only where every actor rests (sim::Scheduler::rest_next: a scheduling point after which an
 // actor depends on nothing but the shared state), so it leaves out how each
 // actor got there, and its locals are none. A revisit is cut by
 // Godefroid's sleep-set rule, and only once the first visit is explored in
@@ -100,8 +105,14 @@ inline constexpr std::uint32_t kUnbounded = 0xffffffffu;
 // step, and is reversed at i by every actor enabled there (p's racing step
 // may need other steps first), after Yang, Chen, Gopalakrishnan and Kirby,
 // "Efficient stateful dynamic partial order reduction" (SPIN 2008), with a
-// coarser summary. Sound given rest points that keep their promise and no
-// 64-bit collision; checked against sleep sets alone in the tests.
+// coarser summary. Only the prefix's last write of an object and the reads
+// since meet it, as in the race analysis of a whole execution. LockAware:
+// a race on a mutex's protocol alone is reversed only where the section
+// around i does not commute with everything p does below the cut.
+// Unbounded, the key is the state alone; under a preemption bound it also
+// holds the preemptions spent and the running actor. Sound given rest points
+// that keep their promise and no 64-bit collision; checked against sleep
+// sets alone and plain bounded dfs in the tests.
 struct Split {
     std::uint32_t depth = 0;                  // branching nodes expanded in full; 0: no split
     std::function<bool(std::uint64_t)> ours;  // the tasks this worker runs (all if empty)
@@ -193,9 +204,9 @@ private:
     void add_backtracks(std::size_t k, Mask actors);
     void reverse_at(std::size_t i, Mask actors);
     void add_where_last_enabled(std::size_t i, ActorId p);
-    void analyse_races(const std::vector<sim::StepRecord>& steps);
-    Mask initials(const std::vector<sim::StepRecord>& steps, std::size_t i, std::size_t j, std::size_t actors) const;
     class LockSections;  // LockAware: which races are only a mutex's order
+    void analyse_races(const std::vector<sim::StepRecord>& steps, LockSections* sections);
+    Mask initials(const std::vector<sim::StepRecord>& steps, std::size_t i, std::size_t j, std::size_t actors) const;
 
     bool ours(std::uint64_t task) const { return !split_.ours || split_.ours(task); }
 
@@ -210,8 +221,8 @@ private:
         std::uint32_t open = 0;  // explorations of it still on the stack (a cycle back to it is not cut)
         std::uint32_t summary = 0;  // index into summaries_ (stateful DPOR)
     };
-    // Stateful DPOR (Reduction::Dpor with the cache, unbounded): every access
-    // made in the subtree below a state, by actor, deduplicated lazily. A
+    // Stateful DPOR (stateful_dpor with the cache): every access made in the
+    // subtree below a state, by actor, deduplicated lazily. A
     // state's summary is complete once the state is explored in full: the
     // summaries of states below it, and of states cut there, flow up into it.
     struct SumAccess {
@@ -254,7 +265,7 @@ private:
     };
     std::vector<Summary> summaries_;
     std::uint32_t cut_summary_ = 0;  // the state the running execution was cut at (where its stack ends)
-    void summary_races(const std::vector<sim::StepRecord>& steps, const std::vector<SumAccess>& sum);
+    void summary_races(const std::vector<sim::StepRecord>& steps, const std::vector<SumAccess>& sum, LockSections* sections);
     static void add_to_summary(Summary& sum, const sim::StepRecord& step, const std::vector<sim::Access>& fp);
     Summary* owner_summary(std::size_t k);  // the deepest state node at or above node k
     std::unordered_map<std::uint64_t, Visit> visited_;  // by state (lookup only: never iterated)
