@@ -77,8 +77,8 @@ sim::HookNote Vmm::enter_hook(const char* hook, CPUState& cpu) {
     return sim::HookNote(world_, hook, cpu.cpu_index);
 }
 
-Vmm::RestingWaits::RestingWaits(Vmm& vmm, std::uint64_t base) : vmm_(vmm) {
-    if (base != 0) vmm_.resting_ = {vmm_.world_.actor(), base, 0};
+Vmm::RestingWaits::RestingWaits(Vmm& vmm, std::uint64_t op, std::uint64_t where) : vmm_(vmm) {
+    if (op != 0) vmm_.resting_ = {vmm_.world_.actor(), sim::hash_combine(op, where), 0};
 }
 
 Vmm::RestingWaits::~RestingWaits() { vmm_.resting_ = {}; }

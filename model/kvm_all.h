@@ -51,16 +51,17 @@ public:
     void pause_all_vcpus();
     void resume_all_vcpus();
 
-    // While the returned guard lives, the calling actor's cond_waits are
-    // rest points (sim::Scheduler::rest_next), the n-th one `base` + n.
-    // For a caller whose locals are all named by `base` (its operation and
-    // where in it), and whose waits come in an order that operation fixes,
-    // so that the n-th is at one place in the code. Not for a wait whose
-    // work writes the caller's locals (run_on_cpu filling a variable): once
-    // the work is done, those are state the hash cannot see. base 0: none.
+    // While this guard lives, the calling actor's cond_waits (qemu_cond_wait)
+    // are rest points (sim::Scheduler::rest_next), the n-th one named by
+    // `op`, `where` and n. For a caller whose locals are all named by its
+    // operation's rest id `op` and by `where` in it, and whose waits come in
+    // an order that operation fixes, so that the n-th is at one place in the
+    // code. Not for a wait whose work writes the caller's locals (run_on_cpu
+    // filling a variable): once the work is done, those are state the hash
+    // cannot see. op 0 (no rest id): no rest points.
     class RestingWaits {
     public:
-        RestingWaits(Vmm& vmm, std::uint64_t base);
+        RestingWaits(Vmm& vmm, std::uint64_t op, std::uint64_t where);
         ~RestingWaits();
         RestingWaits(const RestingWaits&) = delete;
         RestingWaits& operator=(const RestingWaits&) = delete;

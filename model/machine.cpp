@@ -30,7 +30,7 @@ std::uint64_t Machine::monitor_read(int cpu, RegIndex r) {
     vmm_.bql_lock();
     CPUState& c = vmm_.cpu(cpu);
     {
-        Vmm::RestingWaits resting(vmm_, op == 0 ? 0 : sim::hash_combine(op, 1));
+        Vmm::RestingWaits resting(vmm_, op, 1);
         vmm_.cpu_synchronize_state(c);
     }
     std::uint64_t v = 0;
@@ -48,12 +48,12 @@ void Machine::monitor_write(int cpu, RegIndex r, std::uint64_t v) {
     const std::uint64_t op = vmm_.world().sched().pending_rest();  // the main loop's, naming this operation
     vmm_.bql_lock();
     if (running_) {
-        Vmm::RestingWaits resting(vmm_, op == 0 ? 0 : sim::hash_combine(op, 2));
+        Vmm::RestingWaits resting(vmm_, op, 2);
         vmm_.vm_stop();
     }
     CPUState& c = vmm_.cpu(cpu);
     {
-        Vmm::RestingWaits resting(vmm_, op == 0 ? 0 : sim::hash_combine(op, 3));
+        Vmm::RestingWaits resting(vmm_, op, 3);
         vmm_.cpu_synchronize_state(c);
     }
     emit_intent(cpu, r, v, sim::IntentCause::Monitor);
